@@ -1,0 +1,125 @@
+"""The error catalog: one table of stable error codes shared by engines, gateway and SDK.
+
+Contract:
+- A code, once published, keeps its meaning, HTTP status and retriable flag forever; new codes
+  are appended, none is renamed or reused. The gateway sends ``{"code", "message", "details"}``
+  and the SDK rebuilds the same :class:`RaybusError` from it with :func:`error_from_wire`.
+- Codes follow the names AWS uses for the same condition where one exists (so users recognise
+  them); raybus-only conditions (stale routing, storage failure) have their own names.
+- ``retriable`` means: the same request may succeed if repeated later unchanged. Clients retry
+  only those.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "CATALOG",
+    "ErrorSpec",
+    "RaybusError",
+    "error_from_wire",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorSpec:
+    code: str
+    http_status: int
+    retriable: bool
+    meaning: str
+
+
+# Append-only. Ordered by family; never reorder codes' meanings.
+_SPECS: tuple[ErrorSpec, ...] = (
+    # -- request shape ---------------------------------------------------------------------
+    ErrorSpec("MalformedRequest", 400, False, "The body is not valid msgpack/JSON or not a map."),
+    ErrorSpec("MissingParameter", 400, False, "A required parameter is absent."),
+    ErrorSpec("InvalidParameterValue", 400, False, "A parameter has the wrong type or range."),
+    ErrorSpec("InvalidAttributeName", 400, False, "A queue or message attribute name is invalid."),
+    ErrorSpec("InvalidAttributeValue", 400, False, "A queue attribute value is invalid."),
+    ErrorSpec("InvalidMessageContents", 400, False, "The body holds characters SQS rejects."),
+    ErrorSpec("MessageTooLong", 400, False, "Body plus attributes exceed the maximum size."),
+    ErrorSpec("RequestTooLarge", 413, False, "The request body exceeds the gateway's limit."),
+    ErrorSpec("EmptyBatchRequest", 400, False, "A batch request has no entries."),
+    ErrorSpec("TooManyEntriesInBatchRequest", 400, False, "A batch exceeds the entry limit."),
+    ErrorSpec("BatchEntryIdsNotDistinct", 400, False, "Two batch entries share an id."),
+    ErrorSpec("InvalidBatchEntryId", 400, False, "A batch entry id is malformed."),
+    ErrorSpec("BatchRequestTooLong", 400, False, "A batch's total size exceeds the limit."),
+    ErrorSpec("UnsupportedOperation", 400, False, "The combination of settings is not supported."),
+    # -- resources ---------------------------------------------------------------------------
+    ErrorSpec("QueueDoesNotExist", 404, False, "No queue has this name."),
+    ErrorSpec("QueueAlreadyExists", 409, False, "A queue of this name exists with other settings."),
+    ErrorSpec("QueueDeletedRecently", 409, False, "The queue is still being deleted."),
+    ErrorSpec("PurgeQueueInProgress", 409, False, "Only one purge per queue every 60 seconds."),
+    ErrorSpec("ResourceNotFound", 404, False, "The referenced resource does not exist."),
+    # -- messages ----------------------------------------------------------------------------
+    ErrorSpec("ReceiptHandleIsInvalid", 400, False, "The receipt handle is malformed."),
+    ErrorSpec("MessageNotInflight", 400, False, "The message is not in flight for this receipt."),
+    ErrorSpec("InvalidRedrivePolicy", 400, False, "The redrive or redrive-allow policy is invalid."),
+    ErrorSpec("RedriveNotAllowed", 403, False, "The dead-letter queue does not allow this source."),
+    ErrorSpec("MoveTaskConflict", 409, False, "A move task is already running for this source."),
+    # -- cluster -----------------------------------------------------------------------------
+    ErrorSpec("StaleEpoch", 409, True, "Routing is stale; refresh the routing table and retry."),
+    ErrorSpec("PartitionUnavailable", 503, True, "The partition is recovering or moving."),
+    ErrorSpec("Throttled", 429, True, "Too many requests in flight; retry after a pause."),
+    ErrorSpec("StorageFailure", 503, False, "The log failed to write; nothing more is accepted."),
+    ErrorSpec("InternalError", 500, True, "An unexpected server error."),
+    ErrorSpec("Unauthorized", 401, False, "The bearer token is missing or wrong."),
+    ErrorSpec("NotFound", 404, False, "No such route."),
+)
+
+CATALOG: dict[str, ErrorSpec] = {spec.code: spec for spec in _SPECS}
+
+
+class RaybusError(Exception):
+    """A domain error with a catalog code.
+
+    ``details`` carries machine-readable context (the parameter name, the limit, the failing
+    batch entry id) and must be msgpack-serialisable.
+    """
+
+    def __init__(self, code: str, message: str, **details: Any) -> None:
+        if code not in CATALOG:
+            raise ValueError(f"unknown error code {code!r}")
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+
+    @property
+    def spec(self) -> ErrorSpec:
+        return CATALOG[self.code]
+
+    @property
+    def http_status(self) -> int:
+        return self.spec.http_status
+
+    @property
+    def retriable(self) -> bool:
+        return self.spec.retriable
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "details": self.details}
+
+    def __repr__(self) -> str:
+        return f"RaybusError({self.code!r}, {self.message!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keeps the error intact across pickling (Ray task/actor boundaries).
+        return (_rebuild, (self.code, self.message, self.details))
+
+
+def _rebuild(code: str, message: str, details: dict[str, Any]) -> RaybusError:
+    return RaybusError(code, message, **details)
+
+
+def error_from_wire(payload: dict[str, Any]) -> RaybusError:
+    """Rebuild an error sent by :meth:`RaybusError.to_wire`; unknown codes map to InternalError."""
+    code = payload.get("code")
+    message = str(payload.get("message", ""))
+    details = payload.get("details") or {}
+    if not isinstance(code, str) or code not in CATALOG:
+        return RaybusError("InternalError", f"{code}: {message}")
+    return RaybusError(code, message, **dict(details))
