@@ -1,3 +1,52 @@
-"""raybus.engines: pure, clock-driven state machines for each resource kind."""
+"""raybus.engines: pure, clock-driven state machines for each resource kind.
 
-__all__: list[str] = []
+Queue engines: :class:`StandardQueuePartition` and :class:`FifoQueuePartition` share
+:class:`QueuePartition`'s contract (see :mod:`raybus.engines.partition`).
+"""
+
+from raybus.core.config import QueueConfig
+from raybus.engines.fifo import DEDUP_WINDOW_MS, DedupWindow, FifoQueuePartition
+from raybus.engines.messages import (
+    MAX_DELAY_S,
+    MAX_VISIBILITY_TIMEOUT_S,
+    DeadLetter,
+    ReceivedMessage,
+    SendEntry,
+    SendResult,
+    message_id_for,
+)
+from raybus.engines.partition import EngineLog, PartitionCounters, QueuePartition, ReceiveResult
+from raybus.engines.records import RecordType
+from raybus.engines.redrive import MoveTask, check_move_task, check_redrive
+from raybus.engines.standard import StandardQueuePartition
+
+__all__ = [
+    "DEDUP_WINDOW_MS",
+    "MAX_DELAY_S",
+    "MAX_VISIBILITY_TIMEOUT_S",
+    "DeadLetter",
+    "DedupWindow",
+    "EngineLog",
+    "FifoQueuePartition",
+    "MoveTask",
+    "PartitionCounters",
+    "QueuePartition",
+    "ReceiveResult",
+    "ReceivedMessage",
+    "RecordType",
+    "SendEntry",
+    "SendResult",
+    "StandardQueuePartition",
+    "check_move_task",
+    "check_redrive",
+    "message_id_for",
+    "new_partition",
+]
+
+
+def new_partition(
+    config: QueueConfig, log: EngineLog, *, tag: int, partition: int = 0, epoch: int = 0
+) -> QueuePartition:
+    """The engine for ``config``'s queue type."""
+    cls = FifoQueuePartition if config.fifo else StandardQueuePartition
+    return cls(config, log, tag=tag, partition=partition, epoch=epoch)

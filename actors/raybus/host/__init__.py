@@ -1,3 +1,5 @@
 """raybus.host: binds an engine to its partition log (replay, commit, checkpoint), Ray-free."""
 
-__all__: list[str] = []
+from raybus.host.queue_host import CheckpointPolicy, QueueHost, RecoveryStats
+
+__all__ = ["CheckpointPolicy", "QueueHost", "RecoveryStats"]

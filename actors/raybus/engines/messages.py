@@ -1,0 +1,195 @@
+"""Value types crossing the engine boundary, and the per-message validation SQS applies."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from raybus.core.attributes import (
+    Attribute,
+    attributes_size,
+    md5_of_attributes,
+    md5_of_body,
+    validate_attributes,
+)
+from raybus.core.errors import RaybusError
+
+__all__ = [
+    "MAX_DELAY_S",
+    "MAX_VISIBILITY_TIMEOUT_S",
+    "DeadLetter",
+    "ReceivedMessage",
+    "SendEntry",
+    "SendResult",
+    "message_id_for",
+]
+
+MAX_DELAY_S = 900
+MAX_VISIBILITY_TIMEOUT_S = 43_200
+MAX_FIFO_ID_CHARS = 128
+# SQS: alphanumeric and punctuation !"#$%&'()*+,-./:;<=>?@[\]^_`{|}~
+_FIFO_ID = re.compile(r"[A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]+")
+
+
+@dataclass(slots=True)
+class SendEntry:
+    """One message to send. ``message_id`` / ``sent_ms`` / ``system`` are set only by transfers
+    (dead-lettering, move tasks), which keep the original identity."""
+
+    body: bytes | str
+    attributes: Any = None
+    delay_s: int | None = None
+    group_id: str | None = None
+    dedup_id: str | None = None
+    message_id: str | None = None
+    sent_ms: int | None = None
+    system: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    message_id: str
+    md5_of_body: str
+    md5_of_attributes: str
+    sequence_number: str | None = None
+    duplicate: bool = False  # FIFO: the dedup window swallowed this send
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedMessage:
+    message_id: str
+    receipt: str
+    body: bytes
+    md5_of_body: str
+    attributes: dict[str, Attribute]
+    md5_of_attributes: str
+    sent_ms: int
+    receive_count: int
+    first_receive_ms: int
+    group_id: str | None = None
+    dedup_id: str | None = None
+    sequence_number: str | None = None
+    system: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """An effect: deliver ``entry`` to queue ``target`` durably, then call the source's
+    ``finish_transfer([seq])`` (or ``abort_transfer([seq])`` if delivery failed)."""
+
+    seq: int
+    target: str
+    entry: SendEntry
+
+
+def message_id_for(tag: int, seq: int) -> str:
+    """A UUID-formatted id unique per (partition incarnation ``tag``, ``seq``).
+
+    The low 64 bits are ``seq``; the high bits carry ``tag`` with UUID version 8 and the RFC
+    variant set, so ids are valid UUIDs and never repeat across partitions or incarnations.
+    """
+    value = ((tag & 0xFFFF_FFFF_FFFF_FFFF) << 64) | (seq & 0xFFFF_FFFF_FFFF_FFFF)
+    value = (value & ~(0xF << 76)) | (0x8 << 76)
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)
+    return str(uuid.UUID(int=value))
+
+
+@dataclass(frozen=True, slots=True)
+class ValidMessage:
+    """A send entry after validation: what goes into the SEND record."""
+
+    body: bytes
+    attributes: dict[str, Attribute]
+    md5_of_body: str
+    md5_of_attributes: str
+    delay_s: int | None
+    group_id: str | None
+    dedup_id: str | None
+
+
+def _check_fifo_id(value: object, parameter: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise RaybusError("InvalidParameterValue", f"{parameter} must be a non-empty string.",
+                          parameter=parameter)
+    if len(value) > MAX_FIFO_ID_CHARS:
+        raise RaybusError("InvalidParameterValue",
+                          f"{parameter} can be at most {MAX_FIFO_ID_CHARS} characters.",
+                          parameter=parameter)
+    if not _FIFO_ID.fullmatch(value):
+        raise RaybusError("InvalidParameterValue",
+                          f"{parameter} may contain only alphanumeric characters and punctuation.",
+                          parameter=parameter)
+    return value
+
+
+def validate_entry(
+    entry: SendEntry, *, fifo: bool, max_message_bytes: int, content_based_dedup: bool
+) -> ValidMessage:
+    """Apply SQS's per-message rules; raise the catalog error for the first one broken."""
+    body = entry.body
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    elif isinstance(body, (bytearray, memoryview)):
+        body = bytes(body)
+    elif not isinstance(body, bytes):
+        raise RaybusError("InvalidParameterValue", "A message body is bytes or a string.",
+                          parameter="body")
+    if not body:
+        raise RaybusError("MissingParameter", "A message body must not be empty.",
+                          parameter="body")
+    attributes = validate_attributes(entry.attributes)
+    transfer = entry.message_id is not None
+    size = len(body) + attributes_size(attributes)
+    if size > max_message_bytes and not transfer:
+        raise RaybusError(
+            "MessageTooLong",
+            f"The message is {size} bytes; the queue's maximum is {max_message_bytes} bytes.",
+            size=size,
+            limit=max_message_bytes,
+        )
+    delay = entry.delay_s
+    if delay is not None:
+        if fifo and not transfer:
+            raise RaybusError(
+                "InvalidParameterValue",
+                "FIFO queues do not support a per-message delay; set the queue's delay instead.",
+                parameter="delay_s",
+            )
+        if isinstance(delay, bool) or not isinstance(delay, int) or not 0 <= delay <= MAX_DELAY_S:
+            raise RaybusError("InvalidParameterValue",
+                              f"delay_s must be an integer from 0 to {MAX_DELAY_S}.",
+                              parameter="delay_s")
+    group_id = entry.group_id
+    dedup_id = entry.dedup_id
+    if group_id is not None:
+        group_id = _check_fifo_id(group_id, "group_id")
+    if fifo:
+        if group_id is None:
+            raise RaybusError("MissingParameter", "A FIFO queue needs a group_id on every message.",
+                              parameter="group_id")
+        if dedup_id is not None:
+            dedup_id = _check_fifo_id(dedup_id, "dedup_id")
+        elif content_based_dedup:
+            dedup_id = hashlib.sha256(body).hexdigest()
+        else:
+            raise RaybusError(
+                "InvalidParameterValue",
+                "The queue should either have content-based deduplication enabled or a "
+                "dedup_id provided explicitly.",
+                parameter="dedup_id",
+            )
+    elif dedup_id is not None:
+        raise RaybusError("InvalidParameterValue", "dedup_id is valid only for FIFO queues.",
+                          parameter="dedup_id")
+    return ValidMessage(
+        body=body,
+        attributes=attributes,
+        md5_of_body=md5_of_body(body),
+        md5_of_attributes=md5_of_attributes(attributes),
+        delay_s=delay,
+        group_id=group_id,
+        dedup_id=dedup_id,
+    )
