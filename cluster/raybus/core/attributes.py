@@ -120,7 +120,9 @@ def _validate_number(name: str, value: str) -> None:
         raise RaybusError("InvalidParameterValue",
                           f"Message attribute '{name}' of type Number has a non-numeric value.",
                           attribute=name)
-    digits = number.normalize().as_tuple().digits
+    # Precision ignores leading and trailing zeros (SQS trims them). No normalize(): it rounds
+    # to the context's 28 digits.
+    digits = "".join(map(str, number.as_tuple().digits)).strip("0")
     if len(digits) > 38:
         raise RaybusError("InvalidParameterValue",
                           f"Message attribute '{name}' has more than 38 digits of precision.",
