@@ -159,6 +159,8 @@ class FifoQueuePartition(QueuePartition):
         if group.live == 0:
             del self._groups[number]
             del self._group_numbers[group.name]
+        elif not self._recovering:
+            self._offer(number, group)  # the head may have gone (expiry, purge): serve the next
 
     def has_visible(self, now_ms: int) -> bool:
         """True if a receive now would return a message: some group is unblocked and ready."""

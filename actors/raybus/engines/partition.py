@@ -612,7 +612,10 @@ class QueuePartition:
             "next_seq": self._next_seq,
             "last_purge_ms": self._last_purge_ms,
             "last_arrival_ms": self._last_arrival_ms,
-            "msgs": [x for item in self._msgs.items() for x in item],
+            "seqs": list(self._msgs),
+            "offsets": [packed & _OFFSET_MASK for packed in self._msgs.values()],
+            "sent": [(packed >> _OFFSET_BITS) & _SENT_MASK for packed in self._msgs.values()],
+            "groups": [packed >> _GROUP_SHIFT for packed in self._msgs.values()],
             "received": [[s, c, f] for s, (c, f) in self._received.items()],
             "inflight": [[s, d, r] for s, (d, r) in self._inflight.items()],
             "delayed": [x for item in self._delayed.items() for x in item],
@@ -628,8 +631,12 @@ class QueuePartition:
         self._next_seq = state["next_seq"]
         self._last_purge_ms = state["last_purge_ms"]
         self._last_arrival_ms = state["last_arrival_ms"]
-        flat = state["msgs"]
-        self._msgs = dict(zip(flat[::2], flat[1::2], strict=True))
+        self._msgs = {
+            seq: _pack(offset, sent, group)
+            for seq, offset, sent, group in zip(
+                state["seqs"], state["offsets"], state["sent"], state["groups"], strict=True
+            )
+        }
         early = set(state["early"])
         self._arrivals = deque(s for s in self._msgs if s not in early)
         self._early = [((self._msgs[s] >> _OFFSET_BITS) & _SENT_MASK, s) for s in early]
