@@ -77,6 +77,8 @@ class RecoveryReport:
     truncated_at: int | None  # offset where the cut began
     reason: str | None  # "torn frame", "crc mismatch", "bad header", ...
     seconds: float
+    snapshot_offset: int | None = None  # the snapshot recovery found (None: no snapshot)
+    notes: tuple[str, ...] = ()  # anything else recovery repaired or skipped, one line each
 
 
 class RecordReader(Protocol):
