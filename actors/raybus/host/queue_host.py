@@ -41,11 +41,12 @@ from raybus.storage import PartitionLog, plan_compaction
 __all__ = ["CheckpointPolicy", "QueueHost", "RecoveryStats"]
 
 T = TypeVar("T")
+_COPY_CHUNK = 4096
 
 
 @dataclass(frozen=True, slots=True)
 class CheckpointPolicy:
-    slack_ratio: float = 1.0
+    slack_ratio: float = 0.5
     min_checkpoint_bytes: int = 64 << 20
 
     def __post_init__(self) -> None:
@@ -159,16 +160,21 @@ class QueueHost:
         return True
 
     def checkpoint(self) -> None:
-        """Compact and snapshot now. O(live messages + bytes relocated)."""
+        """Compact and snapshot now. O(live messages + bytes relocated); memory for the copy is
+        bounded by ``_COPY_CHUNK`` records at a time."""
         log, engine = self.log, self.engine
         log.commit()
         log.roll()
         plan = plan_compaction(log.segments(), engine.live_offsets(),
                                slack_ratio=self.policy.slack_ratio)
         if plan.relocate:
-            new_offsets = log.append([log.read(offset) for offset in plan.relocate])
-            engine.relocate(dict(zip(plan.relocate, new_offsets, strict=True)))
-            log.commit()
+            moved: dict[int, int] = {}
+            for chunk in range(0, len(plan.relocate), _COPY_CHUNK):
+                offsets = plan.relocate[chunk : chunk + _COPY_CHUNK]
+                copies = log.append([log.read(offset) for offset in offsets])
+                moved.update(zip(offsets, copies, strict=True))
+                log.commit()
+            engine.relocate(moved)
         state = msgpack.packb(engine.snapshot(), use_bin_type=True)
         log.write_snapshot(log.end_offset, state)
         for base in plan.drop:

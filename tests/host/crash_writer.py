@@ -1,0 +1,37 @@
+"""A child process for crash tests: sends and deletes through a QueueHost on a FileLog and prints
+each acknowledgement (``sent <body>`` / ``deleted <body>``) only after the call returned. The
+parent SIGKILLs it at a random moment and checks the log against what was acknowledged."""
+
+from __future__ import annotations
+
+import sys
+
+from raybus.core import QueueConfig, SystemClock
+from raybus.engines import SendEntry
+from raybus.host import CheckpointPolicy, QueueHost
+from raybus.storage import FileLog
+
+
+def main(directory: str, fifo: bool) -> None:
+    config = QueueConfig.create("crash.fifo" if fifo else "crash", visibility_timeout_s=600)
+    log = FileLog(directory, segment_bytes=256 * 1024)
+    host = QueueHost.open(config, log, tag=11,
+                          checkpoint=CheckpointPolicy(min_checkpoint_bytes=512 * 1024))
+    clock = SystemClock()
+    out = sys.stdout
+    n = 0
+    while True:  # runs until killed
+        batch = [f"m{n + i}" for i in range(10)]
+        n += 10
+        entries = [SendEntry(b.encode(), group_id="g", dedup_id=b) if fifo else SendEntry(b)
+                   for b in batch]
+        host.send(clock.now_ms(), entries)
+        out.write("".join(f"sent {b}\n" for b in batch))
+        received = host.receive(clock.now_ms(), 4).messages
+        host.delete(clock.now_ms(), [m.receipt for m in received])
+        out.write("".join(f"deleted {m.body.decode()}\n" for m in received))
+        out.flush()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2] == "fifo")
