@@ -26,9 +26,7 @@ def test_raybus_is_a_namespace_package_spanning_all_three_roots() -> None:
 
 def _subpackages() -> list[str]:
     return sorted(
-        info.name
-        for info in pkgutil.iter_modules(raybus.__path__, "raybus.")
-        if info.ispkg
+        info.name for info in pkgutil.iter_modules(raybus.__path__, "raybus.") if info.ispkg
     )
 
 

@@ -9,8 +9,13 @@ from raybus.core import QueueConfig, RaybusError, RedriveAllowPolicy, RedrivePol
 
 def test_defaults_are_those_of_sqs() -> None:
     config = QueueConfig.create("q")
-    assert (config.visibility_timeout_s, config.delay_s, config.retention_s,
-            config.max_message_bytes, config.receive_wait_s) == (30, 0, 345_600, 262_144, 0)
+    assert (
+        config.visibility_timeout_s,
+        config.delay_s,
+        config.retention_s,
+        config.max_message_bytes,
+        config.receive_wait_s,
+    ) == (30, 0, 345_600, 262_144, 0)
     assert config.fifo is False and config.redrive_policy is None
     assert config.redrive_allow_policy == RedriveAllowPolicy("allowAll")
 
@@ -21,8 +26,13 @@ def test_a_fifo_suffix_makes_a_fifo_queue() -> None:
 
 @pytest.mark.parametrize(
     ("setting", "low", "high"),
-    [("visibility_timeout_s", 0, 43_200), ("delay_s", 0, 900), ("retention_s", 60, 1_209_600),
-     ("max_message_bytes", 1024, 1_048_576), ("receive_wait_s", 0, 20)],
+    [
+        ("visibility_timeout_s", 0, 43_200),
+        ("delay_s", 0, 900),
+        ("retention_s", 60, 1_209_600),
+        ("max_message_bytes", 1024, 1_048_576),
+        ("receive_wait_s", 0, 20),
+    ],
 )
 def test_each_range_is_inclusive_and_enforced(setting: str, low: int, high: int) -> None:
     QueueConfig.create("q", **{setting: low})
@@ -33,9 +43,14 @@ def test_each_range_is_inclusive_and_enforced(setting: str, low: int, high: int)
         assert info.value.code == "InvalidAttributeValue"
 
 
-@pytest.mark.parametrize("setting", [{"content_based_dedup": True},
-                                     {"dedup_scope": "messageGroup"},
-                                     {"throughput_limit": "perMessageGroupId"}])
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {"content_based_dedup": True},
+        {"dedup_scope": "messageGroup"},
+        {"throughput_limit": "perMessageGroupId"},
+    ],
+)
 def test_fifo_only_settings_are_refused_on_standard_queues(setting: dict[str, object]) -> None:
     with pytest.raises(RaybusError) as info:
         QueueConfig.create("q", **setting)
@@ -58,8 +73,9 @@ def test_a_queue_scoped_fifo_queue_has_one_partition() -> None:
 @pytest.mark.parametrize("count", [0, 1001, "3"])
 def test_max_receive_count_is_1_to_1000(count: object) -> None:
     with pytest.raises(RaybusError) as info:
-        QueueConfig.create("q", redrive_policy={"dead_letter_queue": "dlq",
-                                                "max_receive_count": count})
+        QueueConfig.create(
+            "q", redrive_policy={"dead_letter_queue": "dlq", "max_receive_count": count}
+        )
     assert info.value.code == "InvalidRedrivePolicy"
 
 
@@ -88,10 +104,11 @@ def test_unknown_settings_are_named_in_the_error() -> None:
 
 
 def test_the_wire_form_round_trips() -> None:
-    config = QueueConfig.create("q", redrive_policy={"dead_letter_queue": "d",
-                                                     "max_receive_count": 5},
-                                redrive_allow_policy={"permission": "byQueue",
-                                                      "source_queues": ["x"]})
+    config = QueueConfig.create(
+        "q",
+        redrive_policy={"dead_letter_queue": "d", "max_receive_count": 5},
+        redrive_allow_policy={"permission": "byQueue", "source_queues": ["x"]},
+    )
     assert QueueConfig.from_dict(config.to_dict()) == config
 
 

@@ -38,11 +38,17 @@ def test_only_transient_conditions_are_retriable() -> None:
 def test_an_error_survives_the_wire_and_pickling() -> None:
     error = RaybusError("MessageTooLong", "too big", size=3, limit=2)
     again = error_from_wire(error.to_wire())
-    assert (again.code, again.message, again.details) == ("MessageTooLong", "too big",
-                                                          {"size": 3, "limit": 2})
+    assert (again.code, again.message, again.details) == (
+        "MessageTooLong",
+        "too big",
+        {"size": 3, "limit": 2},
+    )
     pickled = pickle.loads(pickle.dumps(error))
-    assert (pickled.code, pickled.details, pickled.http_status) == ("MessageTooLong",
-                                                                    {"size": 3, "limit": 2}, 400)
+    assert (pickled.code, pickled.details, pickled.http_status) == (
+        "MessageTooLong",
+        {"size": 3, "limit": 2},
+        400,
+    )
 
 
 def test_an_unknown_wire_code_becomes_an_internal_error() -> None:
@@ -56,8 +62,13 @@ def test_an_error_code_must_be_in_the_catalog() -> None:
 
 @pytest.mark.parametrize(
     ("name", "fifo"),
-    [("orders", False), ("a" * 80, False), ("a-b_C9", False), ("jobs.fifo", True),
-     ("a" * 75 + ".fifo", True)],
+    [
+        ("orders", False),
+        ("a" * 80, False),
+        ("a-b_C9", False),
+        ("jobs.fifo", True),
+        ("a" * 75 + ".fifo", True),
+    ],
 )
 def test_valid_queue_names_pass(name: str, fifo: bool) -> None:
     assert validate_queue_name(name, fifo=fifo) == name
@@ -65,9 +76,18 @@ def test_valid_queue_names_pass(name: str, fifo: bool) -> None:
 
 @pytest.mark.parametrize(
     ("name", "fifo"),
-    [("", False), ("a" * 81, False), ("has space", False), ("dot.name", False),
-     ("jobs", True), ("jobs.fifo", False), ("a" * 76 + ".fifo", True), (".fifo", True),
-     (None, False), ("ünï", False)],
+    [
+        ("", False),
+        ("a" * 81, False),
+        ("has space", False),
+        ("dot.name", False),
+        ("jobs", True),
+        ("jobs.fifo", False),
+        ("a" * 76 + ".fifo", True),
+        (".fifo", True),
+        (None, False),
+        ("ünï", False),
+    ],
 )
 def test_invalid_queue_names_fail_with_invalid_parameter_value(name: object, fifo: bool) -> None:
     with pytest.raises(RaybusError) as info:

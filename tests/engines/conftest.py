@@ -21,8 +21,9 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def make_queue() -> MakeQueue:
-    def make(name: str = "q", *, log: MemoryLog | None = None, tag: int = 7,
-             **settings: Any) -> QueuePartition:
+    def make(
+        name: str = "q", *, log: MemoryLog | None = None, tag: int = 7, **settings: Any
+    ) -> QueuePartition:
         config = QueueConfig.create(name, **settings)
         return new_partition(config, log if log is not None else MemoryLog(), tag=tag)
 

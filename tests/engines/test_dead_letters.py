@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from raybus.core import ManualClock, QueueConfig, RaybusError
-from raybus.engines import MoveTask, QueuePartition, check_move_task, check_redrive
+from raybus.engines import MoveTask, QueuePartition, SendEntry, check_move_task, check_redrive
 
 from .conftest import MakeQueue, bodies, send
 
@@ -18,7 +18,8 @@ def receive_and_time_out(queue: QueuePartition, clock: ManualClock, times: int) 
 
 
 def test_a_message_is_delivered_max_receive_count_times_then_dead_lettered(
-        make_queue: MakeQueue, clock: ManualClock) -> None:
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
     queue = make_queue(redrive_policy=REDRIVE)
     (sent,) = send(queue, clock.now_ms(), b"poison")
     receive_and_time_out(queue, clock, 2)
@@ -32,7 +33,8 @@ def test_a_message_is_delivered_max_receive_count_times_then_dead_lettered(
 
 
 def test_the_source_forgets_the_message_only_after_the_target_has_it(
-        make_queue: MakeQueue, clock: ManualClock) -> None:
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
     queue, dlq = make_queue(redrive_policy=REDRIVE), make_queue("dlq")
     send(queue, clock.now_ms(), b"poison", b"fine")
     receive_and_time_out(queue, clock, 2)  # the oldest, "poison", twice
@@ -48,8 +50,9 @@ def test_the_source_forgets_the_message_only_after_the_target_has_it(
     assert in_dlq.sent_ms == letter.entry.sent_ms  # standard queues keep the enqueue time
 
 
-def test_an_aborted_transfer_leaves_the_message_in_the_source(make_queue: MakeQueue,
-                                                               clock: ManualClock) -> None:
+def test_an_aborted_transfer_leaves_the_message_in_the_source(
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
     queue = make_queue(redrive_policy=REDRIVE)
     send(queue, clock.now_ms(), b"poison")
     receive_and_time_out(queue, clock, 2)
@@ -59,11 +62,17 @@ def test_an_aborted_transfer_leaves_the_message_in_the_source(make_queue: MakeQu
     assert queue.receive(clock.now_ms(), 10).dead_letters[0].seq == letter.seq
 
 
-def test_on_fifo_the_group_behind_a_poison_message_waits_then_flows(make_queue: MakeQueue,
-                                                                     clock: ManualClock) -> None:
-    queue = make_queue("q.fifo", content_based_dedup=True,
-                       redrive_policy={"dead_letter_queue": "dlq.fifo", "max_receive_count": 1})
-    send(queue, clock.now_ms(), *[SendEntry_(b) for b in (b"poison", b"next")])
+def test_on_fifo_the_group_behind_a_poison_message_waits_then_flows(
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
+    queue = make_queue(
+        "q.fifo",
+        content_based_dedup=True,
+        redrive_policy={"dead_letter_queue": "dlq.fifo", "max_receive_count": 1},
+    )
+    send(
+        queue, clock.now_ms(), SendEntry(b"poison", group_id="g"), SendEntry(b"next", group_id="g")
+    )
     queue.receive(clock.now_ms(), 1, visibility_timeout_s=0)
     result = queue.receive(clock.now_ms(), 10)
     assert result.messages == [] and len(result.dead_letters) == 1
@@ -72,13 +81,7 @@ def test_on_fifo_the_group_behind_a_poison_message_waits_then_flows(make_queue: 
     assert bodies(queue.receive(clock.now_ms(), 10).messages) == [b"next"]
 
 
-def SendEntry_(body: bytes):  # noqa: N802 - a tiny local constructor
-    from raybus.engines import SendEntry
-
-    return SendEntry(body, group_id="g")
-
-
-# -- redrive rules -------------------------------------------------------------------------------
+# -- redrive rules ------------------------------------------------------------------------------
 def config(name: str, **settings: object) -> QueueConfig:
     return QueueConfig.create(name, **settings)
 
@@ -94,12 +97,15 @@ def test_a_redrive_policy_needs_an_existing_target_of_the_same_type() -> None:
     assert info.value.code == "InvalidRedrivePolicy"
 
 
-@pytest.mark.parametrize(("allow", "ok"), [
-    ({"permission": "allowAll"}, True),
-    ({"permission": "denyAll"}, False),
-    ({"permission": "byQueue", "source_queues": ["src"]}, True),
-    ({"permission": "byQueue", "source_queues": ["other"]}, False),
-])
+@pytest.mark.parametrize(
+    ("allow", "ok"),
+    [
+        ({"permission": "allowAll"}, True),
+        ({"permission": "denyAll"}, False),
+        ({"permission": "byQueue", "source_queues": ["src"]}, True),
+        ({"permission": "byQueue", "source_queues": ["other"]}, False),
+    ],
+)
 def test_the_dead_letter_queue_decides_who_may_use_it(allow: dict[str, object], ok: bool) -> None:
     source = config("src", redrive_policy={"dead_letter_queue": "dlq", "max_receive_count": 3})
     target = config("dlq", redrive_allow_policy=allow)
@@ -113,15 +119,20 @@ def test_the_dead_letter_queue_decides_who_may_use_it(allow: dict[str, object], 
 
 def test_move_tasks_stay_within_one_queue_type_and_rate_limit() -> None:
     check_move_task(config("dlq"), config("src"), 500)
-    for destination, rate in ((config("dlq"), None), (config("x.fifo"), None),
-                              (config("src"), 0), (config("src"), 501)):
+    for destination, rate in (
+        (config("dlq"), None),
+        (config("x.fifo"), None),
+        (config("src"), 0),
+        (config("src"), 501),
+    ):
         with pytest.raises(RaybusError):
             check_move_task(config("dlq"), destination, rate)
 
 
-# -- move tasks ------------------------------------------------------------------------------------
-def test_a_move_task_moves_every_message_back_and_completes(make_queue: MakeQueue,
-                                                            clock: ManualClock) -> None:
+# -- move tasks ---------------------------------------------------------------------------------
+def test_a_move_task_moves_every_message_back_and_completes(
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
     dlq, source = make_queue("dlq"), make_queue("src")
     send(dlq, clock.now_ms(), *[f"m{i}".encode() for i in range(25)])
     task = MoveTask("t1", "dlq", "src", clock.now_ms(), to_move=25)
@@ -130,8 +141,7 @@ def test_a_move_task_moves_every_message_back_and_completes(make_queue: MakeQueu
         steps += 1
         letters = dlq.take_for_transfer(clock.now_ms(), min(quota, 10), "src")
         send(source, clock.now_ms(), *[letter.entry for letter in letters])
-        dlq.finish_transfer(clock.now_ms(), [letter.seq for letter in letters],
-                            dead_lettered=False)
+        dlq.finish_transfer(clock.now_ms(), [letter.seq for letter in letters], dead_lettered=False)
         task.record_moved(clock.now_ms(), len(letters), source_empty=not letters)
     assert task.status == "COMPLETED" and task.moved == 25 and steps == 3
     assert dlq.stats(clock.now_ms())["visible"] == 0

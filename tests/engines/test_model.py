@@ -49,8 +49,7 @@ class Model:
             if seen is not None and seen[0] > now:
                 return False
             self.dedup[dedup] = (now + DEDUP_WINDOW_MS, self.next_seq)
-        self.messages[self.next_seq] = Message(self.next_seq, body, group, now,
-                                               now + self.delay_ms)
+        self.messages[self.next_seq] = Message(self.next_seq, body, group, now, now + self.delay_ms)
         self.next_seq += 1
         return True
 
@@ -70,7 +69,8 @@ class Model:
                 for group in {m.group for m in live} - taken:
                     members = [m for m in live if m.group == group]
                     if not any(self.in_flight(m, now) for m in members) and (
-                            members[0].visible_at <= now):
+                        members[0].visible_at <= now
+                    ):
                         heads.append((members[0].seq, group, members))
                 if not heads:
                     break
@@ -108,8 +108,12 @@ class Model:
         in_flight = sum(self.in_flight(m, now) for m in live)
         delayed = sum(m.count == 0 and m.visible_at > now for m in live)
         oldest = min((m.sent_ms for m in live), default=None)
-        return {"visible": len(live) - in_flight - delayed, "in_flight": in_flight,
-                "delayed": delayed, "oldest_age_ms": 0 if oldest is None else now - oldest}
+        return {
+            "visible": len(live) - in_flight - delayed,
+            "in_flight": in_flight,
+            "delayed": delayed,
+            "oldest_age_ms": 0 if oldest is None else now - oldest,
+        }
 
 
 class QueueMachine(RuleBasedStateMachine):
@@ -118,8 +122,9 @@ class QueueMachine(RuleBasedStateMachine):
     @initialize(delay_s=st.sampled_from([0, 0, 2]))
     def setup(self, delay_s: int) -> None:
         name = "m.fifo" if self.fifo else "m"
-        self.config = QueueConfig.create(name, delay_s=delay_s, retention_s=RETENTION_S,
-                                         visibility_timeout_s=3)
+        self.config = QueueConfig.create(
+            name, delay_s=delay_s, retention_s=RETENTION_S, visibility_timeout_s=3
+        )
         self.log = MemoryLog()
         self.clock = ManualClock()
         self.engine: QueuePartition = new_partition(self.config, self.log, tag=5)
@@ -140,8 +145,9 @@ class QueueMachine(RuleBasedStateMachine):
             self.counter += 1
             body = f"m{self.counter}".encode()
             dedup_id = f"{dedup}{i}" if self.fifo else None
-            entries.append(SendEntry(body, group_id=group if self.fifo else None,
-                                     dedup_id=dedup_id))
+            entries.append(
+                SendEntry(body, group_id=group if self.fifo else None, dedup_id=dedup_id)
+            )
             expected.append(self.model.send(self.now, body, group, dedup_id or ""))
         results = self.engine.send(self.now, entries)
         assert [not getattr(r, "duplicate", False) for r in results] == expected
@@ -150,7 +156,8 @@ class QueueMachine(RuleBasedStateMachine):
     def receive(self, limit: int, timeout_s: int) -> None:
         got = self.engine.receive(self.now, limit, timeout_s).messages
         assert [(m.body, m.receive_count) for m in got] == self.model.receive(
-            self.now, limit, timeout_s)
+            self.now, limit, timeout_s
+        )
         self.receipts.extend(m.receipt for m in got)
 
     @precondition(lambda self: self.receipts)
@@ -176,8 +183,10 @@ class QueueMachine(RuleBasedStateMachine):
 
     @rule()
     def take_snapshot(self) -> None:
-        self.snapshot = (self.log.end_offset,
-                         msgpack.packb(self.engine.snapshot(), use_bin_type=True))
+        self.snapshot = (
+            self.log.end_offset,
+            msgpack.packb(self.engine.snapshot(), use_bin_type=True),
+        )
 
     @rule(use_snapshot=st.booleans())
     def crash_and_recover(self, use_snapshot: bool) -> None:
@@ -203,6 +212,7 @@ class FifoQueueMachine(QueueMachine):
 
 TestStandardQueueAgreesWithTheModel = QueueMachine.TestCase
 TestFifoQueueAgreesWithTheModel = FifoQueueMachine.TestCase
-TestStandardQueueAgreesWithTheModel.settings = settings(max_examples=150,
-                                                        stateful_step_count=40, deadline=None)
+TestStandardQueueAgreesWithTheModel.settings = settings(
+    max_examples=150, stateful_step_count=40, deadline=None
+)
 TestFifoQueueAgreesWithTheModel.settings = TestStandardQueueAgreesWithTheModel.settings

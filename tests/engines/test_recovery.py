@@ -11,8 +11,9 @@ from raybus.storage import MemoryLog
 from .conftest import bodies, send
 
 
-def rebuild(queue: QueuePartition, log: MemoryLog,
-            snapshot: tuple[int, bytes] | None = None) -> QueuePartition:
+def rebuild(
+    queue: QueuePartition, log: MemoryLog, snapshot: tuple[int, bytes] | None = None
+) -> QueuePartition:
     """A fresh engine from the same log, optionally starting from ``(offset, snapshot)``."""
     fresh = new_partition(queue.config, log, tag=queue.tag)
     start = 0
@@ -69,8 +70,12 @@ def test_visibility_changes_delays_and_purges_are_replayed(clock: ManualClock) -
 def test_the_fifo_dedup_window_and_group_blocking_survive(clock: ManualClock) -> None:
     log = MemoryLog()
     queue = new_partition(QueueConfig.create("q.fifo"), log, tag=1)
-    send(queue, clock.now_ms(), SendEntry(b"1", group_id="g", dedup_id="a"),
-         SendEntry(b"2", group_id="g", dedup_id="b"))
+    send(
+        queue,
+        clock.now_ms(),
+        SendEntry(b"1", group_id="g", dedup_id="a"),
+        SendEntry(b"2", group_id="g", dedup_id="b"),
+    )
     queue.receive(clock.now_ms(), 1)
     again = rebuild(queue, log)
     assert again.receive(clock.now_ms(), 10).messages == []  # group still blocked
@@ -79,12 +84,14 @@ def test_the_fifo_dedup_window_and_group_blocking_survive(clock: ManualClock) ->
 
 
 def test_a_snapshot_plus_the_tail_equals_a_full_replay(clock: ManualClock) -> None:
-    for config in (QueueConfig.create("q"), QueueConfig.create("q.fifo",
-                                                              content_based_dedup=True)):
+    for config in (QueueConfig.create("q"), QueueConfig.create("q.fifo", content_based_dedup=True)):
         log = MemoryLog()
         queue = new_partition(config, log, tag=1)
-        send(queue, clock.now_ms(),
-             *[SendEntry(f"m{i}".encode(), group_id=f"g{i % 3}") for i in range(30)])
+        send(
+            queue,
+            clock.now_ms(),
+            *[SendEntry(f"m{i}".encode(), group_id=f"g{i % 3}") for i in range(30)],
+        )
         queue.receive(clock.now_ms(), 4)
         snapshot = (log.end_offset, msgpack.packb(queue.snapshot(), use_bin_type=True))
         send(queue, clock.now_ms(), SendEntry(b"tail", group_id="g9"))

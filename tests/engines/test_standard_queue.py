@@ -12,9 +12,10 @@ from .conftest import MakeQueue, bodies, send
 KIB = 1024
 
 
-# -- send --------------------------------------------------------------------------------------
-def test_a_send_returns_a_unique_message_id_and_the_sqs_digests(make_queue: MakeQueue,
-                                                                 clock: ManualClock) -> None:
+# -- send ---------------------------------------------------------------------------------------
+def test_a_send_returns_a_unique_message_id_and_the_sqs_digests(
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
     queue = make_queue()
     one, two = send(queue, clock.now_ms(), b"hello", "hello")
     assert isinstance(one, SendResult) and one.message_id != two.message_id
@@ -29,29 +30,43 @@ def test_text_bodies_are_stored_as_utf8(make_queue: MakeQueue, clock: ManualCloc
 
 
 def test_a_batch_reports_each_entry_and_one_bad_entry_spoils_nothing(
-        make_queue: MakeQueue, clock: ManualClock) -> None:
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
     queue = make_queue()
-    results = queue.send(clock.now_ms(), [SendEntry(b"a"), SendEntry(b""), SendEntry(b"c"),
-                                          SendEntry(b"d", delay_s=901)])
-    assert [type(r).__name__ for r in results] == ["SendResult", "RaybusError", "SendResult",
-                                                   "RaybusError"]
-    assert [getattr(r, "code", None) for r in results] == [None, "MissingParameter", None,
-                                                           "InvalidParameterValue"]
+    results = queue.send(
+        clock.now_ms(),
+        [SendEntry(b"a"), SendEntry(b""), SendEntry(b"c"), SendEntry(b"d", delay_s=901)],
+    )
+    assert [type(r).__name__ for r in results] == [
+        "SendResult",
+        "RaybusError",
+        "SendResult",
+        "RaybusError",
+    ]
+    assert [getattr(r, "code", None) for r in results] == [
+        None,
+        "MissingParameter",
+        None,
+        "InvalidParameterValue",
+    ]
     assert bodies(queue.receive(clock.now_ms(), 10).messages) == [b"a", b"c"]
 
 
-def test_the_size_limit_counts_body_and_attributes(make_queue: MakeQueue,
-                                                   clock: ManualClock) -> None:
+def test_the_size_limit_counts_body_and_attributes(
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
     queue = make_queue(max_message_bytes=2 * KIB)
     send(queue, clock.now_ms(), b"x" * (2 * KIB))
-    (result,) = queue.send(clock.now_ms(), [SendEntry(b"x" * (2 * KIB - 10),
-                                                      attributes={"k": ("String", "v" * 10)})])
+    (result,) = queue.send(
+        clock.now_ms(), [SendEntry(b"x" * (2 * KIB - 10), attributes={"k": ("String", "v" * 10)})]
+    )
     assert isinstance(result, RaybusError) and result.code == "MessageTooLong"
     assert result.details == {"size": 2 * KIB - 10 + 1 + 6 + 10, "limit": 2 * KIB}
 
 
-def test_the_default_limit_is_256_kib_and_the_hard_limit_1_mib(make_queue: MakeQueue,
-                                                               clock: ManualClock) -> None:
+def test_the_default_limit_is_256_kib_and_the_hard_limit_1_mib(
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
     (too_big,) = make_queue().send(clock.now_ms(), [SendEntry(b"x" * (256 * KIB + 1))])
     assert isinstance(too_big, RaybusError) and too_big.code == "MessageTooLong"
     send(make_queue(max_message_bytes=1024 * KIB), clock.now_ms(), b"x" * (1024 * KIB))
@@ -59,15 +74,17 @@ def test_the_default_limit_is_256_kib_and_the_hard_limit_1_mib(make_queue: MakeQ
         make_queue(max_message_bytes=1024 * KIB + 1)
 
 
-def test_a_dedup_id_is_refused_on_a_standard_queue(make_queue: MakeQueue,
-                                                   clock: ManualClock) -> None:
+def test_a_dedup_id_is_refused_on_a_standard_queue(
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
     (result,) = make_queue().send(clock.now_ms(), [SendEntry(b"a", dedup_id="d")])
     assert isinstance(result, RaybusError) and result.code == "InvalidParameterValue"
 
 
-# -- delay ---------------------------------------------------------------------------------------
-def test_the_queue_delay_hides_new_messages_until_it_passes(make_queue: MakeQueue,
-                                                            clock: ManualClock) -> None:
+# -- delay --------------------------------------------------------------------------------------
+def test_the_queue_delay_hides_new_messages_until_it_passes(
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
     queue = make_queue(delay_s=10)
     send(queue, clock.now_ms(), b"a")
     assert queue.stats(clock.now_ms())["delayed"] == 1
@@ -77,8 +94,9 @@ def test_the_queue_delay_hides_new_messages_until_it_passes(make_queue: MakeQueu
     assert bodies(queue.receive(clock.now_ms(), 1).messages) == [b"a"]
 
 
-def test_a_per_message_delay_overrides_the_queue_delay(make_queue: MakeQueue,
-                                                       clock: ManualClock) -> None:
+def test_a_per_message_delay_overrides_the_queue_delay(
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
     queue = make_queue(delay_s=60)
     send(queue, clock.now_ms(), SendEntry(b"now", delay_s=0), SendEntry(b"later", delay_s=5))
     assert bodies(queue.receive(clock.now_ms(), 10).messages) == [b"now"]
@@ -86,9 +104,10 @@ def test_a_per_message_delay_overrides_the_queue_delay(make_queue: MakeQueue,
     assert bodies(queue.receive(clock.now_ms(), 10).messages) == [b"later"]
 
 
-# -- receive and visibility -------------------------------------------------------------------------
+# -- receive and visibility ---------------------------------------------------------------------
 def test_a_received_message_is_hidden_for_the_visibility_timeout_then_returns(
-        make_queue: MakeQueue, clock: ManualClock) -> None:
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
     queue = make_queue(visibility_timeout_s=30)
     send(queue, clock.now_ms(), b"a")
     first = queue.receive(clock.now_ms(), 1).messages[0]
@@ -102,8 +121,9 @@ def test_a_received_message_is_hidden_for_the_visibility_timeout_then_returns(
     assert again.message_id == first.message_id and again.receipt != first.receipt
 
 
-def test_a_receive_may_override_the_visibility_timeout(make_queue: MakeQueue,
-                                                       clock: ManualClock) -> None:
+def test_a_receive_may_override_the_visibility_timeout(
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
     queue = make_queue(visibility_timeout_s=30)
     send(queue, clock.now_ms(), b"a")
     queue.receive(clock.now_ms(), 1, visibility_timeout_s=0)
@@ -114,14 +134,16 @@ def test_a_receive_may_override_the_visibility_timeout(make_queue: MakeQueue,
 
 @pytest.mark.parametrize("timeout", [-1, 43_201, 1.5, "3", True])
 def test_visibility_timeouts_outside_0_to_12_hours_are_refused(
-        make_queue: MakeQueue, clock: ManualClock, timeout: object) -> None:
+    make_queue: MakeQueue, clock: ManualClock, timeout: object
+) -> None:
     with pytest.raises(RaybusError) as info:
         make_queue().receive(clock.now_ms(), 1, visibility_timeout_s=timeout)  # type: ignore[arg-type]
     assert info.value.code == "InvalidParameterValue"
 
 
-def test_receive_returns_at_most_max_messages_oldest_first(make_queue: MakeQueue,
-                                                           clock: ManualClock) -> None:
+def test_receive_returns_at_most_max_messages_oldest_first(
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
     queue = make_queue()
     send(queue, clock.now_ms(), *[bytes([65 + i]) for i in range(5)])
     assert bodies(queue.receive(clock.now_ms(), 3).messages) == [b"A", b"B", b"C"]
@@ -129,8 +151,9 @@ def test_receive_returns_at_most_max_messages_oldest_first(make_queue: MakeQueue
     assert queue.receive(clock.now_ms(), 3).messages == []
 
 
-def test_a_returned_message_is_served_before_newer_ones(make_queue: MakeQueue,
-                                                       clock: ManualClock) -> None:
+def test_a_returned_message_is_served_before_newer_ones(
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
     queue = make_queue(visibility_timeout_s=1)
     send(queue, clock.now_ms(), b"old")
     queue.receive(clock.now_ms(), 1)
@@ -139,22 +162,26 @@ def test_a_returned_message_is_served_before_newer_ones(make_queue: MakeQueue,
     assert bodies(queue.receive(clock.now_ms(), 2).messages) == [b"old", b"new"]
 
 
-def test_received_messages_carry_attributes_digests_and_timestamps(make_queue: MakeQueue,
-                                                                   clock: ManualClock) -> None:
+def test_received_messages_carry_attributes_digests_and_timestamps(
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
     queue = make_queue()
     (sent,) = send(queue, clock.now_ms(), SendEntry(b"b", attributes={"k": ("Number", "7")}))
     sent_at = clock.now_ms()
     clock.advance(2)
     message = queue.receive(clock.now_ms(), 1).messages[0]
     assert message.attributes == {"k": ("Number", "7")}
-    assert (message.md5_of_body, message.md5_of_attributes) == (sent.md5_of_body,
-                                                                 sent.md5_of_attributes)
+    assert (message.md5_of_body, message.md5_of_attributes) == (
+        sent.md5_of_body,
+        sent.md5_of_attributes,
+    )
     assert (message.sent_ms, message.first_receive_ms) == (sent_at, sent_at + 2000)
 
 
-# -- delete --------------------------------------------------------------------------------------
-def test_deleting_with_the_latest_receipt_removes_the_message(make_queue: MakeQueue,
-                                                              clock: ManualClock) -> None:
+# -- delete -------------------------------------------------------------------------------------
+def test_deleting_with_the_latest_receipt_removes_the_message(
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
     queue = make_queue(visibility_timeout_s=0)
     send(queue, clock.now_ms(), b"a")
     receipt = queue.receive(clock.now_ms(), 1).messages[0].receipt
@@ -163,8 +190,9 @@ def test_deleting_with_the_latest_receipt_removes_the_message(make_queue: MakeQu
     assert queue.delete(clock.now_ms(), [receipt]) == [None]  # again: harmless
 
 
-def test_a_stale_receipt_succeeds_but_deletes_nothing(make_queue: MakeQueue,
-                                                      clock: ManualClock) -> None:
+def test_a_stale_receipt_succeeds_but_deletes_nothing(
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
     queue = make_queue(visibility_timeout_s=1)
     send(queue, clock.now_ms(), b"a")
     stale = queue.receive(clock.now_ms(), 1).messages[0].receipt
@@ -177,7 +205,8 @@ def test_a_stale_receipt_succeeds_but_deletes_nothing(make_queue: MakeQueue,
 
 
 def test_an_expired_receipt_still_deletes_if_nobody_received_the_message_since(
-        make_queue: MakeQueue, clock: ManualClock) -> None:
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
     queue = make_queue(visibility_timeout_s=1)
     send(queue, clock.now_ms(), b"a")
     receipt = queue.receive(clock.now_ms(), 1).messages[0].receipt
@@ -186,8 +215,9 @@ def test_an_expired_receipt_still_deletes_if_nobody_received_the_message_since(
     assert queue.receive(clock.now_ms(), 1).messages == []
 
 
-def test_malformed_and_foreign_receipts_are_invalid(make_queue: MakeQueue,
-                                                    clock: ManualClock) -> None:
+def test_malformed_and_foreign_receipts_are_invalid(
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
     queue, other = make_queue(tag=1), make_queue(tag=2)
     send(other, clock.now_ms(), b"a")
     foreign = other.receive(clock.now_ms(), 1).messages[0].receipt
@@ -197,9 +227,10 @@ def test_malformed_and_foreign_receipts_are_invalid(make_queue: MakeQueue,
     assert other.stats(clock.now_ms())["in_flight"] == 1
 
 
-# -- change visibility ----------------------------------------------------------------------------
-def test_changing_visibility_restarts_the_timeout_from_now(make_queue: MakeQueue,
-                                                           clock: ManualClock) -> None:
+# -- change visibility --------------------------------------------------------------------------
+def test_changing_visibility_restarts_the_timeout_from_now(
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
     queue = make_queue(visibility_timeout_s=10)
     send(queue, clock.now_ms(), b"a")
     receipt = queue.receive(clock.now_ms(), 1).messages[0].receipt
@@ -211,8 +242,9 @@ def test_changing_visibility_restarts_the_timeout_from_now(make_queue: MakeQueue
     assert bodies(queue.receive(clock.now_ms(), 1).messages) == [b"a"]
 
 
-def test_a_zero_visibility_timeout_makes_the_message_visible_at_once(make_queue: MakeQueue,
-                                                                     clock: ManualClock) -> None:
+def test_a_zero_visibility_timeout_makes_the_message_visible_at_once(
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
     queue = make_queue()
     send(queue, clock.now_ms(), b"a")
     receipt = queue.receive(clock.now_ms(), 1).messages[0].receipt
@@ -221,22 +253,28 @@ def test_a_zero_visibility_timeout_makes_the_message_visible_at_once(make_queue:
 
 
 def test_visibility_changes_need_the_latest_receipt_of_an_in_flight_message(
-        make_queue: MakeQueue, clock: ManualClock) -> None:
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
     queue = make_queue(visibility_timeout_s=1)
     send(queue, clock.now_ms(), b"a", b"b")
     first, second = queue.receive(clock.now_ms(), 2).messages
     clock.advance(1)
     newest = queue.receive(clock.now_ms(), 1).messages[0]  # "a" again
     queue.delete(clock.now_ms(), [newest.receipt])
-    results = queue.change_visibility(clock.now_ms(), [(first.receipt, 5), (second.receipt, 5),
-                                                       ("junk", 5), (newest.receipt, 5)])
+    results = queue.change_visibility(
+        clock.now_ms(), [(first.receipt, 5), (second.receipt, 5), ("junk", 5), (newest.receipt, 5)]
+    )
     assert [getattr(r, "code", None) for r in results] == [
-        "MessageNotInflight", "MessageNotInflight", "ReceiptHandleIsInvalid",
-        "MessageNotInflight"]
+        "MessageNotInflight",
+        "MessageNotInflight",
+        "ReceiptHandleIsInvalid",
+        "MessageNotInflight",
+    ]
 
 
-def test_a_message_stays_hidden_at_most_12_hours_after_its_receive(make_queue: MakeQueue,
-                                                                  clock: ManualClock) -> None:
+def test_a_message_stays_hidden_at_most_12_hours_after_its_receive(
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
     queue = make_queue(visibility_timeout_s=43_200)
     send(queue, clock.now_ms(), b"a")
     receipt = queue.receive(clock.now_ms(), 1).messages[0].receipt
@@ -246,15 +284,20 @@ def test_a_message_stays_hidden_at_most_12_hours_after_its_receive(make_queue: M
     assert queue.change_visibility(clock.now_ms(), [(receipt, 43_200 - 3600)]) == [None]
 
 
-# -- purge, retention, counts ---------------------------------------------------------------------
-def test_purge_removes_everything_and_may_run_once_a_minute(make_queue: MakeQueue,
-                                                            clock: ManualClock) -> None:
+# -- purge, retention, counts -------------------------------------------------------------------
+def test_purge_removes_everything_and_may_run_once_a_minute(
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
     queue = make_queue()
     send(queue, clock.now_ms(), b"a", b"b", SendEntry(b"c", delay_s=60))
     queue.receive(clock.now_ms(), 1)
     assert queue.purge(clock.now_ms()) == 3
-    assert queue.stats(clock.now_ms()) == {"visible": 0, "in_flight": 0, "delayed": 0,
-                                           "oldest_age_ms": 0}
+    assert queue.stats(clock.now_ms()) == {
+        "visible": 0,
+        "in_flight": 0,
+        "delayed": 0,
+        "oldest_age_ms": 0,
+    }
     clock.advance(59)
     with pytest.raises(RaybusError) as info:
         queue.purge(clock.now_ms())
@@ -263,8 +306,9 @@ def test_purge_removes_everything_and_may_run_once_a_minute(make_queue: MakeQueu
     assert queue.purge(clock.now_ms()) == 0
 
 
-def test_messages_expire_after_the_retention_period_even_in_flight(make_queue: MakeQueue,
-                                                                  clock: ManualClock) -> None:
+def test_messages_expire_after_the_retention_period_even_in_flight(
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
     queue = make_queue(retention_s=60, visibility_timeout_s=600)
     send(queue, clock.now_ms(), b"a")
     clock.advance(30)
@@ -276,19 +320,23 @@ def test_messages_expire_after_the_retention_period_even_in_flight(make_queue: M
     assert queue.counters.expired == 1
 
 
-def test_counts_and_the_age_of_the_oldest_message(make_queue: MakeQueue,
-                                                  clock: ManualClock) -> None:
+def test_counts_and_the_age_of_the_oldest_message(
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
     queue = make_queue()
     send(queue, clock.now_ms(), b"a", b"b")
     clock.advance(3)
     send(queue, clock.now_ms(), SendEntry(b"c", delay_s=10))
     queue.receive(clock.now_ms(), 1)
-    assert queue.stats(clock.now_ms()) == {"visible": 1, "in_flight": 1, "delayed": 1,
-                                           "oldest_age_ms": 3000}
+    assert queue.stats(clock.now_ms()) == {
+        "visible": 1,
+        "in_flight": 1,
+        "delayed": 1,
+        "oldest_age_ms": 3000,
+    }
 
 
-def test_the_long_poll_signal_follows_visibility(make_queue: MakeQueue,
-                                                 clock: ManualClock) -> None:
+def test_the_long_poll_signal_follows_visibility(make_queue: MakeQueue, clock: ManualClock) -> None:
     queue = make_queue(visibility_timeout_s=5)
     assert not queue.has_visible(clock.now_ms()) and queue.next_change_ms() is None
     send(queue, clock.now_ms(), SendEntry(b"a", delay_s=2))

@@ -15,16 +15,18 @@ from raybus.storage import FileLog
 def main(directory: str, fifo: bool) -> None:
     config = QueueConfig.create("crash.fifo" if fifo else "crash", visibility_timeout_s=600)
     log = FileLog(directory, segment_bytes=256 * 1024)
-    host = QueueHost.open(config, log, tag=11,
-                          checkpoint=CheckpointPolicy(min_checkpoint_bytes=512 * 1024))
+    host = QueueHost.open(
+        config, log, tag=11, checkpoint=CheckpointPolicy(min_checkpoint_bytes=512 * 1024)
+    )
     clock = SystemClock()
     out = sys.stdout
     n = 0
     while True:  # runs until killed
         batch = [f"m{n + i}" for i in range(10)]
         n += 10
-        entries = [SendEntry(b.encode(), group_id="g", dedup_id=b) if fifo else SendEntry(b)
-                   for b in batch]
+        entries = [
+            SendEntry(b.encode(), group_id="g", dedup_id=b) if fifo else SendEntry(b) for b in batch
+        ]
         host.send(clock.now_ms(), entries)
         out.write("".join(f"sent {b}\n" for b in batch))
         received = host.receive(clock.now_ms(), 4).messages

@@ -23,9 +23,14 @@ KIB = 1024
 
 def open_host(path: Path, config: QueueConfig, **policy: int) -> QueueHost:
     log = FileLog(path, segment_bytes=64 * KIB)
-    return QueueHost.open(config, log, tag=3,
-                          checkpoint=CheckpointPolicy(min_checkpoint_bytes=policy.get(
-                              "min_checkpoint_bytes", 128 * KIB)))
+    return QueueHost.open(
+        config,
+        log,
+        tag=3,
+        checkpoint=CheckpointPolicy(
+            min_checkpoint_bytes=policy.get("min_checkpoint_bytes", 128 * KIB)
+        ),
+    )
 
 
 def drain(host: QueueHost, now_ms: int) -> list[bytes]:
@@ -58,10 +63,13 @@ def test_a_reopened_host_has_every_acknowledged_message_and_receipt(tmp_path: Pa
 
 @pytest.mark.parametrize("kind", ["standard", "fifo"])
 def test_sigkill_loses_no_acknowledged_send_and_revives_no_acknowledged_delete(
-        tmp_path: Path, kind: str) -> None:
+    tmp_path: Path, kind: str
+) -> None:
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.host.crash_writer", str(tmp_path), kind],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert child.stdout is not None
     sent: set[str] = set()
@@ -74,8 +82,9 @@ def test_sigkill_loses_no_acknowledged_send_and_revives_no_acknowledged_delete(
             break
     os.kill(child.pid, signal.SIGKILL)
     child.wait(timeout=30)
-    config = QueueConfig.create("crash.fifo" if kind == "fifo" else "crash",
-                                visibility_timeout_s=600)
+    config = QueueConfig.create(
+        "crash.fifo" if kind == "fifo" else "crash", visibility_timeout_s=600
+    )
     host = open_host(tmp_path, config)
     # past the child's 600 s visibility timeout, well within retention
     clock = ManualClock(start_ms=time.time_ns() // 1_000_000 + 601_000)
@@ -101,13 +110,19 @@ def test_a_log_whose_messages_were_all_deleted_shrinks_to_almost_nothing(tmp_pat
 def test_disk_use_stays_bounded_by_live_data_plus_slack(tmp_path: Path) -> None:
     clock = ManualClock()
     policy = CheckpointPolicy(slack_ratio=0.5, min_checkpoint_bytes=256 * KIB)
-    host = QueueHost.open(QueueConfig.create("q", visibility_timeout_s=0),
-                          FileLog(tmp_path, segment_bytes=64 * KIB), tag=1, checkpoint=policy)
+    host = QueueHost.open(
+        QueueConfig.create("q", visibility_timeout_s=0),
+        FileLog(tmp_path, segment_bytes=64 * KIB),
+        tag=1,
+        checkpoint=policy,
+    )
     rng = random.Random(7)
     worst = 0.0
     for _ in range(400):
-        host.send(clock.now_ms(), [SendEntry(b"y" * rng.randint(100, 2 * KIB))
-                                   for _ in range(rng.randint(1, 20))])
+        host.send(
+            clock.now_ms(),
+            [SendEntry(b"y" * rng.randint(100, 2 * KIB)) for _ in range(rng.randint(1, 20))],
+        )
         received = host.receive(clock.now_ms(), rng.randint(1, 25)).messages
         host.delete(clock.now_ms(), [m.receipt for m in received])
         live = sum(len(host.log.read(o)) for o in host.engine.live_offsets())
@@ -122,8 +137,10 @@ def test_recovery_after_checkpoints_matches_the_state_before(tmp_path: Path) -> 
     config = QueueConfig.create("q.fifo", content_based_dedup=True)
     host = open_host(tmp_path, config, min_checkpoint_bytes=16 * KIB)
     for round_ in range(30):
-        host.send(clock.now_ms(), [SendEntry(f"{round_}-{i}".encode() * 50, group_id=f"g{i % 4}")
-                                   for i in range(10)])
+        host.send(
+            clock.now_ms(),
+            [SendEntry(f"{round_}-{i}".encode() * 50, group_id=f"g{i % 4}") for i in range(10)],
+        )
         received = host.receive(clock.now_ms(), 8).messages
         host.delete(clock.now_ms(), [m.receipt for m in received[:6]])
         clock.advance(1)

@@ -132,8 +132,12 @@ class FifoQueuePartition(QueuePartition):
         while ready:
             head, number = heapq.heappop(ready)
             group = self._groups.get(number)
-            if (group is not None and group.held == 0 and self._head(group) == head
-                    and self._visible(head)):
+            if (
+                group is not None
+                and group.held == 0
+                and self._head(group) == head
+                and self._visible(head)
+            ):
                 return number, group
         return None
 
@@ -206,7 +210,7 @@ class FifoQueuePartition(QueuePartition):
             group.held = sum(1 for seq in group.seqs if seq in held)
             self._offer(number, group)
 
-    # -- deduplication -----------------------------------------------------------------------------
+    # -- deduplication ---------------------------------------------------------------------------
     def _dedup_key(self, valid: ValidMessage) -> str:
         assert valid.dedup_id is not None
         if self.config.dedup_scope == "messageGroup":
@@ -218,8 +222,13 @@ class FifoQueuePartition(QueuePartition):
         if seen is None:
             return None
         message_id, seq = seen
-        return SendResult(message_id, valid.md5_of_body, valid.md5_of_attributes,
-                          self._sequence_number(seq), duplicate=True)
+        return SendResult(
+            message_id,
+            valid.md5_of_body,
+            valid.md5_of_attributes,
+            self._sequence_number(seq),
+            duplicate=True,
+        )
 
     def _remember(self, now_ms: int, valid: ValidMessage, message_id: str, seq: int) -> None:
         self._dedup.put(now_ms, self._dedup_key(valid), message_id, seq)
@@ -227,7 +236,7 @@ class FifoQueuePartition(QueuePartition):
     def _sequence_number(self, seq: int) -> str:
         return f"{seq:020d}"
 
-    # -- snapshot -----------------------------------------------------------------------------------
+    # -- snapshot --------------------------------------------------------------------------------
     def _extra_state(self) -> dict[str, Any]:
         return {
             "groups": [[number, group.name] for number, group in self._groups.items()],

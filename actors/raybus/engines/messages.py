@@ -112,16 +112,21 @@ class ValidMessage:
 
 def _check_fifo_id(value: object, parameter: str) -> str:
     if not isinstance(value, str) or not value:
-        raise RaybusError("InvalidParameterValue", f"{parameter} must be a non-empty string.",
-                          parameter=parameter)
+        raise RaybusError(
+            "InvalidParameterValue", f"{parameter} must be a non-empty string.", parameter=parameter
+        )
     if len(value) > MAX_FIFO_ID_CHARS:
-        raise RaybusError("InvalidParameterValue",
-                          f"{parameter} can be at most {MAX_FIFO_ID_CHARS} characters.",
-                          parameter=parameter)
+        raise RaybusError(
+            "InvalidParameterValue",
+            f"{parameter} can be at most {MAX_FIFO_ID_CHARS} characters.",
+            parameter=parameter,
+        )
     if not _FIFO_ID.fullmatch(value):
-        raise RaybusError("InvalidParameterValue",
-                          f"{parameter} may contain only alphanumeric characters and punctuation.",
-                          parameter=parameter)
+        raise RaybusError(
+            "InvalidParameterValue",
+            f"{parameter} may contain only alphanumeric characters and punctuation.",
+            parameter=parameter,
+        )
     return value
 
 
@@ -135,11 +140,11 @@ def validate_entry(
     elif isinstance(body, (bytearray, memoryview)):
         body = bytes(body)
     elif not isinstance(body, bytes):
-        raise RaybusError("InvalidParameterValue", "A message body is bytes or a string.",
-                          parameter="body")
+        raise RaybusError(
+            "InvalidParameterValue", "A message body is bytes or a string.", parameter="body"
+        )
     if not body:
-        raise RaybusError("MissingParameter", "A message body must not be empty.",
-                          parameter="body")
+        raise RaybusError("MissingParameter", "A message body must not be empty.", parameter="body")
     attributes = validate_attributes(entry.attributes)
     transfer = entry.message_id is not None
     size = len(body) + attributes_size(attributes)
@@ -159,17 +164,22 @@ def validate_entry(
                 parameter="delay_s",
             )
         if isinstance(delay, bool) or not isinstance(delay, int) or not 0 <= delay <= MAX_DELAY_S:
-            raise RaybusError("InvalidParameterValue",
-                              f"delay_s must be an integer from 0 to {MAX_DELAY_S}.",
-                              parameter="delay_s")
+            raise RaybusError(
+                "InvalidParameterValue",
+                f"delay_s must be an integer from 0 to {MAX_DELAY_S}.",
+                parameter="delay_s",
+            )
     group_id = entry.group_id
     dedup_id = entry.dedup_id
     if group_id is not None:
         group_id = _check_fifo_id(group_id, "group_id")
     if fifo:
         if group_id is None:
-            raise RaybusError("MissingParameter", "A FIFO queue needs a group_id on every message.",
-                              parameter="group_id")
+            raise RaybusError(
+                "MissingParameter",
+                "A FIFO queue needs a group_id on every message.",
+                parameter="group_id",
+            )
         if dedup_id is not None:
             dedup_id = _check_fifo_id(dedup_id, "dedup_id")
         elif content_based_dedup:
@@ -182,8 +192,9 @@ def validate_entry(
                 parameter="dedup_id",
             )
     elif dedup_id is not None:
-        raise RaybusError("InvalidParameterValue", "dedup_id is valid only for FIFO queues.",
-                          parameter="dedup_id")
+        raise RaybusError(
+            "InvalidParameterValue", "dedup_id is valid only for FIFO queues.", parameter="dedup_id"
+        )
     return ValidMessage(
         body=body,
         attributes=attributes,

@@ -95,8 +95,9 @@ def _pack(offset: int, sent_ms: int, group: int) -> int:
 
 def _check_timeout(value: object, parameter: str = "visibility_timeout_s") -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise RaybusError("InvalidParameterValue", f"{parameter} must be an integer.",
-                          parameter=parameter)
+        raise RaybusError(
+            "InvalidParameterValue", f"{parameter} must be an integer.", parameter=parameter
+        )
     if not 0 <= value <= MAX_VISIBILITY_TIMEOUT_S:
         raise RaybusError(
             "InvalidParameterValue",
@@ -136,7 +137,7 @@ class QueuePartition:
         self._last_purge_ms: int | None = None
         self._recovering = False
 
-    # -- subclass hooks ---------------------------------------------------------------------------
+    # -- subclass hooks --------------------------------------------------------------------------
     def _group_number(self, group_id: str | None) -> int:
         return 0
 
@@ -174,7 +175,7 @@ class QueuePartition:
     def _restore_extra(self, state: dict[str, Any]) -> None:
         pass
 
-    # -- queries ----------------------------------------------------------------------------------
+    # -- queries ---------------------------------------------------------------------------------
     @property
     def next_seq(self) -> int:
         return self._next_seq
@@ -225,7 +226,7 @@ class QueuePartition:
             candidates.append(self._early[0][0])
         return min(candidates) if candidates else None
 
-    # -- time ---------------------------------------------------------------------------------------
+    # -- time ------------------------------------------------------------------------------------
     def advance(self, now_ms: int) -> None:
         """Apply every time rule due at ``now_ms``: delays end, visibility times out, retention
         expires. Every operation calls it first; it is idempotent."""
@@ -274,7 +275,7 @@ class QueuePartition:
             self._on_released(seq, packed)
         self._on_removed(seq, packed)
 
-    # -- send -------------------------------------------------------------------------------------
+    # -- send ------------------------------------------------------------------------------------
     def send(self, now_ms: int, entries: Sequence[SendEntry]) -> list[SendResult | RaybusError]:
         """Validate and enqueue each entry; per-entry results in order (SQS batch semantics)."""
         self.advance(now_ms)
@@ -306,18 +307,32 @@ class QueuePartition:
             delay_s = config.delay_s if valid.delay_s is None else valid.delay_s
             visible_at = now_ms + delay_s * 1000
             records.append(
-                encode([
-                    RecordType.SEND, seq, sent_ms, visible_at, message_id, valid.body,
-                    [[name, a.data_type, a.value] for name, a in valid.attributes.items()],
-                    valid.md5_of_body, valid.md5_of_attributes, valid.group_id, valid.dedup_id,
-                    entry.system,
-                ])
+                encode(
+                    [
+                        RecordType.SEND,
+                        seq,
+                        sent_ms,
+                        visible_at,
+                        message_id,
+                        valid.body,
+                        [[name, a.data_type, a.value] for name, a in valid.attributes.items()],
+                        valid.md5_of_body,
+                        valid.md5_of_attributes,
+                        valid.group_id,
+                        valid.dedup_id,
+                        entry.system,
+                    ]
+                )
             )
             admitted.append((seq, sent_ms, visible_at, self._group_number(valid.group_id)))
             self._remember(now_ms, valid, message_id, seq)
             results.append(
-                SendResult(message_id, valid.md5_of_body, valid.md5_of_attributes,
-                           self._sequence_number(seq))
+                SendResult(
+                    message_id,
+                    valid.md5_of_body,
+                    valid.md5_of_attributes,
+                    self._sequence_number(seq),
+                )
             )
             self.counters.sent += 1
             self.counters.sent_bytes += len(valid.body)
@@ -344,7 +359,7 @@ class QueuePartition:
         self._delayed[seq] = visible_at
         self._on_admitted(seq, group)
 
-    # -- receive ----------------------------------------------------------------------------------
+    # -- receive ---------------------------------------------------------------------------------
     def receive(
         self, now_ms: int, max_messages: int, visibility_timeout_s: int | None = None
     ) -> ReceiveResult:
@@ -352,10 +367,16 @@ class QueuePartition:
         timeout. Messages received ``maxReceiveCount`` times already are dead-lettered instead
         (returned as effects, held as *moving* until the host finishes or aborts them)."""
         if isinstance(max_messages, bool) or not isinstance(max_messages, int) or max_messages < 1:
-            raise RaybusError("InvalidParameterValue", "max_messages must be a positive integer.",
-                              parameter="max_messages")
-        timeout = self.config.visibility_timeout_s if visibility_timeout_s is None else (
-            _check_timeout(visibility_timeout_s))
+            raise RaybusError(
+                "InvalidParameterValue",
+                "max_messages must be a positive integer.",
+                parameter="max_messages",
+            )
+        timeout = (
+            self.config.visibility_timeout_s
+            if visibility_timeout_s is None
+            else (_check_timeout(visibility_timeout_s))
+        )
         self.advance(now_ms)
         redrive = self.config.redrive_policy
         deliver, dead = self._select(max_messages, redrive is not None)
@@ -379,12 +400,26 @@ class QueuePartition:
     def _read_send(self, seq: int) -> list[Any]:
         record = decode(self._log.read(self._msgs[seq] & _OFFSET_MASK))
         if record[0] != RecordType.SEND or record[1] != seq:
-            raise RaybusError("StorageFailure", f"Log offset of message {seq} holds another record.")
+            raise RaybusError(
+                "StorageFailure", f"Log offset of message {seq} holds another record."
+            )
         return record
 
     def _materialize(self, seq: int) -> ReceivedMessage:
-        (_, _, sent_ms, _, message_id, body, attrs, md5_body, md5_attrs, group_id, dedup_id,
-         system) = self._read_send(seq)
+        (
+            _,
+            _,
+            sent_ms,
+            _,
+            message_id,
+            body,
+            attrs,
+            md5_body,
+            md5_attrs,
+            group_id,
+            dedup_id,
+            system,
+        ) = self._read_send(seq)
         count, first = self._received[seq]
         receipt = encode_receipt(Receipt(self.partition, self.epoch, self.tag, seq, count))
         return ReceivedMessage(
@@ -404,8 +439,9 @@ class QueuePartition:
         )
 
     def _transfer_entry(self, seq: int, system: dict[str, Any]) -> SendEntry:
-        (_, _, sent_ms, _, message_id, body, attrs, _, _, group_id, dedup_id,
-         old_system) = self._read_send(seq)
+        (_, _, sent_ms, _, message_id, body, attrs, _, _, group_id, dedup_id, old_system) = (
+            self._read_send(seq)
+        )
         return SendEntry(
             body=body,
             attributes={name: (kind, value) for name, kind, value in attrs},
@@ -417,8 +453,9 @@ class QueuePartition:
         )
 
     def _dead_letter(self, seq: int, target: str) -> DeadLetter:
-        return DeadLetter(seq, target, self._transfer_entry(seq, {"dead_letter_source":
-                                                                  self.config.name}))
+        return DeadLetter(
+            seq, target, self._transfer_entry(seq, {"dead_letter_source": self.config.name})
+        )
 
     def _exhausted(self, seq: int) -> bool:
         policy = self.config.redrive_policy
@@ -426,20 +463,27 @@ class QueuePartition:
             return False
         return self._received.get(seq, (0, 0))[0] >= policy.max_receive_count
 
-    # -- delete / visibility -------------------------------------------------------------------------
+    # -- delete / visibility ---------------------------------------------------------------------
     def _own_receipt(self, handle: object) -> Receipt:
         receipt = decode_receipt(handle)
-        if (receipt.tag != self.tag or receipt.partition != self.partition
-                or receipt.seq >= self._next_seq):
-            raise RaybusError("ReceiptHandleIsInvalid",
-                              "The receipt handle does not belong to this queue.")
+        if (
+            receipt.tag != self.tag
+            or receipt.partition != self.partition
+            or receipt.seq >= self._next_seq
+        ):
+            raise RaybusError(
+                "ReceiptHandleIsInvalid", "The receipt handle does not belong to this queue."
+            )
         return receipt
 
     def _current(self, receipt: Receipt) -> bool:
         """The receipt is the latest delivery of a live message that is not being moved."""
         seq = receipt.seq
-        return (seq in self._msgs and seq not in self._moving
-                and self._received.get(seq, (0, 0))[0] == receipt.nonce)
+        return (
+            seq in self._msgs
+            and seq not in self._moving
+            and self._received.get(seq, (0, 0))[0] == receipt.nonce
+        )
 
     def delete(self, now_ms: int, receipts: Sequence[object]) -> list[RaybusError | None]:
         """Delete by receipt. A stale receipt (the message was received again since) or one for
@@ -501,7 +545,7 @@ class QueuePartition:
             self.advance(now_ms)
         return results
 
-    # -- purge, transfers ----------------------------------------------------------------------------
+    # -- purge, transfers ------------------------------------------------------------------------
     def purge(self, now_ms: int) -> int:
         """Delete every message sent before now; at most once per 60 s. Returns the count."""
         if self._last_purge_ms is not None and now_ms - self._last_purge_ms < PURGE_INTERVAL_MS:
@@ -553,7 +597,7 @@ class QueuePartition:
                 self._on_visible(seq)
         self.advance(now_ms)
 
-    # -- recovery -----------------------------------------------------------------------------------
+    # -- recovery --------------------------------------------------------------------------------
     def replay(self, offset: int, payload: bytes) -> None:
         """Apply one record read back from the log (before :meth:`finish_recovery`)."""
         self._recovering = True

@@ -41,16 +41,19 @@ def check_redrive(source: QueueConfig, target: QueueConfig | None) -> None:
     if policy is None:
         return
     if target is None:
-        raise RaybusError("InvalidRedrivePolicy",
-                          f"Dead-letter queue {policy.dead_letter_queue} does not exist.")
+        raise RaybusError(
+            "InvalidRedrivePolicy", f"Dead-letter queue {policy.dead_letter_queue} does not exist."
+        )
     if target.fifo != source.fifo:
         kind = "FIFO" if source.fifo else "standard"
-        raise RaybusError("InvalidRedrivePolicy",
-                          f"The dead-letter queue of a {kind} queue must also be {kind}.")
+        raise RaybusError(
+            "InvalidRedrivePolicy", f"The dead-letter queue of a {kind} queue must also be {kind}."
+        )
     if not target.redrive_allow_policy.allows(source.name):
-        raise RaybusError("RedriveNotAllowed",
-                          f"Queue {target.name} does not allow {source.name} to use it as its "
-                          "dead-letter queue.")
+        raise RaybusError(
+            "RedriveNotAllowed",
+            f"Queue {target.name} does not allow {source.name} to use it as its dead-letter queue.",
+        )
 
 
 def check_move_task(
@@ -58,18 +61,24 @@ def check_move_task(
 ) -> None:
     """Raise unless a move task from ``dead_letter_queue`` to ``destination`` is valid."""
     if destination.name == dead_letter_queue.name:
-        raise RaybusError("InvalidParameterValue",
-                          "A move task's destination must differ from its source.")
+        raise RaybusError(
+            "InvalidParameterValue", "A move task's destination must differ from its source."
+        )
     if destination.fifo != dead_letter_queue.fifo:
-        raise RaybusError("InvalidParameterValue",
-                          "A move task moves messages only between queues of the same type.")
+        raise RaybusError(
+            "InvalidParameterValue",
+            "A move task moves messages only between queues of the same type.",
+        )
     if rate_per_s is not None and (
-        isinstance(rate_per_s, bool) or not isinstance(rate_per_s, int)
+        isinstance(rate_per_s, bool)
+        or not isinstance(rate_per_s, int)
         or not 1 <= rate_per_s <= MAX_MOVE_RATE_PER_S
     ):
-        raise RaybusError("InvalidParameterValue",
-                          f"max_messages_per_s must be from 1 to {MAX_MOVE_RATE_PER_S}.",
-                          parameter="max_messages_per_s")
+        raise RaybusError(
+            "InvalidParameterValue",
+            f"max_messages_per_s must be from 1 to {MAX_MOVE_RATE_PER_S}.",
+            parameter="max_messages_per_s",
+        )
 
 
 @dataclass(slots=True)
@@ -121,8 +130,10 @@ class MoveTask:
 
     def cancel(self) -> None:
         if self.status != "RUNNING":
-            raise RaybusError("InvalidParameterValue",
-                              f"Only a running task can be cancelled; this one is {self.status}.")
+            raise RaybusError(
+                "InvalidParameterValue",
+                f"Only a running task can be cancelled; this one is {self.status}.",
+            )
         self.status = "CANCELLING"
 
     def settle(self) -> None:

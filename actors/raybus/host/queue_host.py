@@ -112,7 +112,7 @@ class QueueHost:
         )
         return cls(engine, log, checkpoint=checkpoint, recovery=stats)
 
-    # -- operations (each returns after its records are committed) ---------------------------------
+    # -- operations (each returns after its records are committed) -------------------------------
     def send(self, now_ms: int, entries: Sequence[SendEntry]) -> list[SendResult | RaybusError]:
         return self._committed(self.engine.send(now_ms, entries))
 
@@ -150,8 +150,9 @@ class QueueHost:
     # -- checkpoints -----------------------------------------------------------------------------
     def checkpoint_due(self) -> bool:
         grown = self.log.disk_bytes() - self._baseline_bytes
-        return grown > max(self.policy.min_checkpoint_bytes,
-                           self.policy.slack_ratio * self._baseline_bytes)
+        return grown > max(
+            self.policy.min_checkpoint_bytes, self.policy.slack_ratio * self._baseline_bytes
+        )
 
     def maybe_checkpoint(self) -> bool:
         if not self.checkpoint_due():
@@ -165,8 +166,9 @@ class QueueHost:
         log, engine = self.log, self.engine
         log.commit()
         log.roll()
-        plan = plan_compaction(log.segments(), engine.live_offsets(),
-                               slack_ratio=self.policy.slack_ratio)
+        plan = plan_compaction(
+            log.segments(), engine.live_offsets(), slack_ratio=self.policy.slack_ratio
+        )
         if plan.relocate:
             moved: dict[int, int] = {}
             for chunk in range(0, len(plan.relocate), _COPY_CHUNK):

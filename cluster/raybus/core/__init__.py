@@ -15,7 +15,12 @@ from raybus.core.attributes import (
     validate_sqs_text,
 )
 from raybus.core.clock import Clock, ManualClock, SystemClock
-from raybus.core.config import HARD_MAX_MESSAGE_BYTES, QueueConfig, RedriveAllowPolicy, RedrivePolicy
+from raybus.core.config import (
+    HARD_MAX_MESSAGE_BYTES,
+    QueueConfig,
+    RedriveAllowPolicy,
+    RedrivePolicy,
+)
 from raybus.core.errors import CATALOG, ErrorSpec, RaybusError, error_from_wire
 from raybus.core.hashing import HASH_SPACE, hash_key, partition_for
 from raybus.core.names import FIFO_SUFFIX, validate_queue_name

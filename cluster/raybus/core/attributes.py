@@ -92,8 +92,9 @@ def validate_sqs_text(text: str, *, what: str) -> None:
 
 
 def _invalid_name(name: str, reason: str) -> RaybusError:
-    return RaybusError("InvalidAttributeName", f"Message attribute name '{name}' {reason}.",
-                       attribute=name)
+    return RaybusError(
+        "InvalidAttributeName", f"Message attribute name '{name}' {reason}.", attribute=name
+    )
 
 
 def _validate_name(name: object) -> str:
@@ -117,20 +118,26 @@ def _validate_number(name: str, value: str) -> None:
     except InvalidOperation:
         number = None
     if number is None or not number.is_finite():
-        raise RaybusError("InvalidParameterValue",
-                          f"Message attribute '{name}' of type Number has a non-numeric value.",
-                          attribute=name)
+        raise RaybusError(
+            "InvalidParameterValue",
+            f"Message attribute '{name}' of type Number has a non-numeric value.",
+            attribute=name,
+        )
     # Precision ignores leading and trailing zeros (SQS trims them). No normalize(): it rounds
     # to the context's 28 digits.
     digits = "".join(map(str, number.as_tuple().digits)).strip("0")
     if len(digits) > 38:
-        raise RaybusError("InvalidParameterValue",
-                          f"Message attribute '{name}' has more than 38 digits of precision.",
-                          attribute=name)
+        raise RaybusError(
+            "InvalidParameterValue",
+            f"Message attribute '{name}' has more than 38 digits of precision.",
+            attribute=name,
+        )
     if number != 0 and not (Decimal("-1e128") <= number <= Decimal("1e126")):
-        raise RaybusError("InvalidParameterValue",
-                          f"Message attribute '{name}' is outside -10^128 to 10^126.",
-                          attribute=name)
+        raise RaybusError(
+            "InvalidParameterValue",
+            f"Message attribute '{name}' is outside -10^128 to 10^126.",
+            attribute=name,
+        )
 
 
 def validate_attributes(attributes: object) -> dict[str, Attribute]:
@@ -153,17 +160,24 @@ def validate_attributes(attributes: object) -> dict[str, Attribute]:
     for name, item in attributes.items():
         _validate_name(name)
         if not isinstance(item, (tuple, list)) or len(item) != 2:
-            raise RaybusError("InvalidParameterValue",
-                              f"Message attribute '{name}' must be (data_type, value).",
-                              attribute=name)
+            raise RaybusError(
+                "InvalidParameterValue",
+                f"Message attribute '{name}' must be (data_type, value).",
+                attribute=name,
+            )
         data_type, value = item
         if not isinstance(data_type, str) or not data_type:
-            raise RaybusError("InvalidParameterValue",
-                              f"Message attribute '{name}' needs a data type.", attribute=name)
+            raise RaybusError(
+                "InvalidParameterValue",
+                f"Message attribute '{name}' needs a data type.",
+                attribute=name,
+            )
         if len(data_type) > MAX_DATA_TYPE_CHARS:
-            raise RaybusError("InvalidParameterValue",
-                              f"Message attribute '{name}' has a data type over 256 characters.",
-                              attribute=name)
+            raise RaybusError(
+                "InvalidParameterValue",
+                f"Message attribute '{name}' has a data type over 256 characters.",
+                attribute=name,
+            )
         base = data_type.split(".", 1)[0]
         if base not in _BASE_TYPES:
             raise RaybusError(
@@ -174,22 +188,28 @@ def validate_attributes(attributes: object) -> dict[str, Attribute]:
             )
         if base == "Binary":
             if not isinstance(value, (bytes, bytearray)):
-                raise RaybusError("InvalidParameterValue",
-                                  f"Message attribute '{name}' of type Binary needs bytes.",
-                                  attribute=name)
+                raise RaybusError(
+                    "InvalidParameterValue",
+                    f"Message attribute '{name}' of type Binary needs bytes.",
+                    attribute=name,
+                )
             value = bytes(value)
         else:
             if not isinstance(value, str):
-                raise RaybusError("InvalidParameterValue",
-                                  f"Message attribute '{name}' of type {base} needs a string.",
-                                  attribute=name)
+                raise RaybusError(
+                    "InvalidParameterValue",
+                    f"Message attribute '{name}' of type {base} needs a string.",
+                    attribute=name,
+                )
             if base == "Number":
                 _validate_number(name, value)
             else:
                 validate_sqs_text(value, what=f"message attribute '{name}'")
         if not value:
-            raise RaybusError("InvalidParameterValue",
-                              f"Message attribute '{name}' must have a non-empty value.",
-                              attribute=name)
+            raise RaybusError(
+                "InvalidParameterValue",
+                f"Message attribute '{name}' must have a non-empty value.",
+                attribute=name,
+            )
         normalised[name] = Attribute(data_type, value)
     return normalised

@@ -51,7 +51,9 @@ class RedrivePolicy:
 
     def __post_init__(self) -> None:
         if not isinstance(self.dead_letter_queue, str) or not self.dead_letter_queue:
-            raise RaybusError("InvalidRedrivePolicy", "A redrive policy names its dead-letter queue.")
+            raise RaybusError(
+                "InvalidRedrivePolicy", "A redrive policy names its dead-letter queue."
+            )
         try:
             _int_in("maxReceiveCount", self.max_receive_count, 1, 1000)
         except RaybusError as exc:
@@ -67,15 +69,17 @@ class RedriveAllowPolicy:
 
     def __post_init__(self) -> None:
         if self.permission not in ("allowAll", "denyAll", "byQueue"):
-            raise RaybusError("InvalidRedrivePolicy",
-                              "redrivePermission must be allowAll, denyAll or byQueue.")
+            raise RaybusError(
+                "InvalidRedrivePolicy", "redrivePermission must be allowAll, denyAll or byQueue."
+            )
         if self.permission == "byQueue":
             if not 1 <= len(self.source_queues) <= MAX_REDRIVE_SOURCES:
-                raise RaybusError("InvalidRedrivePolicy",
-                                  "byQueue needs 1 to 10 source queues.")
+                raise RaybusError("InvalidRedrivePolicy", "byQueue needs 1 to 10 source queues.")
         elif self.source_queues:
-            raise RaybusError("InvalidRedrivePolicy",
-                              "sourceQueues may be given only with redrivePermission byQueue.")
+            raise RaybusError(
+                "InvalidRedrivePolicy",
+                "sourceQueues may be given only with redrivePermission byQueue.",
+            )
 
     def allows(self, source_queue: str) -> bool:
         if self.permission == "allowAll":
@@ -117,35 +121,50 @@ class QueueConfig:
         if self.dedup_scope not in ("queue", "messageGroup"):
             raise _invalid("dedup_scope", "dedup_scope must be queue or messageGroup.")
         if self.throughput_limit not in ("perQueue", "perMessageGroupId"):
-            raise _invalid("throughput_limit",
-                           "throughput_limit must be perQueue or perMessageGroupId.")
+            raise _invalid(
+                "throughput_limit", "throughput_limit must be perQueue or perMessageGroupId."
+            )
         if not self.fifo:
-            for name, default in (("content_based_dedup", False), ("dedup_scope", "queue"),
-                                  ("throughput_limit", "perQueue")):
+            for name, default in (
+                ("content_based_dedup", False),
+                ("dedup_scope", "queue"),
+                ("throughput_limit", "perQueue"),
+            ):
                 if getattr(self, name) != default:
-                    raise RaybusError("InvalidAttributeName",
-                                      f"{name} applies only to FIFO queues.", parameter=name)
+                    raise RaybusError(
+                        "InvalidAttributeName",
+                        f"{name} applies only to FIFO queues.",
+                        parameter=name,
+                    )
         if not isinstance(self.content_based_dedup, bool):
             raise _invalid("content_based_dedup", "content_based_dedup must be true or false.")
         if self.throughput_limit == "perMessageGroupId" and self.dedup_scope != "messageGroup":
-            raise _invalid("throughput_limit",
-                           "throughput_limit perMessageGroupId needs dedup_scope messageGroup.")
+            raise _invalid(
+                "throughput_limit",
+                "throughput_limit perMessageGroupId needs dedup_scope messageGroup.",
+            )
         if self.fifo and self.dedup_scope == "queue" and self.partitions not in (None, 1):
-            raise RaybusError("UnsupportedOperation",
-                              "A FIFO queue with dedup_scope queue has exactly one partition.",
-                              parameter="partitions")
+            raise RaybusError(
+                "UnsupportedOperation",
+                "A FIFO queue with dedup_scope queue has exactly one partition.",
+                parameter="partitions",
+            )
         if self.redrive_policy is not None and self.redrive_policy.dead_letter_queue == self.name:
-            raise RaybusError("InvalidRedrivePolicy", "A queue cannot be its own dead-letter queue.")
+            raise RaybusError(
+                "InvalidRedrivePolicy", "A queue cannot be its own dead-letter queue."
+            )
 
-    # -- construction ---------------------------------------------------------------------------
+    # -- construction ----------------------------------------------------------------------------
     @classmethod
     def create(cls, name: str, **settings: Any) -> QueueConfig:
         """Validated construction; accepts the wire forms of the nested policies too."""
         unknown = set(settings) - _FIELDS
         if unknown:
-            raise RaybusError("InvalidAttributeName",
-                              f"Unknown queue setting(s): {', '.join(sorted(unknown))}.",
-                              parameter=sorted(unknown)[0])
+            raise RaybusError(
+                "InvalidAttributeName",
+                f"Unknown queue setting(s): {', '.join(sorted(unknown))}.",
+                parameter=sorted(unknown)[0],
+            )
         redrive = settings.pop("redrive_policy", None)
         allow = settings.pop("redrive_allow_policy", None)
         if "fifo" not in settings and isinstance(name, str):
@@ -166,20 +185,25 @@ class QueueConfig:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["redrive_allow_policy"]["source_queues"] = list(self.redrive_allow_policy.source_queues)
+        data["redrive_allow_policy"]["source_queues"] = list(
+            self.redrive_allow_policy.source_queues
+        )
         return data
 
     def updated(self, **changes: Any) -> QueueConfig:
         """A copy with ``changes`` applied; the name and queue type cannot change."""
         for frozen in ("name", "fifo"):
             if frozen in changes and changes[frozen] != getattr(self, frozen):
-                raise RaybusError("InvalidAttributeName", f"{frozen} cannot be changed.",
-                                  parameter=frozen)
+                raise RaybusError(
+                    "InvalidAttributeName", f"{frozen} cannot be changed.", parameter=frozen
+                )
         unknown = set(changes) - _FIELDS
         if unknown:
-            raise RaybusError("InvalidAttributeName",
-                              f"Unknown queue setting(s): {', '.join(sorted(unknown))}.",
-                              parameter=sorted(unknown)[0])
+            raise RaybusError(
+                "InvalidAttributeName",
+                f"Unknown queue setting(s): {', '.join(sorted(unknown))}.",
+                parameter=sorted(unknown)[0],
+            )
         if "redrive_policy" in changes:
             changes["redrive_policy"] = _redrive(changes["redrive_policy"])
         if "redrive_allow_policy" in changes:
@@ -197,8 +221,9 @@ def _redrive(value: object) -> RedrivePolicy | None:
         try:
             return RedrivePolicy(value["dead_letter_queue"], value["max_receive_count"])
         except KeyError as exc:
-            raise RaybusError("InvalidRedrivePolicy",
-                              f"A redrive policy needs {exc.args[0]}.") from exc
+            raise RaybusError(
+                "InvalidRedrivePolicy", f"A redrive policy needs {exc.args[0]}."
+            ) from exc
     raise RaybusError("InvalidRedrivePolicy", "A redrive policy is a map.")
 
 

@@ -33,7 +33,7 @@ class ErrorSpec:
 
 # Append-only. Ordered by family; never reorder codes' meanings.
 _SPECS: tuple[ErrorSpec, ...] = (
-    # -- request shape ---------------------------------------------------------------------
+    # -- request shape ----------------------------------------------------------------------------
     ErrorSpec("MalformedRequest", 400, False, "The body is not valid msgpack/JSON or not a map."),
     ErrorSpec("MissingParameter", 400, False, "A required parameter is absent."),
     ErrorSpec("InvalidParameterValue", 400, False, "A parameter has the wrong type or range."),
@@ -48,19 +48,21 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("InvalidBatchEntryId", 400, False, "A batch entry id is malformed."),
     ErrorSpec("BatchRequestTooLong", 400, False, "A batch's total size exceeds the limit."),
     ErrorSpec("UnsupportedOperation", 400, False, "The combination of settings is not supported."),
-    # -- resources ---------------------------------------------------------------------------
+    # -- resources --------------------------------------------------------------------------------
     ErrorSpec("QueueDoesNotExist", 404, False, "No queue has this name."),
     ErrorSpec("QueueAlreadyExists", 409, False, "A queue of this name exists with other settings."),
     ErrorSpec("QueueDeletedRecently", 409, False, "The queue is still being deleted."),
     ErrorSpec("PurgeQueueInProgress", 409, False, "Only one purge per queue every 60 seconds."),
     ErrorSpec("ResourceNotFound", 404, False, "The referenced resource does not exist."),
-    # -- messages ----------------------------------------------------------------------------
+    # -- messages ---------------------------------------------------------------------------------
     ErrorSpec("ReceiptHandleIsInvalid", 400, False, "The receipt handle is malformed."),
     ErrorSpec("MessageNotInflight", 400, False, "The message is not in flight for this receipt."),
-    ErrorSpec("InvalidRedrivePolicy", 400, False, "The redrive or redrive-allow policy is invalid."),
+    ErrorSpec(
+        "InvalidRedrivePolicy", 400, False, "The redrive or redrive-allow policy is invalid."
+    ),
     ErrorSpec("RedriveNotAllowed", 403, False, "The dead-letter queue does not allow this source."),
     ErrorSpec("MoveTaskConflict", 409, False, "A move task is already running for this source."),
-    # -- cluster -----------------------------------------------------------------------------
+    # -- cluster ----------------------------------------------------------------------------------
     ErrorSpec("StaleEpoch", 409, True, "Routing is stale; refresh the routing table and retry."),
     ErrorSpec("PartitionUnavailable", 503, True, "The partition is recovering or moving."),
     ErrorSpec("Throttled", 429, True, "Too many requests in flight; retry after a pause."),

@@ -20,8 +20,9 @@ def validate_queue_name(name: object, *, fifo: bool) -> str:
     80) and a standard queue's name must not.
     """
     if not isinstance(name, str) or not name:
-        raise RaybusError("InvalidParameterValue", "A queue name is a non-empty string.",
-                          parameter="QueueName")
+        raise RaybusError(
+            "InvalidParameterValue", "A queue name is a non-empty string.", parameter="QueueName"
+        )
     if len(name) > MAX_QUEUE_NAME_CHARS:
         raise RaybusError(
             "InvalidParameterValue",
@@ -30,13 +31,17 @@ def validate_queue_name(name: object, *, fifo: bool) -> str:
         )
     stem = name[: -len(FIFO_SUFFIX)] if name.endswith(FIFO_SUFFIX) else name
     if fifo and stem == name:
-        raise RaybusError("InvalidParameterValue",
-                          "The name of a FIFO queue must end with the .fifo suffix.",
-                          parameter="QueueName")
+        raise RaybusError(
+            "InvalidParameterValue",
+            "The name of a FIFO queue must end with the .fifo suffix.",
+            parameter="QueueName",
+        )
     if not fifo and stem != name:
-        raise RaybusError("InvalidParameterValue",
-                          "Only FIFO queue names may end with the .fifo suffix.",
-                          parameter="QueueName")
+        raise RaybusError(
+            "InvalidParameterValue",
+            "Only FIFO queue names may end with the .fifo suffix.",
+            parameter="QueueName",
+        )
     if not _STEM.fullmatch(stem):
         raise RaybusError(
             "InvalidParameterValue",
