@@ -199,6 +199,8 @@ class FileLog:
                 offsets = encode_frames(payloads, run.buf, run.start)
             except BaseException:
                 del run.buf[before:]
+                if not run.buf:
+                    self._runs.pop()
                 raise
             added = len(run.buf) - before
             if SEGMENT_HEADER_BYTES + segment.size + added <= self._segment_bytes or (
@@ -209,6 +211,8 @@ class FileLog:
                 self._end += added
                 return offsets
             del run.buf[before:]  # the batch crosses a size roll: place it record by record
+            if not run.buf:
+                self._runs.pop()
             return [self._append_one(payload) for payload in payloads]
 
     def _append_one(self, payload: bytes) -> int:

@@ -125,7 +125,15 @@ def recover_directory(
             segment.next_index = scan.next_index
             segment.sealed = not last
             records += scan.records
+        if segments:
+            segments[-1].sealed = False  # also when a newer, header-torn file was removed
         _check_contiguous(directory, segments, snapshot_offset)
+        recovered_end = segments[-1].end if segments else next_base
+        if recovered_end < snapshot_offset:
+            notes.append(
+                f"log ends at {recovered_end}, below the snapshot offset {snapshot_offset}; "
+                f"continuing at {snapshot_offset}"
+            )
     except BaseException:
         for segment in segments:
             if segment.fd >= 0:
