@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from raybus.core.config import QueueConfig
-from raybus.engines.messages import SendResult, ValidMessage
+from raybus.engines.messages import SendResult, ValidMessage, message_id_for
 from raybus.engines.partition import EngineLog, QueuePartition
 
 __all__ = ["DEDUP_WINDOW_MS", "DedupWindow", "FifoQueuePartition"]
@@ -43,7 +43,8 @@ class DedupWindow:
     __slots__ = ("_entries", "_order")
 
     def __init__(self) -> None:
-        self._entries: dict[str, tuple[int, str, int]] = {}  # key -> (expires, message_id, seq)
+        # key -> (expires, seq, message_id or None when it is message_id_for(tag, seq))
+        self._entries: dict[str, tuple[int, int, str | None]] = {}
         self._order: deque[tuple[int, str]] = deque()
 
     def __len__(self) -> int:
@@ -57,14 +58,16 @@ class DedupWindow:
             if entry is not None and entry[0] == expires:
                 del entries[key]
 
-    def get(self, now_ms: int, key: str) -> tuple[str, int] | None:
+    def get(self, now_ms: int, key: str) -> tuple[int, str | None] | None:
+        """``(seq, message_id)`` of the first send with ``key`` in the window (the id is None
+        when it is the one derived from the seq)."""
         self.prune(now_ms)
         entry = self._entries.get(key)
         return None if entry is None else (entry[1], entry[2])
 
-    def put(self, now_ms: int, key: str, message_id: str, seq: int) -> None:
+    def put(self, now_ms: int, key: str, seq: int, message_id: str | None) -> None:
         expires = now_ms + DEDUP_WINDOW_MS
-        self._entries[key] = (expires, message_id, seq)
+        self._entries[key] = (expires, seq, message_id)
         self._order.append((expires, key))
 
     def dump(self) -> list[list[Any]]:
@@ -72,7 +75,7 @@ class DedupWindow:
 
     def load(self, rows: list[list[Any]]) -> None:
         rows = sorted(rows, key=lambda row: row[1])
-        self._entries = {key: (expires, mid, seq) for key, expires, mid, seq in rows}
+        self._entries = {key: (expires, seq, mid) for key, expires, seq, mid in rows}
         self._order = deque((expires, key) for key, expires, _, _ in rows)
 
 
@@ -221,9 +224,9 @@ class FifoQueuePartition(QueuePartition):
         seen = self._dedup.get(now_ms, self._dedup_key(valid))
         if seen is None:
             return None
-        message_id, seq = seen
+        seq, message_id = seen
         return SendResult(
-            message_id,
+            message_id or message_id_for(self.tag, seq),
             valid.md5_of_body,
             valid.md5_of_attributes,
             self._sequence_number(seq),
@@ -231,7 +234,8 @@ class FifoQueuePartition(QueuePartition):
         )
 
     def _remember(self, now_ms: int, valid: ValidMessage, message_id: str, seq: int) -> None:
-        self._dedup.put(now_ms, self._dedup_key(valid), message_id, seq)
+        derived = message_id == message_id_for(self.tag, seq)
+        self._dedup.put(now_ms, self._dedup_key(valid), seq, None if derived else message_id)
 
     def _sequence_number(self, seq: int) -> str:
         return f"{seq:020d}"
