@@ -14,16 +14,18 @@ from raybus.storage import FileLog, MemoryLog, PartitionLog
 
 
 class CountingFsync:
-    """``os.fsync`` that really syncs and counts calls (``calls``) per file descriptor."""
+    """``os.fsync`` that really syncs, counts calls and notes which fd / path each synced."""
 
     def __init__(self) -> None:
         self.calls = 0
         self.fds: list[int] = []
+        self.paths: list[str] = []
 
     def __call__(self, fd: int) -> None:
         os.fsync(fd)
         self.calls += 1
         self.fds.append(fd)
+        self.paths.append(os.readlink(f"/proc/self/fd/{fd}"))
 
 
 class Logs:

@@ -469,12 +469,14 @@ class FileLog:
         """Up to ``want`` bytes of frames at ``position`` (moved forward past a gap), from the
         file or the buffer. Caller holds the state lock."""
         i = max(bisect_right(self._bases, position) - 1, 0)
-        while i < len(self._segments) and self._segments[i].end <= position:
+        while True:
+            if i == len(self._segments):
+                return None
+            segment = self._segments[i]
+            position = max(position, segment.base)
+            if position < segment.end:
+                break
             i += 1
-        if i == len(self._segments):
-            return None
-        segment = self._segments[i]
-        position = max(position, segment.base)
         written_end = segment.base + segment.written
         if position < written_end:
             count = min(want, written_end - position)
