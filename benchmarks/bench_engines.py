@@ -138,13 +138,13 @@ def run(args: argparse.Namespace) -> None:
     )
     print(
         f"{'queue':<9} {'depth':>10} {'ops/s median':>13} {'(min-max)':>19} "
-        f"{'B/msg':>7} {'recovery':>18}"
+        f"{'B/msg':>7} {'log MB':>8} {'recovery':>18}"
     )
     for kind, depth, median, low, high, memory, recovery, disk in rows:
         rec = "" if recovery is None else f"{recovery[0]:.2f}s {recovery[1]:.0f}MB/s"
         print(
             f"{kind:<9} {depth:>10,} {median:>13,.0f} {f'({low:,.0f}-{high:,.0f})':>19} "
-            f"{memory:>7.0f} {rec:>18}"
+            f"{memory:>7.0f} {disk / 1e6:>8,.0f} {rec:>18}"
         )
 
 

@@ -73,7 +73,7 @@ def _basics(root: Path) -> None:
     messages = host.receive(clock.now_ms(), 10).messages
     for m in messages:
         _say(
-            f"   received {m.body.decode()!r} lang={m.attributes['lang'].value} "
+            f"   received {m.body.decode()!r} lang={m.attributes['lang'].value!s} "
             f"(receive count {m.receive_count})"
         )
     _say(f"   stats while in flight: {host.stats(clock.now_ms())}")
@@ -110,7 +110,7 @@ def _crash(root: Path, kill_after: int) -> bool:
         f"   reopened: {stats.messages:,} messages, {stats.records_replayed:,} records replayed "
         f"in {stats.seconds:.2f}s; torn tail cut: {report.truncated_bytes} bytes"
     )
-    present = set()
+    present: set[int] = set()
     now = SystemClock().now_ms()
     while batch := host.receive(now, 1000).messages:
         present.update(int(m.body.decode().split("-")[1]) for m in batch)
