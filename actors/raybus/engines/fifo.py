@@ -214,14 +214,14 @@ class FifoQueuePartition(QueuePartition):
             self._offer(number, group)
 
     # -- deduplication ---------------------------------------------------------------------------
-    def _dedup_key(self, valid: ValidMessage) -> str:
-        assert valid.dedup_id is not None
+    def _dedup_key(self, group_id: str | None, dedup_id: str | None) -> str:
+        assert dedup_id is not None
         if self.config.dedup_scope == "messageGroup":
-            return f"{valid.group_id}\x00{valid.dedup_id}"
-        return valid.dedup_id
+            return f"{group_id}\x00{dedup_id}"
+        return dedup_id
 
     def _check_duplicate(self, now_ms: int, valid: ValidMessage) -> SendResult | None:
-        seen = self._dedup.get(now_ms, self._dedup_key(valid))
+        seen = self._dedup.get(now_ms, self._dedup_key(valid.group_id, valid.dedup_id))
         if seen is None:
             return None
         seq, message_id = seen
@@ -233,9 +233,15 @@ class FifoQueuePartition(QueuePartition):
             duplicate=True,
         )
 
-    def _remember(self, now_ms: int, valid: ValidMessage, message_id: str, seq: int) -> None:
-        derived = message_id == message_id_for(self.tag, seq)
-        self._dedup.put(now_ms, self._dedup_key(valid), seq, None if derived else message_id)
+    def _remember(
+        self,
+        now_ms: int,
+        group_id: str | None,
+        dedup_id: str | None,
+        seq: int,
+        transfer_id: str | None,
+    ) -> None:
+        self._dedup.put(now_ms, self._dedup_key(group_id, dedup_id), seq, transfer_id)
 
     def _sequence_number(self, seq: int) -> str:
         return f"{seq:020d}"

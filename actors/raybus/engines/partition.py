@@ -144,8 +144,16 @@ class QueuePartition:
     def _check_duplicate(self, now_ms: int, valid: ValidMessage) -> SendResult | None:
         return None
 
-    def _remember(self, now_ms: int, valid: ValidMessage, message_id: str, seq: int) -> None:
-        """Called for each accepted send (FIFO: registers the dedup id)."""
+    def _remember(
+        self,
+        now_ms: int,
+        group_id: str | None,
+        dedup_id: str | None,
+        seq: int,
+        transfer_id: str | None,
+    ) -> None:
+        """Called for each accepted send (FIFO: registers the dedup id). ``transfer_id`` is the
+        kept message id of a transferred message, None when the id derives from ``seq``."""
 
     def _on_visible(self, seq: int) -> None:
         raise NotImplementedError
@@ -325,7 +333,7 @@ class QueuePartition:
                 )
             )
             admitted.append((seq, sent_ms, visible_at, self._group_number(valid.group_id)))
-            self._remember(now_ms, valid, message_id, seq)
+            self._remember(now_ms, valid.group_id, valid.dedup_id, seq, entry.message_id)
             results.append(
                 SendResult(
                     message_id,
@@ -339,24 +347,27 @@ class QueuePartition:
         if records:
             offsets = self._log.append(records)
             for (seq, sent_ms, visible_at, group), offset in zip(admitted, offsets, strict=True):
-                self._admit(seq, offset, sent_ms, visible_at, group)
                 if visible_at > now_ms:
+                    self._admit(seq, offset, sent_ms, group, visible_at)
                     heapq.heappush(self._delayed_heap, (visible_at, seq))
                 else:
-                    self._delayed.pop(seq, None)
+                    self._admit(seq, offset, sent_ms, group, None)
                     self._on_visible(seq)
         return results
 
-    def _admit(self, seq: int, offset: int, sent_ms: int, visible_at: int, group: int) -> None:
-        """Index a message (live send or replay); it starts delayed if ``visible_at > sent_ms``
-        (a live send with no delay is made visible by the caller)."""
-        self._msgs[seq] = _pack(offset, sent_ms, group)
+    def _admit(
+        self, seq: int, offset: int, sent_ms: int, group: int, delayed_until: int | None
+    ) -> None:
+        """Index a message (live send or replay), delayed until ``delayed_until`` if given. The
+        caller makes an undelayed live message visible."""
+        self._msgs[seq] = offset | (sent_ms << _OFFSET_BITS) | (group << _GROUP_SHIFT)
         if sent_ms >= self._last_arrival_ms:
             self._last_arrival_ms = sent_ms
             self._arrivals.append(seq)
         else:
             heapq.heappush(self._early, (sent_ms, seq))
-        self._delayed[seq] = visible_at
+        if delayed_until is not None:
+            self._delayed[seq] = delayed_until
         self._on_admitted(seq, group)
 
     # -- receive ---------------------------------------------------------------------------------
@@ -612,12 +623,18 @@ class QueuePartition:
                     msgs[seq] = (packed & ~_OFFSET_MASK) | offset
                 return
             self._next_seq = seq + 1
-            _, _, sent_ms, visible_at, message_id, body, _, _, _, group_id, dedup_id, _ = record
-            valid = ValidMessage(body, {}, "", "", None, group_id, dedup_id)
-            self._admit(seq, offset, sent_ms, visible_at, self._group_number(group_id))
-            if visible_at <= sent_ms:
-                del self._delayed[seq]
-            self._remember(sent_ms, valid, message_id, seq)
+            sent_ms, visible_at, group_id = record[2], record[3], record[9]
+            self._admit(
+                seq,
+                offset,
+                sent_ms,
+                self._group_number(group_id),
+                visible_at if visible_at > sent_ms else None,
+            )
+            if self.fifo:
+                message_id = record[4]
+                derived = message_id == message_id_for(self.tag, seq)
+                self._remember(sent_ms, group_id, record[10], seq, None if derived else message_id)
         elif kind == RecordType.RECEIVE:
             _, now_ms, deadline, seqs = record
             for seq in seqs:
