@@ -32,8 +32,10 @@ def _transfer(
     if not letters:
         return 0
     results = target.send(now_ms, [letter.entry for letter in letters])
-    moved = [l.seq for l, r in zip(letters, results, strict=True) if not isinstance(r, Exception)]
-    failed = [l.seq for l, r in zip(letters, results, strict=True) if isinstance(r, Exception)]
+    moved: list[int] = []
+    failed: list[int] = []
+    for letter, result in zip(letters, results, strict=True):
+        (failed if isinstance(result, Exception) else moved).append(letter.seq)
     if moved:
         source.finish_transfer(now_ms, moved, dead_lettered=dead_lettered)
     if failed:
