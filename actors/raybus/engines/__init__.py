@@ -1,7 +1,8 @@
 """raybus.engines: pure, clock-driven state machines for each resource kind.
 
 Queue engines: :class:`StandardQueuePartition` and :class:`FifoQueuePartition` share
-:class:`QueuePartition`'s contract (see :mod:`raybus.engines.partition`).
+:class:`QueuePartition`'s contract: its requests in :mod:`raybus.engines.partition`, its
+state, time rules and recovery in :mod:`raybus.engines.queue_state`.
 """
 
 from raybus.core.config import QueueConfig
@@ -15,7 +16,8 @@ from raybus.engines.messages import (
     SendResult,
     message_id_for,
 )
-from raybus.engines.partition import EngineLog, PartitionCounters, QueuePartition, ReceiveResult
+from raybus.engines.partition import QueuePartition, ReceiveResult
+from raybus.engines.queue_state import EngineLog, PartitionCounters, QueueState
 from raybus.engines.records import RecordType
 from raybus.engines.redrive import MoveTask, check_move_task, check_redrive
 from raybus.engines.standard import StandardQueuePartition
@@ -31,6 +33,7 @@ __all__ = [
     "MoveTask",
     "PartitionCounters",
     "QueuePartition",
+    "QueueState",
     "ReceiveResult",
     "ReceivedMessage",
     "RecordType",
