@@ -117,3 +117,17 @@ def test_updates_keep_the_name_and_type() -> None:
     assert config.updated(visibility_timeout_s=5).visibility_timeout_s == 5
     with pytest.raises(RaybusError):
         config.updated(fifo=True)
+
+
+def test_updates_are_validated_like_creation() -> None:
+    config = QueueConfig.create(
+        "q", redrive_policy={"dead_letter_queue": "d", "max_receive_count": 5}
+    )
+    assert config.updated(name="q", delay_s=3).delay_s == 3
+    assert config.updated(redrive_policy=None).redrive_policy is None
+    with pytest.raises(RaybusError) as info:
+        config.updated(delay_s=901)
+    assert info.value.code == "InvalidAttributeValue"
+    with pytest.raises(RaybusError) as info:
+        config.updated(colour="red")
+    assert info.value.code == "InvalidAttributeName"

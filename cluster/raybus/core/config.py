@@ -9,7 +9,7 @@ gateway returns; nothing here does I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from raybus.core.errors import RaybusError
@@ -158,13 +158,7 @@ class QueueConfig:
     @classmethod
     def create(cls, name: str, **settings: Any) -> QueueConfig:
         """Validated construction; accepts the wire forms of the nested policies too."""
-        unknown = set(settings) - _FIELDS
-        if unknown:
-            raise RaybusError(
-                "InvalidAttributeName",
-                f"Unknown queue setting(s): {', '.join(sorted(unknown))}.",
-                parameter=sorted(unknown)[0],
-            )
+        _check_known(settings)
         redrive = settings.pop("redrive_policy", None)
         allow = settings.pop("redrive_allow_policy", None)
         if "fifo" not in settings and isinstance(name, str):
@@ -193,25 +187,26 @@ class QueueConfig:
     def updated(self, **changes: Any) -> QueueConfig:
         """A copy with ``changes`` applied; the name and queue type cannot change."""
         for frozen in ("name", "fifo"):
-            if frozen in changes and changes[frozen] != getattr(self, frozen):
+            if frozen in changes and changes.pop(frozen) != getattr(self, frozen):
                 raise RaybusError(
                     "InvalidAttributeName", f"{frozen} cannot be changed.", parameter=frozen
                 )
-        unknown = set(changes) - _FIELDS
-        if unknown:
-            raise RaybusError(
-                "InvalidAttributeName",
-                f"Unknown queue setting(s): {', '.join(sorted(unknown))}.",
-                parameter=sorted(unknown)[0],
-            )
-        if "redrive_policy" in changes:
-            changes["redrive_policy"] = _redrive(changes["redrive_policy"])
-        if "redrive_allow_policy" in changes:
-            changes["redrive_allow_policy"] = _allow(changes["redrive_allow_policy"])
-        return replace(self, **changes)
+        _check_known(changes)
+        current = {name: getattr(self, name) for name in _FIELDS}
+        return QueueConfig.create(self.name, **{**current, **changes})
 
 
 _FIELDS = frozenset(QueueConfig.__dataclass_fields__) - {"name"}
+
+
+def _check_known(settings: Mapping[str, Any]) -> None:
+    unknown = sorted(set(settings) - _FIELDS)
+    if unknown:
+        raise RaybusError(
+            "InvalidAttributeName",
+            f"Unknown queue setting(s): {', '.join(unknown)}.",
+            parameter=unknown[0],
+        )
 
 
 def _redrive(value: object) -> RedrivePolicy | None:
