@@ -111,6 +111,7 @@ _U32 = struct.Struct("<I")
 _FRAME = struct.Struct("<II")
 
 _crc32 = zlib.crc32
+_LENGTH_CRCS: dict[int, int] = {}  # CRC-32 of the 4 length bytes, the seed of a frame's CRC
 
 
 class FormatError(ValueError):
@@ -174,10 +175,16 @@ def encode_frames(payloads: Sequence[bytes], out: bytearray, base: int = 0) -> l
     pack = _FRAME.pack
     crc32 = _crc32
     add = positions.append
+    length_crcs = _LENGTH_CRCS
     for payload in payloads:
         n = len(payload)
         add(pos)
-        out += pack(crc32(payload, crc32(n.to_bytes(4, "little"))), n)
+        seed = length_crcs.get(n)
+        if seed is None:
+            seed = crc32(n.to_bytes(4, "little"))
+            if len(length_crcs) < 65536:
+                length_crcs[n] = seed
+        out += pack(crc32(payload, seed), n)
         out += payload
         pos += 8 + n
     return positions
