@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +29,8 @@ __all__ = [
 MAX_DELAY_S = 900
 MAX_VISIBILITY_TIMEOUT_S = 43_200
 MAX_FIFO_ID_CHARS = 128
+_TAG_MASK = (1 << 60) - 1
+_SEQ_MASK = (1 << 62) - 1
 # SQS: alphanumeric and punctuation !"#$%&'()*+,-./:;<=>?@[\]^_`{|}~
 _FIFO_ID = re.compile(r"[A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]+")
 
@@ -86,15 +87,15 @@ class DeadLetter:
 
 
 def message_id_for(tag: int, seq: int) -> str:
-    """A UUID-formatted id unique per (partition incarnation ``tag``, ``seq``).
+    """A UUID (version 8, RFC variant) unique per (partition incarnation ``tag``, ``seq``).
 
-    The low 64 bits are ``seq``; the high bits carry ``tag`` with UUID version 8 and the RFC
-    variant set, so ids are valid UUIDs and never repeat across partitions or incarnations.
+    Bits 0–61 hold ``seq`` (sequence numbers stay far below 2**62), bits 62–63 the variant,
+    76–79 the version, and the other 60 bits the low 60 bits of ``tag``.
     """
-    value = ((tag & 0xFFFF_FFFF_FFFF_FFFF) << 64) | (seq & 0xFFFF_FFFF_FFFF_FFFF)
-    value = (value & ~(0xF << 76)) | (0x8 << 76)
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)
-    return str(uuid.UUID(int=value))
+    t = tag & _TAG_MASK
+    value = ((t >> 12) << 80) | (0x8 << 76) | ((t & 0xFFF) << 64) | (0x2 << 62) | (seq & _SEQ_MASK)
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 @dataclass(frozen=True, slots=True)

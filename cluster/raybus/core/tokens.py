@@ -3,7 +3,8 @@
 A receipt handle names one delivery of one message, so that a delete or visibility change goes
 straight to the owning partition without a lookup:
 
-``base64url( version:u8 | msgpack([partition, epoch, tag, seq, nonce]) | blake2b-4 )``
+``base64url( version:u8 | partition:u32 | epoch:u64 | tag:u64 | seq:u64 | nonce:u32 | blake2b-4 )``
+(big-endian, 37 bytes, 52 characters)
 
 - ``partition``: the partition index within the queue; ``epoch``: the placement epoch at
   receive time (the gateway checks it against its routing table; a receipt survives a move
@@ -21,17 +22,18 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import struct
 from typing import NamedTuple
-
-import msgpack
 
 from raybus.core.errors import RaybusError
 
 __all__ = ["Receipt", "decode_receipt", "encode_receipt"]
 
 _VERSION = 1
+_FIELDS = struct.Struct(">BIQQQI")
 _CHECK_BYTES = 4
-MAX_RECEIPT_CHARS = 1024
+_RAW_BYTES = _FIELDS.size + _CHECK_BYTES
+_ENCODED_CHARS = (_RAW_BYTES * 8 + 5) // 6  # unpadded base64
 
 
 class Receipt(NamedTuple):
@@ -47,7 +49,7 @@ def _check(data: bytes) -> bytes:
 
 
 def encode_receipt(receipt: Receipt) -> str:
-    body = bytes([_VERSION]) + msgpack.packb(list(receipt))
+    body = _FIELDS.pack(_VERSION, *receipt)
     return base64.urlsafe_b64encode(body + _check(body)).rstrip(b"=").decode("ascii")
 
 
@@ -58,23 +60,14 @@ def _invalid(handle: object) -> RaybusError:
 
 def decode_receipt(handle: object) -> Receipt:
     """Parse a receipt handle; any malformed input raises ReceiptHandleIsInvalid."""
-    if not isinstance(handle, str) or not handle or len(handle) > MAX_RECEIPT_CHARS:
+    if not isinstance(handle, str) or len(handle) != _ENCODED_CHARS:
         raise _invalid(handle)
     try:
         raw = base64.urlsafe_b64decode(handle + "=" * (-len(handle) % 4))
     except (binascii.Error, ValueError) as exc:
         raise _invalid(handle) from exc
-    body, check = raw[:-_CHECK_BYTES], raw[-_CHECK_BYTES:]
-    if len(body) < 2 or body[0] != _VERSION or _check(body) != check:
+    body, check = raw[: _FIELDS.size], raw[_FIELDS.size :]
+    if len(raw) != _RAW_BYTES or body[0] != _VERSION or _check(body) != check:
         raise _invalid(handle)
-    try:
-        fields = msgpack.unpackb(body[1:])
-    except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as exc:
-        raise _invalid(handle) from exc
-    if (
-        not isinstance(fields, list)
-        or len(fields) != 5
-        or not all(isinstance(f, int) and not isinstance(f, bool) and f >= 0 for f in fields)
-    ):
-        raise _invalid(handle)
+    _, *fields = _FIELDS.unpack(body)
     return Receipt(*fields)
