@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import sys
 import threading
 
 import pytest
@@ -443,3 +445,39 @@ def test_appends_and_reads_on_one_thread_while_another_commits_lose_nothing(
     if isinstance(log, FileLog):
         again = logs.reopen(log, segment_bytes=64 * 1024)
         assert list(again.scan()) == written
+
+
+def test_rolls_racing_with_appends_on_another_thread_keep_segments_contiguous(
+    logs: Logs,
+) -> None:
+    log = logs.open(segment_bytes=2048)
+    done = threading.Event()
+
+    def roller() -> None:
+        while not done.is_set():
+            log.roll()
+
+    thread = threading.Thread(target=roller)
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # interleave the threads finely
+    thread.start()
+    written: list[tuple[int, bytes]] = []
+    try:
+        for i in range(3000):
+            batch = payloads(1 + i % 4, 50, tag=i)
+            written.extend(zip(log.append(batch), batch, strict=True))
+            if i % 100 == 0:
+                log.commit()
+    finally:
+        done.set()
+        thread.join(timeout=30)
+        sys.setswitchinterval(switch_interval)
+    assert not thread.is_alive()
+    log.commit()
+    infos = log.segments()
+    assert len(infos) > 10
+    assert all(a.end_offset == b.base_offset for a, b in itertools.pairwise(infos))
+    assert list(log.scan()) == written
+    again = logs.reopen(log, segment_bytes=2048)
+    assert again.segments() == infos
+    assert list(again.scan()) == written

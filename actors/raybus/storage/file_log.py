@@ -280,8 +280,8 @@ class FileLog:
                 self._materialize(segment, run.buf)
                 continue
             self._write(segment.fd, run.buf, SEGMENT_HEADER_BYTES + run.start - segment.base)
-            if policy is FsyncPolicy.ALWAYS:
-                self._fsync(segment.fd)
+            if policy is FsyncPolicy.ALWAYS or (policy is FsyncPolicy.INTERVAL and segment.sealed):
+                self._fsync(segment.fd)  # under interval: a sealed segment is synced at once
             elif policy is FsyncPolicy.INTERVAL:
                 self._mark_dirty(segment)
 
@@ -311,12 +311,16 @@ class FileLog:
             self._bases.append(base)
 
     def roll(self) -> None:
-        """Commit, then seal the active segment if it holds records and create the next one."""
+        """Seal the active segment if it holds records (buffered ones count), commit, and
+        create the next segment's file. Appends racing with ``roll`` go to the new segment."""
         with self._io_lock:
+            self._check_writable()
+            with self._lock:
+                segment = self._roll_locked() if self._segments[-1].records else None
             self.commit()
-            if self._segments[-1].records:
+            if segment is not None and segment.fd < 0:
                 try:
-                    self._start_segment(self._end)
+                    self._materialize(segment, b"")
                 except Exception as exc:
                     raise self._fail(exc) from exc
 
