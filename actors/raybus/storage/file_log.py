@@ -32,10 +32,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-import struct
 import threading
-import time
-import zlib
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 
@@ -49,7 +46,10 @@ from raybus.storage.format import (
     FormatError,
     decode_frame,
     encode_frames,
+    frame_bytes_at,
+    iter_frames,
 )
+from raybus.storage.interval import IntervalSyncer
 from raybus.storage.recovery import recover_directory
 from raybus.storage.segment import Segment, create_segment_file, should_roll
 from raybus.storage.snapshot import (
@@ -65,8 +65,8 @@ DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024
 DEFAULT_SEGMENT_AGE_MS = 3_600_000
 DEFAULT_FSYNC_INTERVAL_MS = 100
 _READ_AHEAD_BYTES = 4096
+_MAX_FRAME_BYTES = FRAME_HEADER_BYTES + MAX_RECORD_BYTES
 _SCAN_CHUNK_BYTES = 1024 * 1024
-_FRAME = struct.Struct("<II")
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -110,7 +110,6 @@ class FileLog:
         if segment_age_ms <= 0 or fsync_interval_ms <= 0:
             raise ValueError("segment_age_ms and fsync_interval_ms must be positive")
         self._policy = FsyncPolicy(fsync)
-        self._interval_s = fsync_interval_ms / 1000
         self._segment_bytes = segment_bytes
         self._segment_age_ms = segment_age_ms
         self._clock: Clock = clock if clock is not None else SystemClock()
@@ -134,8 +133,7 @@ class FileLog:
         self._failure: BaseException | None = None
         self._closed = False
         self._dirty: list[Segment] = []  # interval policy: written, not yet fsynced
-        self._timer_cv = threading.Condition()
-        self._timer: threading.Thread | None = None
+        self._syncer: IntervalSyncer | None = None
         try:
             found = recover_directory(
                 self._dir, fsync_fn, sync_repairs=self._policy is not FsyncPolicy.NEVER
@@ -153,10 +151,9 @@ class FileLog:
             )
         self._end = self._durable = self._segments[-1].end
         if self._policy is FsyncPolicy.INTERVAL:
-            self._timer = threading.Thread(
-                target=self._interval_loop, name=f"raybus-fsync:{self._dir}", daemon=True
+            self._syncer = IntervalSyncer(
+                self._timer_sync, fsync_interval_ms / 1000, name=f"raybus-fsync:{self._dir}"
             )
-            self._timer.start()
 
     # -- offsets and reports -------------------------------------------------------------------
 
@@ -329,30 +326,25 @@ class FileLog:
     def _mark_dirty(self, segment: Segment) -> None:
         if segment not in self._dirty:
             self._dirty.append(segment)
-            with self._timer_cv:
-                self._timer_cv.notify()
+        if self._syncer is not None:
+            self._syncer.poke()
 
     def _sync_dirty(self) -> None:
         while self._dirty:
             self._fsync(self._dirty[0].fd)
             del self._dirty[0]
 
-    def _interval_loop(self) -> None:
-        while True:
-            with self._timer_cv:
-                while not self._dirty and not self._closed:
-                    self._timer_cv.wait()
-                deadline = time.monotonic() + self._interval_s
-                while not self._closed and (left := deadline - time.monotonic()) > 0:
-                    self._timer_cv.wait(left)
-            with self._io_lock:
-                if self._closed or self._failure is not None:
-                    return
-                try:
-                    self._sync_dirty()
-                except Exception as exc:
-                    self._fail(exc)
-                    return
+    def _timer_sync(self) -> bool:
+        """The interval timer's fsync; False stops the timer (closed or failed log)."""
+        with self._io_lock:
+            if self._closed or self._failure is not None:
+                return False
+            try:
+                self._sync_dirty()
+            except Exception as exc:
+                self._fail(exc)
+                return False
+            return True
 
     # -- read side -----------------------------------------------------------------------------
 
@@ -388,11 +380,13 @@ class FileLog:
                 return bytes(run.buf[start:end])
             position = SEGMENT_HEADER_BYTES + offset - segment.base
             data = os.pread(segment.fd, min(_READ_AHEAD_BYTES, written_end - offset), position)
-            if len(data) >= FRAME_HEADER_BYTES:
-                _, n = _FRAME.unpack_from(data, 0)
-                whole = FRAME_HEADER_BYTES + n
-                if len(data) < whole <= written_end - offset and n <= MAX_RECORD_BYTES:
-                    data = os.pread(segment.fd, whole, position)
+            whole = frame_bytes_at(data)
+            if (
+                len(data)
+                < whole
+                <= min(written_end - offset, FRAME_HEADER_BYTES + MAX_RECORD_BYTES)
+            ):
+                data = os.pread(segment.fd, whole, position)
         try:
             start, end = decode_frame(data, 0, len(data))
         except FormatError as exc:
@@ -410,7 +404,7 @@ class FileLog:
                 loaded = self._load(position, FRAME_HEADER_BYTES)
             if loaded is None or loaded[0] != position or len(loaded[1]) < FRAME_HEADER_BYTES:
                 return False
-            position += FRAME_HEADER_BYTES + _FRAME.unpack_from(loaded[1], 0)[1]
+            position += frame_bytes_at(loaded[1])
         return position == offset
 
     def _corrupt(self, offset: int, exc: Exception) -> RaybusError:
@@ -434,8 +428,6 @@ class FileLog:
     def _frames(self, position: int, stop: int) -> Iterator[tuple[int, bytes]]:
         """Frames that start in ``[position, stop)``; ``position`` is a record start, or lies in
         a gap or before the first segment. Payloads are CRC-checked."""
-        unpack_from = _FRAME.unpack_from
-        crc32 = zlib.crc32
         want = _SCAN_CHUNK_BYTES
         while position < stop:
             with self._lock:
@@ -444,30 +436,17 @@ class FileLog:
             if loaded is None:
                 return
             position, data = loaded
-            view = memoryview(data)
-            p = 0
-            need = FRAME_HEADER_BYTES
-            while p + FRAME_HEADER_BYTES <= len(data):
-                if position + p >= stop:
-                    return
-                crc, n = unpack_from(data, p)
-                if n > MAX_RECORD_BYTES:
-                    raise self._corrupt(position + p, FormatError("bad length", f"{n} bytes"))
-                end = p + FRAME_HEADER_BYTES + n
-                if end > len(data):
-                    need = FRAME_HEADER_BYTES + n
-                    break
-                if crc32(view[p + 4 : end]) != crc:
-                    raise self._corrupt(position + p, FormatError("crc mismatch"))
-                yield position + p, data[p + FRAME_HEADER_BYTES : end]
-                p = end
-            if p == 0:
-                if need <= len(data):
-                    raise self._corrupt(position, FormatError("torn frame", "inside the log"))
-                want = need
-            else:
-                want = _SCAN_CHUNK_BYTES
-            position += p
+            consumed = 0
+            try:
+                for _, start, end in iter_frames(data, stop=stop - position):
+                    yield position + start - FRAME_HEADER_BYTES, data[start:end]
+                    consumed = end
+            except FormatError as exc:
+                raise self._corrupt(position + (exc.position or 0), exc) from exc
+            want = _SCAN_CHUNK_BYTES if consumed else frame_bytes_at(data)
+            if not consumed and want <= len(data):
+                raise self._corrupt(position, FormatError("torn frame", "inside the log"))
+            position += consumed
 
     def _load(self, position: int, want: int) -> tuple[int, bytes] | None:
         """Up to ``want`` bytes of frames at ``position`` (moved forward past a gap), from the
@@ -619,10 +598,8 @@ class FileLog:
                         segment.fd = -1
             fcntl.flock(self._dir_fd, fcntl.LOCK_UN)
             os.close(self._dir_fd)
-        with self._timer_cv:
-            self._timer_cv.notify_all()
-        if self._timer is not None and self._timer is not threading.current_thread():
-            self._timer.join()
+        if self._syncer is not None:
+            self._syncer.close()
         if error is not None:
             raise error
 

@@ -72,7 +72,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 __all__ = [
@@ -92,6 +92,8 @@ __all__ = [
     "encode_frames",
     "encode_segment_header",
     "encode_snapshot",
+    "frame_bytes_at",
+    "iter_frames",
     "segment_file_name",
     "snapshot_file_name",
 ]
@@ -115,11 +117,13 @@ _LENGTH_CRCS: dict[int, int] = {}  # CRC-32 of the 4 length bytes, the seed of a
 
 
 class FormatError(ValueError):
-    """Bytes that do not hold what the format promises; ``reason`` is a short stable phrase."""
+    """Bytes that do not hold what the format promises; ``reason`` is a short stable phrase,
+    ``position`` where in the parsed buffer the bad frame starts (when known)."""
 
-    def __init__(self, reason: str, detail: str = "") -> None:
+    def __init__(self, reason: str, detail: str = "", *, position: int | None = None) -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
+        self.position = position
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +209,42 @@ def decode_frame(buf: bytes | bytearray | memoryview, pos: int, limit: int) -> t
     if crc != _crc32(memoryview(buf)[pos + 4 : end]):
         raise FormatError("crc mismatch", f"at {pos}")
     return pos + FRAME_HEADER_BYTES, end
+
+
+def iter_frames(
+    data: bytes | bytearray, size: int | None = None, stop: int | None = None
+) -> Iterator[tuple[int, int, int]]:
+    """``(frame start, payload start, payload end)`` of each whole, verified frame at the
+    start of ``data[:size]`` that starts before ``stop``. Stops quietly at a frame cut by
+    ``size`` (the caller reads on, or calls it torn); raises :class:`FormatError` (with
+    ``position``) at a frame whose length is impossible or whose CRC fails."""
+    size = len(data) if size is None else size
+    stop = size if stop is None else stop
+    view = memoryview(data)
+    unpack_from = _FRAME.unpack_from
+    crc32 = _crc32
+    p = 0
+    try:
+        while p + FRAME_HEADER_BYTES <= size and p < stop:
+            crc, n = unpack_from(data, p)
+            if n > MAX_RECORD_BYTES:
+                raise FormatError("bad length", f"{n} bytes", position=p)
+            end = p + FRAME_HEADER_BYTES + n
+            if end > size:
+                return
+            if crc32(view[p + 4 : end]) != crc:
+                raise FormatError("crc mismatch", position=p)
+            yield p, p + FRAME_HEADER_BYTES, end
+            p = end
+    finally:
+        view.release()
+
+
+def frame_bytes_at(data: bytes | bytearray, position: int = 0) -> int:
+    """Bytes the frame starting at ``position`` needs (header only if not readable yet)."""
+    if len(data) - position < FRAME_HEADER_BYTES:
+        return FRAME_HEADER_BYTES
+    return FRAME_HEADER_BYTES + int(_FRAME.unpack_from(data, position)[1])
 
 
 def encode_snapshot(offset: int, state: bytes) -> bytes:

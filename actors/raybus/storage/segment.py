@@ -7,19 +7,17 @@ its state lock. The frame and header layout are documented in :mod:`raybus.stora
 from __future__ import annotations
 
 import os
-import struct
-import zlib
 from array import array
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 from raybus.storage.format import (
-    FRAME_HEADER_BYTES,
-    MAX_RECORD_BYTES,
     SEGMENT_HEADER_BYTES,
     FormatError,
     decode_segment_header,
     encode_segment_header,
+    frame_bytes_at,
+    iter_frames,
     segment_file_name,
 )
 
@@ -39,7 +37,6 @@ bytes before reaching ``start``."""
 
 _SCAN_CHUNK_BYTES = 8 * 1024 * 1024
 _OPEN_FLAGS = os.O_RDWR | getattr(os, "O_CLOEXEC", 0)
-_FRAME = struct.Struct("<II")
 
 
 def should_roll(
@@ -142,8 +139,6 @@ def scan_segment_file(fd: int, base: int) -> SegmentScan:
         raise FormatError("bad header", f"header base {parsed.base_offset} != file name {base}")
     data_bytes = file_bytes - SEGMENT_HEADER_BYTES
     buf = bytearray(min(_SCAN_CHUNK_BYTES, max(data_bytes, 1)))
-    crc32 = zlib.crc32
-    unpack_from = _FRAME.unpack_from
     index: array[int] = array("Q")
     next_index = base
     records = 0
@@ -151,31 +146,23 @@ def scan_segment_file(fd: int, base: int) -> SegmentScan:
     error: FormatError | None = None
     while pos < data_bytes:
         want = min(len(buf), data_bytes - pos)
-        view = memoryview(buf)
-        got = os.preadv(fd, [view[:want]], SEGMENT_HEADER_BYTES + pos)
-        p = 0
-        need = FRAME_HEADER_BYTES  # size of the frame the chunk end cut, if any
-        while p + FRAME_HEADER_BYTES <= got:
-            crc, n = unpack_from(buf, p)
-            if n > MAX_RECORD_BYTES:
-                error = FormatError("bad length", f"{n} bytes at offset {base + pos + p}")
-                break
-            end = p + FRAME_HEADER_BYTES + n
-            if end > got:
-                need = FRAME_HEADER_BYTES + n
-                break
-            if crc32(view[p + 4 : end]) != crc:
-                error = FormatError("crc mismatch", f"record at offset {base + pos + p}")
-                break
-            offset = base + pos + p
-            if offset >= next_index:
-                index.append(offset)
-                next_index = offset + INDEX_INTERVAL_BYTES
-            records += 1
-            p = end
-        view.release()
+        with memoryview(buf) as view:
+            got = os.preadv(fd, [view[:want]], SEGMENT_HEADER_BYTES + pos)
+        consumed = 0
+        try:
+            for p, _, end in iter_frames(buf, got):
+                if base + pos + p >= next_index:
+                    index.append(base + pos + p)
+                    next_index = base + pos + p + INDEX_INTERVAL_BYTES
+                records += 1
+                consumed = end
+        except FormatError as exc:
+            error = FormatError(
+                exc.reason, f"{exc} in the record at offset {base + pos + consumed}"
+            )
         at_eof = pos + got >= data_bytes or got < want
-        pos += p
+        need = frame_bytes_at(buf, consumed)
+        pos += consumed
         if error is not None or pos >= data_bytes:
             break
         if at_eof:
@@ -183,7 +170,7 @@ def scan_segment_file(fd: int, base: int) -> SegmentScan:
                 "torn frame", f"{data_bytes - pos} bytes at offset {base + pos} are not a frame"
             )
             break
-        if p == 0:  # one frame is longer than the buffer
+        if consumed == 0:  # one frame is longer than the buffer
             buf = bytearray(max(need, 2 * len(buf)))
     return SegmentScan(
         created_ms=parsed.created_ms,
