@@ -146,9 +146,15 @@ class FileLog:
         self._snapshot = found.snapshot
         self._recovery = found.report
         if not self._segments or self._segments[-1].end < found.next_base:
-            self._start_segment(
-                max(found.next_base, self._segments[-1].end if self._segments else 0)
-            )
+            try:
+                self._start_segment(
+                    max(found.next_base, self._segments[-1].end if self._segments else 0)
+                )
+            except BaseException:
+                for segment in self._segments:
+                    os.close(segment.fd)
+                os.close(self._dir_fd)
+                raise
         self._end = self._durable = self._segments[-1].end
         if self._policy is FsyncPolicy.INTERVAL:
             self._syncer = IntervalSyncer(
@@ -300,7 +306,12 @@ class FileLog:
     def _start_segment(self, base: int) -> None:
         """Seal the active segment (if any) and create an empty one at ``base`` on disk."""
         segment = Segment(self._dir, base, self._clock.now_ms())
-        self._materialize(segment, b"")
+        try:
+            self._materialize(segment, b"")
+        except BaseException:
+            if segment.fd >= 0:
+                os.close(segment.fd)
+            raise
         with self._lock:
             if self._segments:
                 self._segments[-1].sealed = True
