@@ -27,27 +27,29 @@ from raybus.rules.model import Matcher, fold, literal_of, wildcard_checker
 from raybus.rules.numbers import number_key
 from raybus.rules.wildcard import compile_wildcard
 
-__all__ = ["FieldIndex", "IntervalIndex", "WildcardIndex"]
+__all__ = ["FieldIndex", "IntervalIndex", "NumberIndex", "WildcardIndex"]
 
 Targets = tuple[Hashable, ...]
 StrProbe = Callable[[str], "Iterable[Hashable] | None"]
-NumProbe = Callable[[Any, "int | None"], "Iterable[Hashable] | None"]
+NumProbe = Callable[[Any], "Iterable[Hashable] | None"]
 
 _NONE: Targets = ()
+MEMO_SIZE = 4096
+MEMO_PROBATION = 256
 
 
 def _none_str(_value: str) -> None:
     return None
 
 
-def _none_num(_value: Any, _key: int | None) -> None:
+def _none_num(_value: Any) -> None:
     return None
 
 
 class IntervalIndex:
     """Closed integer intervals -> payloads; ``query(x)`` is a binary search."""
 
-    __slots__ = ("_payloads", "_starts")
+    __slots__ = ("payloads", "starts")
 
     def __init__(self, items: Iterable[tuple[int, int, Targets]]) -> None:
         events: dict[int, list[tuple[int, Targets]]] = {}
@@ -68,76 +70,130 @@ class IntervalIndex:
                     del active[payload]
             starts.append(point)
             payloads.append(tuple(t for p in active for t in p))
-        self._starts = starts
-        self._payloads = payloads
+        self.starts = starts
+        self.payloads = payloads
 
     def query(self, x: int) -> Targets:
-        i = bisect_right(self._starts, x) - 1
-        return self._payloads[i] if i >= 0 else _NONE
+        i = bisect_right(self.starts, x) - 1
+        return self.payloads[i] if i >= 0 else _NONE
+
+
+class NumberIndex:
+    """Numeric equality and ranges of one field as elementary intervals of number keys.
+
+    A key interval [lo, hi] holds the numbers v with lo <= floor(v * 10**6) <= hi, that is
+    lo/10**6 <= v < (hi+1)/10**6. For |v| < 10**9 every such bound has at most 15 significant
+    digits, so comparing the float v with the nearest double of the bound is exact (shortest
+    decimal forms are monotonic and round-trip at 15 digits); the search then needs no key.
+    Larger in-range values use the exact integer key.
+    """
+
+    __slots__ = ("_key_starts", "float_starts", "payloads")
+
+    def __init__(self, items: Iterable[tuple[int, int, Targets]]) -> None:
+        intervals = IntervalIndex(items)
+        self._key_starts = intervals.starts
+        self.payloads = intervals.payloads
+        self.float_starts = [float(f"{k}e-6") for k in intervals.starts]
+
+    def query(self, v: Any) -> Targets:
+        t = type(v)
+        if (t is float or t is int) and -1e9 < v < 1e9:
+            i = bisect_right(self.float_starts, v) - 1
+        else:
+            key = number_key(v)
+            if key is None:
+                return _NONE
+            i = bisect_right(self._key_starts, key) - 1
+        return self.payloads[i] if i >= 0 else _NONE
 
 
 class WildcardIndex:
-    """Wildcard values -> payloads, bucketed by their literal prefix (else suffix)."""
+    """Wildcard values -> payloads, bucketed by the literal text before the first star and
+    after the last one: a value is checked only against patterns whose head and tail it has."""
 
-    __slots__ = ("_always", "_prefix", "_suffix")
+    __slots__ = ("_always", "_shapes")
 
     def __init__(self, items: Iterable[tuple[str, Any]]) -> None:
-        prefix: dict[int, dict[str, list[tuple[Callable[[str], bool], Any]]]] = {}
-        suffix: dict[int, dict[str, list[tuple[Callable[[str], bool], Any]]]] = {}
+        # (len(head), len(tail)) -> head -> tail -> [(fullmatch or None, payload)]; with one
+        # star (or none) the bucket itself proves the match, else the regex checks the middle.
+        shapes: dict[tuple[int, int], dict[str, dict[str, list[Any]]]] = {}
         self._always: list[tuple[Callable[[str], bool], Any]] = []
         for value, payload in items:
-            head, tail, _ = compile_wildcard(value)
-            entry = (wildcard_checker(value), payload)
-            if head:
-                prefix.setdefault(len(head), {}).setdefault(head, []).append(entry)
-            elif tail:
-                suffix.setdefault(len(tail), {}).setdefault(tail, []).append(entry)
+            head, tail, rx = compile_wildcard(value)
+            if head or tail:
+                full = rx.fullmatch if rx is not None else None
+                by_head = shapes.setdefault((len(head), len(tail)), {})
+                by_head.setdefault(head, {}).setdefault(tail, []).append((full, payload))
             else:
-                self._always.append(entry)
-        self._prefix = sorted(prefix.items())
-        self._suffix = sorted(suffix.items())
+                self._always.append((wildcard_checker(value), payload))
+        self._shapes = sorted(
+            ((h, t, h + t, table) for (h, t), table in shapes.items()), key=lambda s: s[2]
+        )
 
     def query(self, v: str) -> list[Any]:
         out: list[Any] = []
         n = len(v)
-        for length, bucket in self._prefix:
-            if length > n:
+        for head, tail, need, table in self._shapes:
+            if need > n:
                 break
-            entries = bucket.get(v[:length])
+            by_tail = table.get(v[:head])
+            if by_tail is None:
+                continue
+            entries = by_tail.get(v[n - tail :])
             if entries:
-                out.extend(p for check, p in entries if check(v))
-        for length, bucket in self._suffix:
-            if length > n:
-                break
-            entries = bucket.get(v[n - length :])
-            if entries:
-                out.extend(p for check, p in entries if check(v))
-        for check, p in self._always:
+                for full, payload in entries:
+                    if full is None or full(v) is not None:
+                        out.append(payload)
+        for check, payload in self._always:
             if check(v):
-                out.append(p)
+                out.append(payload)
         return out
 
 
-def _affix_probe(table: dict[str, Targets], suffix: bool, folded: bool) -> StrProbe:
+def _by_length(table: dict[str, Targets]) -> list[tuple[int, dict[str, Targets]]]:
     by_length: dict[int, dict[str, Targets]] = {}
     for text, targets in table.items():
         by_length.setdefault(len(text), {})[text] = targets
-    lengths = sorted(by_length.items())
+    return sorted(by_length.items())
+
+
+def _affix_probe(
+    prefixes: dict[str, Any] | None,
+    suffixes: dict[str, Any] | None,
+    equal_folded: dict[str, Any] | None = None,
+    prefixes_folded: dict[str, Any] | None = None,
+    suffixes_folded: dict[str, Any] | None = None,
+) -> StrProbe:
+    """One probe for prefix/suffix tables (plain and folded) and folded equality: one lookup
+    per distinct affix length; the value is folded once."""
+    plain = [(sfx, _by_length(t)) for sfx, t in ((False, prefixes), (True, suffixes)) if t]
+    folded = [
+        (sfx, _by_length(t)) for sfx, t in ((False, prefixes_folded), (True, suffixes_folded)) if t
+    ]
+    fold_needed = bool(folded or equal_folded)
 
     def probe(v: str) -> list[Hashable] | None:
-        if folded:
-            v = fold(v)
-        n = len(v)
         out: list[Hashable] | None = None
-        for length, bucket in lengths:
-            if length > n:
-                break
-            hit = bucket.get(v[n - length :] if suffix else v[:length])
-            if hit:
-                if out is None:
-                    out = list(hit)
-                else:
-                    out.extend(hit)
+        for text, tables in ((v, plain), (fold(v) if fold_needed else v, folded)):
+            n = len(text)
+            for is_suffix, lengths in tables:
+                for length, bucket in lengths:
+                    if length > n:
+                        break
+                    hit = bucket.get(text[n - length :] if is_suffix else text[:length])
+                    if hit:
+                        if out is None:
+                            out = list(hit)
+                        else:
+                            out.extend(hit)
+            if equal_folded is not None and tables is folded:
+                hit = equal_folded.get(text)
+                if hit:
+                    if out is None:
+                        out = list(hit)
+                    else:
+                        out.extend(hit)
         return out
 
     return probe
@@ -169,10 +225,10 @@ def _compose_num(probes: list[NumProbe]) -> NumProbe:
     if len(probes) == 1:
         return probes[0]
 
-    def run(v: Any, key: int | None) -> list[Hashable] | None:
+    def run(v: Any) -> list[Hashable] | None:
         out: list[Hashable] | None = None
         for probe in probes:
-            hit = probe(v, key)
+            hit = probe(v)
             if hit:
                 if out is None:
                     out = list(hit)
@@ -190,7 +246,10 @@ def _dedupe(targets: list[Hashable]) -> Targets:
 class FieldIndex:
     """Matchers of one field at one machine state; see the module docstring for costs."""
 
-    __slots__ = ("_targets", "dirty", "lit", "num", "str")
+    __slots__ = (
+        "_targets", "dirty", "float_payloads", "float_starts", "lit", "lookups", "memo",
+        "misses", "num", "str",
+    )  # fmt: skip
 
     def __init__(self) -> None:
         self._targets: dict[Matcher, list[Hashable]] = {}
@@ -198,6 +257,16 @@ class FieldIndex:
         self.str: StrProbe = _none_str
         self.num: NumProbe = _none_num
         self.lit: Callable[[Any], Iterable[Hashable] | None] = _none_str
+        # Set when numbers need only the interval search: callers may inline it for floats
+        # in (-1e9, 1e9) (see NumberIndex).
+        self.float_starts: list[float] | None = None
+        # Results for recent string values when a string lookup costs more than one hash
+        # lookup (affixes, wildcards, anything-but, ...): field values repeat a lot in event
+        # streams (sources, types, states, names). Bounded; cleared on every rebuild.
+        self.memo: dict[str, tuple[frozenset[Hashable], Targets]] | None = None
+        self.lookups = 0  # counted by the caller while the memo is on
+        self.misses = 0
+        self.float_payloads: list[Targets] = []
 
     def __bool__(self) -> bool:
         return bool(self._targets)
@@ -222,7 +291,32 @@ class FieldIndex:
             return self.str(value)
         if value is None or t is bool:
             return self.lit(value)
-        return self.num(value, number_key(value))
+        return self.num(value)
+
+    def remember(self, value: str) -> tuple[frozenset[Hashable], Targets]:
+        """The string lookup, remembered as (rule ids of leaf targets, other targets).
+
+        Call only when ``memo`` is not None. Targets are machine nodes (``leaf``,
+        ``terminal``); the machine calls :meth:`forget` when those change.
+        """
+        memo = self.memo
+        assert memo is not None
+        self.misses += 1
+        if self.misses >= MEMO_PROBATION and self.misses * 2 > self.lookups:
+            # Mostly distinct values (ids, timestamps): remembering costs more than it saves.
+            self.memo = None
+        hits: Any = self.str(value) or ()
+        ids = frozenset(i for node in hits if node.leaf for i in node.terminal)
+        inner = tuple(dict.fromkeys(node for node in hits if not node.leaf))
+        if len(memo) >= MEMO_SIZE:
+            memo.clear()
+        entry = memo[value] = (ids, inner)
+        return entry
+
+    def forget(self) -> None:
+        """Drop remembered results (a target's rule ids or leaf status changed)."""
+        if self.memo:
+            self.memo.clear()
 
     def build(self) -> None:
         groups: dict[str, dict[Any, Targets]] = {}
@@ -234,17 +328,10 @@ class FieldIndex:
 
         if mk.EXACT in groups:
             str_probes.append(groups[mk.EXACT].get)
-        if mk.EQUALS_IC in groups:
-            table = groups[mk.EQUALS_IC]
-            str_probes.append(lambda v: table.get(fold(v)))
-        for kind, suffix, folded in (
-            (mk.PREFIX, False, False),
-            (mk.SUFFIX, True, False),
-            (mk.PREFIX_IC, False, True),
-            (mk.SUFFIX_IC, True, True),
-        ):
-            if kind in groups:
-                str_probes.append(_affix_probe(groups[kind], suffix, folded))
+        affix_kinds = (mk.PREFIX, mk.SUFFIX, mk.EQUALS_IC, mk.PREFIX_IC, mk.SUFFIX_IC)
+        if any(kind in groups for kind in affix_kinds):
+            tables = [groups.get(kind) for kind in affix_kinds]
+            str_probes.append(_affix_probe(*tables))
         if mk.WILDCARD in groups:
             wild = WildcardIndex(groups[mk.WILDCARD].items())
 
@@ -266,22 +353,25 @@ class FieldIndex:
                 return net.query(ip[1]) if net is not None else None
 
             str_probes.append(cidr_probe)
-        if mk.NUM_EQ in groups:
-            equal = groups[mk.NUM_EQ]
-            num_probes.append(lambda v, key: equal.get(key) if key is not None else None)
-        if mk.NUM_RANGE in groups:
-            ranges = IntervalIndex((lo, hi, t) for (lo, hi), t in groups[mk.NUM_RANGE].items())
-            num_probes.append(lambda v, key: ranges.query(key) if key is not None else None)
+        if mk.NUM_EQ in groups or mk.NUM_RANGE in groups:
+            spans = [(k, k, t) for k, t in groups.get(mk.NUM_EQ, {}).items()]
+            spans += [(lo, hi, t) for (lo, hi), t in groups.get(mk.NUM_RANGE, {}).items()]
+            numbers = NumberIndex(spans)
+            num_probes.append(numbers.query)
         if mk.NUM_LIT in groups:
             literal_numbers = groups[mk.NUM_LIT]
-            num_probes.append(lambda v, key: literal_numbers.get(v) if key is None else None)
+
+            def literal_probe(v: Any) -> Targets | None:
+                return literal_numbers.get(v) if number_key(v) is None else None
+
+            num_probes.append(literal_probe)
         if mk.LITERAL in groups:
             literals = groups[mk.LITERAL]
             lit_probes.append(lambda v: literals.get(literal_of(v)))
         if mk.EXISTS in groups:
             present = groups[mk.EXISTS][None]
             str_probes.append(lambda v: present)
-            num_probes.append(lambda v, key: present)
+            num_probes.append(lambda v: present)
             lit_probes.append(lambda v: present)
         ab_items = [(kind, arg, t) for kind, g in groups.items() for arg, t in g.items()
                     if kind in mk.ANYTHING_BUT_KINDS]  # fmt: skip
@@ -292,7 +382,15 @@ class FieldIndex:
             lit_probes.append(lambda v: ab_all)
 
         self.str = _compose_str(str_probes)
+        plain_dict = len(str_probes) == 1 and mk.EXACT in groups
+        self.memo = None if plain_dict or not str_probes else {}
+        self.lookups = self.misses = 0
         self.num = _compose_num(num_probes)
+        if len(num_probes) == 1 and (mk.NUM_EQ in groups or mk.NUM_RANGE in groups):
+            self.float_starts = numbers.float_starts
+            self.float_payloads = numbers.payloads
+        else:
+            self.float_starts = None
         self.lit = _compose_str(lit_probes)
         self.dirty = False
 
@@ -332,9 +430,9 @@ def _anything_but_probes(
     if folded:
         failing_str.append(lambda v: folded.get(fold(v)))
     if prefixes:
-        failing_str.append(_affix_probe(prefixes, suffix=False, folded=False))
+        failing_str.append(_affix_probe(prefixes, None))
     if suffixes:
-        failing_str.append(_affix_probe(suffixes, suffix=True, folded=False))
+        failing_str.append(_affix_probe(None, suffixes))
     if wild_items:
         wild = WildcardIndex(wild_items)
         failing_str.append(wild.query)
@@ -348,7 +446,8 @@ def _anything_but_probes(
         failed = failures(v)
         return survivors(failed) if failed else every
 
-    def ab_num(v: Any, key: int | None) -> Targets:
+    def ab_num(v: Any) -> Targets:
+        key = number_key(v)
         failed = numbers.get(key) if key is not None else None
         return survivors(failed) if failed else every
 

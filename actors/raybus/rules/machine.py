@@ -27,18 +27,15 @@ Not thread-safe: one writer or reader at a time (engines own their RuleSet).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Hashable, Iterable, Mapping
-from decimal import Decimal
 from typing import Any
 
+from raybus.rules.flatten import Membership, PathTrie
 from raybus.rules.index import FieldIndex
 from raybus.rules.model import Branch, Condition
-from raybus.rules.numbers import number_key
 
-__all__ = ["Machine", "Node", "PathTrie", "java_order", "order_branch"]
-
-Membership = tuple[tuple[int, int], ...]
-Fields = dict[str, list[tuple[Any, Membership]]]
+__all__ = ["Machine", "Node", "java_order", "order_branch"]
 
 
 def java_order(path: str) -> bytes:
@@ -54,140 +51,18 @@ def order_branch(steps: Iterable[tuple[str, Condition]]) -> Branch:
 
 
 class Node:
-    __slots__ = ("absent", "children", "fields", "terminal")
+    __slots__ = ("absent", "children", "fields", "leaf", "owner", "terminal")
 
-    def __init__(self) -> None:
+    def __init__(self, owner: FieldIndex | None = None) -> None:
+        self.leaf = True  # no fields and no absences to test from here
+        # The index (in the parent) whose matchers lead here: its memo caches this node's
+        # terminal ids and leaf status, so it must forget them when they change.
+        self.owner = owner
         self.fields: dict[str, FieldIndex] = {}
         self.absent: dict[str, list[Node]] = {}
         self.terminal: dict[Hashable, int] = {}
         # (path, condition key) -> [child, number of branches through this edge]
         self.children: dict[tuple[str, Any], list[Any]] = {}
-
-
-class _TrieNode:
-    __slots__ = ("children", "path", "refs")
-
-    def __init__(self) -> None:
-        self.children: dict[str, _TrieNode] = {}
-        self.path: str | None = None
-        self.refs = 0
-
-
-class PathTrie:
-    """The dotted paths rules mention, split at dots, with reference counts."""
-
-    def __init__(self) -> None:
-        self.root = _TrieNode()
-
-    def add(self, path: str) -> None:
-        node = self.root
-        for part in path.split("."):
-            node = node.children.setdefault(part, _TrieNode())
-        node.path = path
-        node.refs += 1
-
-    def remove(self, path: str) -> None:
-        trail = [self.root]
-        parts = path.split(".")
-        for part in parts:
-            trail.append(trail[-1].children[part])
-        leaf = trail[-1]
-        leaf.refs -= 1
-        if leaf.refs == 0:
-            leaf.path = None
-        for depth in range(len(parts), 0, -1):
-            node = trail[depth]
-            if node.refs or node.children:
-                break
-            del trail[depth - 1].children[parts[depth - 1]]
-
-    def flatten(self, event: Mapping[str, Any]) -> Fields:
-        """Values (with array membership) of the mentioned paths that the event has."""
-        out: Fields = {}
-        _walk(event, self.root.children, (), out)
-        return out
-
-
-def _resolve(children: dict[str, _TrieNode], dotted: str) -> _TrieNode | None:
-    node: _TrieNode | None = None
-    for part in dotted.split("."):
-        node = children.get(part)
-        if node is None:
-            return None
-        children = node.children
-    return node
-
-
-def _walk(obj: Mapping[str, Any], children: dict[str, _TrieNode], mem: Membership,
-          out: Fields) -> None:  # fmt: skip
-    for key, value in obj.items():
-        node = children.get(key)
-        if node is None:
-            if "." not in key:
-                continue
-            node = _resolve(children, key)
-            if node is None:
-                continue
-        t = type(value)
-        if t is dict:
-            if node.children:
-                _walk(value, node.children, mem, out)
-        elif t is list:
-            _walk_list(value, node, mem, out)
-        elif t is str or t is float or t is int or t is bool or value is None:
-            path = node.path
-            if path is not None:
-                found = out.get(path)
-                if found is None:
-                    out[path] = [(value, mem)]
-                else:
-                    found.append((value, mem))
-        else:
-            _walk_other(value, node, mem, out)
-
-
-def _walk_list(arr: Any, node: _TrieNode, mem: Membership, out: Fields) -> None:
-    aid = id(arr)
-    path = node.path
-    children = node.children
-    for i, value in enumerate(arr):
-        here = (*mem, (aid, i))
-        t = type(value)
-        if t is dict:
-            if children:
-                _walk(value, children, here, out)
-        elif t is list:
-            _walk_list(value, node, here, out)
-        elif t is str or t is float or t is int or t is bool or value is None:
-            if path is not None:
-                found = out.get(path)
-                if found is None:
-                    out[path] = [(value, here)]
-                else:
-                    found.append((value, here))
-        else:
-            _walk_other(value, node, here, out)
-
-
-def _walk_other(value: Any, node: _TrieNode, mem: Membership, out: Fields) -> None:
-    if isinstance(value, Mapping):
-        if node.children:
-            _walk(value, node.children, mem, out)
-    elif isinstance(value, (list, tuple)):
-        _walk_list(value, node, mem, out)
-    elif node.path is not None:
-        # Subclasses of JSON types are held as the plain type; other objects are not values.
-        if isinstance(value, str):
-            value = str(value)
-        elif isinstance(value, bool):
-            value = bool(value)
-        elif isinstance(value, int):
-            value = int(value)
-        elif isinstance(value, float):
-            value = float(value)
-        elif not isinstance(value, Decimal):
-            return
-        out.setdefault(node.path, []).append((value, mem))
 
 
 def _merge(mem: Membership, more: Membership) -> Membership | None:
@@ -231,24 +106,34 @@ class Machine:
             edge_key = (path, cond.key)
             edge = node.children.get(edge_key)
             if edge is None:
-                child = Node()
-                edge = [child, 0]
-                node.children[edge_key] = edge
+                index = None
                 if cond.matchers:
                     index = node.fields.get(path)
                     if index is None:
                         index = node.fields[path] = FieldIndex()
+                child = Node(index)
+                edge = [child, 0]
+                node.children[edge_key] = edge
+                if index is not None:
                     for matcher in cond.matchers:
                         index.add(matcher, child)
                     self._dirty.append(index)
                 if cond.absent:
                     node.absent.setdefault(path, []).append(child)
+                if node.leaf:
+                    node.leaf = False
+                    if node.owner is not None:
+                        node.owner.forget()
             edge[1] += 1
             self.paths.add(path)
             node = edge[0]
         node.terminal[rule_id] = node.terminal.get(rule_id, 0) + 1
+        if node.owner is not None:
+            node.owner.forget()
+        self.paths.add_branch([path for path, _ in branch])
 
     def remove_branch(self, rule_id: Hashable, branch: Branch) -> None:
+        self.paths.remove_branch([path for path, _ in branch])
         trail: list[tuple[Node, tuple[str, Any], Condition]] = []
         node = self.root
         for path, cond in branch:
@@ -261,6 +146,8 @@ class Machine:
             node.terminal[rule_id] = count
         else:
             del node.terminal[rule_id]
+        if node.owner is not None:
+            node.owner.forget()
         for parent, edge_key, cond in reversed(trail):
             edge = parent.children[edge_key]
             edge[1] -= 1
@@ -281,6 +168,10 @@ class Machine:
                 parent.absent[path].remove(child)
                 if not parent.absent[path]:
                     del parent.absent[path]
+            leaf = not parent.fields and not parent.absent
+            if leaf and not parent.leaf and parent.owner is not None:
+                parent.owner.forget()
+            parent.leaf = leaf
 
     def prepare(self) -> None:
         """Build indexes changed since the last match (matching calls this)."""
@@ -293,54 +184,80 @@ class Machine:
         if self._dirty:
             self.prepare()
         fields = self.paths.flatten(event)
+        root = self.root
         out: set[Hashable] = set()
-        stack: list[tuple[Any, Membership]] = [(self.root, ())]
+        if not fields and not root.absent:
+            out.update(root.terminal)
+            return out
+        collect = out.update
+        field_values = fields.get
+        stack: list[tuple[Any, Membership]] = [(root, ())]
         seen: set[tuple[Any, Membership]] = set()
-        keys: dict[int, int | None] = {}
         while stack:
             node, mem = stack.pop()
             if node.terminal:
-                out.update(node.terminal)
-            node_fields = node.fields
-            if node_fields and fields:
-                for path, index in node_fields.items():
-                    values = fields.get(path)
-                    if values is None:
-                        continue
-                    for value, vm in values:
-                        t = type(value)
-                        if t is str:
-                            hits = index.str(value)
-                        elif value is None or t is bool:
-                            hits = index.lit(value)
-                        else:
-                            vid = id(value)
-                            if vid in keys:
-                                key = keys[vid]
-                            else:
-                                key = keys[vid] = number_key(value)
-                            hits = index.num(value, key)
-                        if not hits:
-                            continue
-                        if vm:
-                            merged = _merge(mem, vm)
-                            if merged is None:
+                collect(node.terminal)
+            for path, index in node.fields.items():
+                values = field_values(path)
+                if values is None:
+                    continue
+                for value, vm in values:
+                    t = type(value)
+                    if t is str:
+                        memo = index.memo
+                        if memo is not None:
+                            # Remembered: rule ids of leaf targets, and the inner targets.
+                            index.lookups += 1
+                            entry = memo.get(value)
+                            if entry is None:
+                                entry = index.remember(value)
+                            ids, inner = entry
+                            if not ids and not inner:
                                 continue
+                            if vm:
+                                merged = _merge(mem, vm)
+                                if merged is None:
+                                    continue
+                            else:
+                                merged = mem
+                            if ids:
+                                collect(ids)
+                            for nxt in inner:
+                                if (nxt, merged) not in seen:
+                                    seen.add((nxt, merged))
+                                    stack.append((nxt, merged))
+                            continue
+                        hits = index.str(value)
+                    elif value is None or t is bool:
+                        hits = index.lit(value)
+                    else:
+                        starts = index.float_starts
+                        if starts is not None and t is float and -1e9 < value < 1e9:
+                            i = bisect_right(starts, value) - 1
+                            hits = index.float_payloads[i] if i >= 0 else None
                         else:
-                            merged = mem
-                        for nxt in hits:
-                            item = (nxt, merged)
-                            if item not in seen:
-                                seen.add(item)
-                                stack.append(item)
+                            hits = index.num(value)
+                    if not hits:
+                        continue
+                    if vm:
+                        merged = _merge(mem, vm)
+                        if merged is None:
+                            continue
+                    else:
+                        merged = mem
+                    for nxt in hits:
+                        if nxt.leaf:
+                            collect(nxt.terminal)  # nothing left to test
+                        elif (nxt, merged) not in seen:
+                            seen.add((nxt, merged))
+                            stack.append((nxt, merged))
             if node.absent:
                 for path, targets in node.absent.items():
-                    values = fields.get(path)
+                    values = field_values(path)
                     if values and any(_agrees(mem, vm) for _, vm in values):
                         continue
                     for nxt in targets:
-                        item = (nxt, mem)
-                        if item not in seen:
-                            seen.add(item)
-                            stack.append(item)
+                        if (nxt, mem) not in seen:
+                            seen.add((nxt, mem))
+                            stack.append((nxt, mem))
         return out

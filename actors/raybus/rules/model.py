@@ -75,13 +75,15 @@ AB_WILDCARD = "ab_wildcard"  # frozenset[str] of wildcard values
 
 ANYTHING_BUT_KINDS = frozenset({AB, AB_NUM, AB_IC, AB_PREFIX, AB_SUFFIX, AB_WILDCARD})
 
-# How many events a matcher kind typically lets through: the machine tests selective
-# conditions first (see machine.order_branch).
+# Order in which the machine tests a branch's conditions (see machine.order_branch): cheap and
+# selective string tests first; numbers after them, as numeric fields are often arrays
+# (coordinates, series) and each number costs a binary search; exists and anything-but last,
+# as they let nearly everything through.
 _SELECTIVITY = {
     EXACT: 0,
     LITERAL: 0,
-    NUM_EQ: 0,
-    NUM_LIT: 0,
+    NUM_EQ: 3,
+    NUM_LIT: 3,
     CIDR: 2,
     PREFIX: 1,
     PREFIX_IC: 1,
