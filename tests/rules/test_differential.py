@@ -17,7 +17,7 @@ from raybus.rules import CompiledPattern, PatternError, RuleSet, compile_pattern
 from raybus.rules.reference import reference_matches
 from tests.rules.strategies import EVENTS, patterns
 
-FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SLOW = settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

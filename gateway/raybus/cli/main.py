@@ -16,6 +16,7 @@ __all__ = ["main"]
 # verb -> module that registers it. Add a line to add a verb.
 VERBS: dict[str, str] = {
     "demo": "raybus.cli.demo",
+    "rules": "raybus.cli.rules",
 }
 
 
