@@ -136,3 +136,14 @@ def test_every_module_imports_cleanly() -> None:
         "errors",
     ):
         importlib.import_module(f"raybus.rules.{name}")
+
+
+def test_an_event_nested_beyond_python_recursion_is_rejected_not_crashed() -> None:
+    rules = RuleSet()
+    rules.add("r", {"a": [1]})
+    nested: list[object] = [1]
+    for _ in range(5000):
+        nested = [nested]
+    with pytest.raises(PatternError) as caught:
+        rules.match({"a": nested})
+    assert caught.value.code == "ValidationException"

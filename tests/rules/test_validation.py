@@ -312,3 +312,19 @@ def test_test_event_pattern_rejects_events_as_aws_does(event: Any) -> None:
 def test_test_event_pattern_needs_only_the_envelope_fields() -> None:
     envelope = {"id": "1", "account": "1", "source": "x", "time": "t", "region": "r"}
     assert test_event_pattern({"source": ["x"]}, {**envelope, "detail-type": "d"}) is True
+
+
+def test_nesting_deeper_than_jackson_allows_is_invalid() -> None:
+    deep_text = '{"a":' * 1001 + "[1]" + "}" * 1001
+    deep_dict: dict[str, Any] = {"a": [1]}
+    for _ in range(3000):
+        deep_dict = {"a": deep_dict}
+    for pattern in (deep_text, deep_dict):
+        with pytest.raises(PatternError, match="Document nesting depth"):
+            compile_pattern(pattern)
+    compile_pattern('{"a":' * 500 + "[1]" + "}" * 500)
+
+
+def test_invalid_utf8_is_an_invalid_pattern() -> None:
+    with pytest.raises(PatternError, match="Invalid UTF-8 start byte 0xff"):
+        compile_pattern(b'{"a": ["\xff"]}')

@@ -22,7 +22,7 @@ from raybus.rules.compiler import EVENTBRIDGE, RawBranch, RuleSyntaxError, compi
 from raybus.rules.errors import event_pattern_error, invalid_event_error
 from raybus.rules.machine import Machine, order_branch
 from raybus.rules.model import WILDCARD, Branch
-from raybus.rules.tokens import JsonSyntaxError, ObjectTokens, TextTokens, Tokens
+from raybus.rules.tokens import DEPTH_MESSAGE, JsonSyntaxError, ObjectTokens, TextTokens, Tokens
 from raybus.rules.wildcard import COMPLEXITY_MESSAGE, MAX_COMPLEXITY, complexity
 
 __all__ = [
@@ -61,8 +61,9 @@ def pattern_tokens(pattern: Mapping[str, Any] | str | bytes) -> Tokens:
     if isinstance(pattern, (bytes, bytearray)):
         try:
             pattern = pattern.decode("utf-8")
-        except UnicodeDecodeError:
-            raise event_pattern_error("Invalid UTF-8 middle byte") from None
+        except UnicodeDecodeError as exc:
+            bad = exc.object[exc.start]
+            raise event_pattern_error(f"Invalid UTF-8 start byte 0x{bad:x}") from None
     if isinstance(pattern, str):
         return TextTokens(pattern)
     return ObjectTokens(pattern)
@@ -93,7 +94,10 @@ class CompiledPattern:
             for branch in self.steps:
                 machine.add_branch(0, branch)
             self._machine = machine
-        return bool(machine.match(load_event(event)))
+        try:
+            return bool(machine.match(load_event(event)))
+        except RecursionError:  # arrays nested deeper than Python recurses
+            raise invalid_event_error() from None
 
     def __repr__(self) -> str:
         return f"CompiledPattern(branches={len(self.branches)}, paths={sorted(self.paths)})"
@@ -122,6 +126,8 @@ def compile_pattern(pattern: Mapping[str, Any] | str | bytes) -> CompiledPattern
         branches = compile_tokens(pattern_tokens(pattern), EVENTBRIDGE)
     except (JsonSyntaxError, RuleSyntaxError) as exc:
         raise event_pattern_error(str(exc)) from None
+    except RecursionError:  # deeper than Python recurses, below Jackson's limit
+        raise event_pattern_error(DEPTH_MESSAGE) from None
     check_wildcard_complexity(branches, event_pattern_error)
     return CompiledPattern(branches)
 
@@ -177,7 +183,10 @@ class RuleSet:
     def match(self, event: Mapping[str, Any] | str | bytes) -> set[Hashable]:
         if type(event) is not dict:
             event = load_event(event)
-        return self._machine.match(event)
+        try:
+            return self._machine.match(event)
+        except RecursionError:  # arrays nested deeper than Python recurses
+            raise invalid_event_error() from None
 
     def get(self, rule_id: Hashable) -> CompiledPattern | None:
         return self._rules.get(rule_id)

@@ -28,6 +28,7 @@ from raybus.rules.compiler import SNS, RuleSyntaxError, compile_tokens
 from raybus.rules.errors import SNS_CODE, PatternError
 from raybus.rules.pattern import CompiledPattern, pattern_tokens
 from raybus.rules.tokens import (
+    DEPTH_MESSAGE,
     END_ARRAY,
     END_OBJECT,
     FIELD_NAME,
@@ -252,6 +253,8 @@ def compile_filter_policy(
         raise error(f"failed to parse JSON. {exc}") from None
     except PatternError as exc:
         raise error(f"failed to parse JSON. {exc.reason}") from None
+    except RecursionError:
+        raise error(f"failed to parse JSON. {DEPTH_MESSAGE}") from None
     tree = _tree(tokens)[0] if tokens else None
     if isinstance(tree, dict):
         if not tree:
@@ -260,12 +263,15 @@ def compile_filter_policy(
             raise error(f"Filter policy can not have more than {MAX_KEYS} keys")
     try:
         branches = compile_tokens(_Replay(tokens), SNS)
+        nested = _nested(tree) if isinstance(tree, dict) else False
+        combinations = _combinations(tree, 1) if isinstance(tree, dict) else 0
     except RuleSyntaxError as exc:
         raise error(str(exc)) from None
-    assert isinstance(tree, dict)
-    if scope == "MessageAttributes" and _nested(tree):
+    except RecursionError:
+        raise error(f"failed to parse JSON. {DEPTH_MESSAGE}") from None
+    if scope == "MessageAttributes" and nested:
         reason = "Filter policy scope MessageAttributes does not support nested filter policy"
         raise PatternError(SNS_CODE, prefix + reason, reason=reason)
-    if _combinations(tree, 1) > MAX_COMBINATIONS:
+    if combinations > MAX_COMBINATIONS:
         raise error("Filter policy is too complex")
     return FilterPolicy(scope, CompiledPattern(branches))

@@ -19,12 +19,14 @@ from collections.abc import Iterator, Mapping
 from typing import NamedTuple
 
 __all__ = [
+    "DEPTH_MESSAGE",
     "END_ARRAY",
     "END_OBJECT",
     "FALSE",
     "FIELD_NAME",
     "FLOAT",
     "INT",
+    "MAX_DEPTH",
     "NULL",
     "START_ARRAY",
     "START_OBJECT",
@@ -52,6 +54,11 @@ NULL = 11
 _VALID_TOKENS = "(JSON String, Number, Array, Object or token 'null', 'true' or 'false')"
 _WS = " \t\r\n"
 _MAX_TOKEN = 256
+MAX_DEPTH = 1000  # Jackson's StreamReadConstraints default
+DEPTH_MESSAGE = (
+    f"Document nesting depth ({MAX_DEPTH + 1}) exceeds the maximum allowed ({MAX_DEPTH}, from "
+    "`StreamReadConstraints.getMaxNestingDepth()`)"
+)
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
 
@@ -265,6 +272,8 @@ class TextTokens(Tokens):
             raise self._eof(": expected a value" if not self._stack else "")
         if ch == '"':
             return Token(STRING, self._string())
+        if ch in "{[" and len(self._stack) >= MAX_DEPTH:
+            raise JsonSyntaxError(DEPTH_MESSAGE)
         if ch == "{":
             self._stack.append(("{", self._i))
             self._i += 1
