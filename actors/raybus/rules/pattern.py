@@ -115,7 +115,7 @@ def check_wildcard_complexity(branches: list[RawBranch], error: Any) -> None:
             raise error(COMPLEXITY_MESSAGE)
 
 
-def compile_pattern(pattern: Mapping[str, Any] | str | bytes) -> CompiledPattern:
+def compile_pattern(pattern: CompiledPattern | Mapping[str, Any] | str | bytes) -> CompiledPattern:
     """Validate an EventBridge event pattern and compile it.
 
     Raises ``PatternError`` (``InvalidEventPatternException``) with EventBridge's reason.
@@ -164,7 +164,9 @@ class RuleSet:
         self._machine = Machine()
         self._rules: dict[Hashable, CompiledPattern] = {}
 
-    def add(self, rule_id: Hashable, pattern: Mapping[str, Any] | str | bytes) -> None:
+    def add(
+        self, rule_id: Hashable, pattern: CompiledPattern | Mapping[str, Any] | str | bytes
+    ) -> None:
         compiled = compile_pattern(pattern)
         if rule_id in self._rules:
             self.remove(rule_id)
