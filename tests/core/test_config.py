@@ -112,11 +112,24 @@ def test_the_wire_form_round_trips() -> None:
     assert QueueConfig.from_dict(config.to_dict()) == config
 
 
-def test_updates_keep_the_name_and_type() -> None:
-    config = QueueConfig.create("q")
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"fifo": False},
+        {"name": "other.fifo"},
+        {"dedup_scope": "messageGroup"},
+        {"throughput_limit": "perMessageGroupId"},
+        {"partitions": 2},
+    ],
+)
+def test_name_type_partitioning_and_dedup_scope_are_fixed_at_creation(
+    change: dict[str, object],
+) -> None:
+    config = QueueConfig.create("q.fifo")
     assert config.updated(visibility_timeout_s=5).visibility_timeout_s == 5
-    with pytest.raises(RaybusError):
-        config.updated(fifo=True)
+    with pytest.raises(RaybusError) as info:
+        config.updated(**change)
+    assert info.value.code == "UnsupportedOperation"
 
 
 def test_updates_are_validated_like_creation() -> None:

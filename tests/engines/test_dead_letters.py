@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from raybus.core import ManualClock, QueueConfig, RaybusError
-from raybus.engines import MoveTask, QueuePartition, SendEntry, check_move_task, check_redrive
+from raybus.engines import (
+    MoveTask,
+    QueuePartition,
+    ReceiveResult,
+    SendEntry,
+    check_move_task,
+    check_redrive,
+)
 
 from .conftest import MakeQueue, bodies, send
 
@@ -50,16 +57,34 @@ def test_the_source_forgets_the_message_only_after_the_target_has_it(
     assert in_dlq.sent_ms == letter.entry.sent_ms  # standard queues keep the enqueue time
 
 
-def test_an_aborted_transfer_leaves_the_message_in_the_source(
+def test_an_aborted_transfer_hides_the_message_for_a_visibility_timeout_then_retries(
     make_queue: MakeQueue, clock: ManualClock
 ) -> None:
-    queue = make_queue(redrive_policy=REDRIVE)
+    queue = make_queue(redrive_policy=REDRIVE, visibility_timeout_s=30)
     send(queue, clock.now_ms(), b"poison")
     receive_and_time_out(queue, clock, 2)
     (letter,) = queue.receive(clock.now_ms(), 10).dead_letters
     queue.abort_transfer(clock.now_ms(), [letter.seq])
-    assert queue.stats(clock.now_ms())["visible"] == 1
+    assert queue.stats(clock.now_ms())["in_flight"] == 1
+    assert queue.receive(clock.now_ms(), 10) == ReceiveResult([], [])
+    clock.advance(30)
     assert queue.receive(clock.now_ms(), 10).dead_letters[0].seq == letter.seq
+
+
+def test_a_missing_dead_letter_queue_does_not_starve_healthy_messages(
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
+    queue = make_queue(redrive_policy={"dead_letter_queue": "gone", "max_receive_count": 1})
+    send(queue, clock.now_ms(), *[f"poison{i}".encode() for i in range(30)])
+    assert len(queue.receive(clock.now_ms(), 30, visibility_timeout_s=0).messages) == 30
+    send(queue, clock.now_ms(), b"healthy")
+    delivered: list[bytes] = []
+    for _ in range(10):  # each receive dead-letters at most 10; the DLQ refuses them all
+        result = queue.receive(clock.now_ms(), 10)
+        assert len(result.dead_letters) <= 10
+        queue.abort_transfer(clock.now_ms(), [letter.seq for letter in result.dead_letters])
+        delivered += bodies(result.messages)
+    assert delivered == [b"healthy"]
 
 
 def test_on_fifo_the_group_behind_a_poison_message_waits_then_flows(
@@ -174,3 +199,9 @@ def test_a_task_completes_early_when_the_queue_runs_dry() -> None:
     task.record_moved(0, 4, source_empty=False)
     task.record_moved(0, 0, source_empty=True)
     assert task.status == "COMPLETED" and task.moved == 4
+
+
+def test_a_task_with_nothing_to_move_is_complete_at_once() -> None:
+    for rate in (None, 5):
+        task = MoveTask("t", "dlq", "src", started_ms=0, to_move=0, rate_per_s=rate)
+        assert task.status == "COMPLETED" and task.quota(0) == 0 and task.next_due_ms(0) is None

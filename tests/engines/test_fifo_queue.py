@@ -200,3 +200,18 @@ def test_emptied_groups_are_forgotten(make_queue: MakeQueue, clock: ManualClock)
     messages = queue.receive(clock.now_ms(), 100).messages
     queue.delete(clock.now_ms(), [m.receipt for m in messages])
     assert queue._groups == {} and queue._group_numbers == {}  # type: ignore[attr-defined]
+
+
+def test_the_ready_index_stays_proportional_to_live_groups(
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
+    queue = make_queue("q.fifo", retention_s=60, content_based_dedup=True)
+    for round_ in range(200):
+        send(
+            queue,
+            clock.now_ms(),
+            *[SendEntry(f"{round_}-{i}".encode(), group_id=f"g{i}") for i in range(20)],
+        )
+        clock.advance(1)
+    queue.stats(clock.now_ms())
+    assert len(queue._ready) <= 2 * len(queue._groups) + 64 + 20  # type: ignore[attr-defined]

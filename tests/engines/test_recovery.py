@@ -111,3 +111,46 @@ def test_compaction_copies_replay_as_moves_not_as_new_messages(clock: ManualCloc
     again = rebuild(queue, log)
     assert again.live_offsets() == copies
     assert bodies(again.receive(clock.now_ms(), 10).messages) == [b"a", b"b"]
+
+
+def test_a_snapshot_after_an_old_dead_letter_was_deleted_still_loads(clock: ManualClock) -> None:
+    # A transferred message keeps its older enqueue time and is indexed apart ("early");
+    # once it is deleted the snapshot must not mention it.
+    log = MemoryLog()
+    dlq = new_partition(QueueConfig.create("dlq"), log, tag=1)
+    send(dlq, clock.now_ms(), SendEntry(b"newer", message_id="m-2", sent_ms=clock.now_ms()))
+    send(dlq, clock.now_ms(), SendEntry(b"older", message_id="m-1", sent_ms=clock.now_ms() - 9))
+    older = [m for m in dlq.receive(clock.now_ms(), 10).messages if m.body == b"older"]
+    dlq.delete(clock.now_ms(), [older[0].receipt])
+    snapshot = (log.end_offset, msgpack.packb(dlq.snapshot(), use_bin_type=True))
+    again = rebuild(dlq, log, snapshot)
+    assert again.stats(clock.now_ms()) == dlq.stats(clock.now_ms())
+
+
+def test_expired_messages_stay_gone_when_retention_is_raised_later(clock: ManualClock) -> None:
+    log = MemoryLog()
+    queue = new_partition(QueueConfig.create("q", retention_s=60), log, tag=1)
+    send(queue, clock.now_ms(), b"old")
+    clock.advance(61)
+    assert queue.stats(clock.now_ms())["visible"] == 0  # expiry is logged here
+    queue.config = queue.config.updated(retention_s=3600)
+    assert rebuild(queue, log).stats(clock.now_ms())["visible"] == 0
+
+
+def test_a_message_hidden_by_a_failed_transfer_stays_hidden_after_recovery(
+    clock: ManualClock,
+) -> None:
+    log = MemoryLog()
+    config = QueueConfig.create(
+        "q",
+        visibility_timeout_s=30,
+        redrive_policy={"dead_letter_queue": "d", "max_receive_count": 1},
+    )
+    queue = new_partition(config, log, tag=1)
+    send(queue, clock.now_ms(), b"poison")
+    queue.receive(clock.now_ms(), 1, visibility_timeout_s=0)
+    (letter,) = queue.receive(clock.now_ms(), 1).dead_letters
+    queue.abort_transfer(clock.now_ms(), [letter.seq])
+    again = rebuild(queue, log)
+    assert again.stats(clock.now_ms()) == queue.stats(clock.now_ms())
+    assert again.snapshot() == queue.snapshot()

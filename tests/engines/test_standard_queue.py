@@ -347,3 +347,17 @@ def test_the_long_poll_signal_follows_visibility(make_queue: MakeQueue, clock: M
     queue.receive(clock.now_ms(), 1)
     assert not queue.has_visible(clock.now_ms())
     assert queue.next_change_ms() == clock.now_ms() + 5000
+
+
+def test_lazily_cleaned_indexes_stay_proportional_to_live_messages(
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
+    queue = make_queue(retention_s=60, visibility_timeout_s=43_200)
+    send(queue, clock.now_ms(), b"stuck")
+    queue.receive(clock.now_ms(), 1)  # in flight for 12 h: it pins the arrival order
+    for _ in range(200):
+        send(queue, clock.now_ms(), *[b"x"] * 50)
+        clock.advance(1)  # older messages expire, nobody consumes
+    live = sum(queue.stats(clock.now_ms())[k] for k in ("visible", "in_flight", "delayed"))
+    sizes = [len(queue._arrivals), len(queue._fresh) + len(queue._returned)]  # type: ignore[attr-defined]
+    assert all(size <= 2 * live + 64 + 50 for size in sizes), (sizes, live)

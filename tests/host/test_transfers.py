@@ -41,6 +41,8 @@ def test_a_missing_dead_letter_queue_keeps_the_message_in_the_source(tmp_path: P
     source.receive(clock.now_ms(), 1, visibility_timeout_s=0)
     letters = source.receive(clock.now_ms(), 1).dead_letters
     assert deliver_dead_letters(clock.now_ms(), source, letters, lambda name: None) == 0
+    assert source.stats(clock.now_ms())["in_flight"] == 1  # hidden, then retried
+    clock.advance(30)
     assert source.stats(clock.now_ms())["visible"] == 1
 
 
@@ -69,3 +71,21 @@ def test_messages_the_destination_refuses_stay_in_the_dlq(tmp_path: Path) -> Non
     task = MoveTask("t", "dlq", "src", clock.now_ms(), to_move=2)
     assert run_move_step(clock.now_ms(), task, dlq, source) == 2  # transfers keep their size
     assert source.stats(clock.now_ms())["visible"] == 2
+
+
+def test_a_failing_dead_letter_queue_leaves_the_message_in_the_source(tmp_path: Path) -> None:
+    from raybus.storage import MemoryLog
+
+    clock = ManualClock()
+    redrive = {"dead_letter_queue": "dlq", "max_receive_count": 1}
+    source = host(tmp_path, "src", 1, redrive_policy=redrive, visibility_timeout_s=30)
+    dlq_log = MemoryLog()
+    dlq = QueueHost.open(QueueConfig.create("dlq"), dlq_log, tag=2)
+    source.send(clock.now_ms(), [SendEntry(b"poison")])
+    source.receive(clock.now_ms(), 1, visibility_timeout_s=0)
+    letters = source.receive(clock.now_ms(), 1).dead_letters
+    dlq_log.inject_failure()
+    assert deliver_dead_letters(clock.now_ms(), source, letters, {"dlq": dlq}.get) == 0
+    clock.advance(30)
+    assert source.stats(clock.now_ms())["in_flight"] == 0
+    assert source.receive(clock.now_ms(), 1).dead_letters[0].entry.body == b"poison"

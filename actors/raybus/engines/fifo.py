@@ -29,6 +29,7 @@ from typing import Any
 from raybus.core.config import QueueConfig
 from raybus.engines.messages import SendResult, ValidMessage, message_id_for
 from raybus.engines.partition import EngineLog, QueuePartition
+from raybus.engines.queue_state import _SLACK_ENTRIES
 
 __all__ = ["DEDUP_WINDOW_MS", "DedupWindow", "FifoQueuePartition"]
 
@@ -185,7 +186,7 @@ class FifoQueuePartition(QueuePartition):
         deliver: list[int] = []
         dead: list[int] = []
         msgs = self._msgs
-        while len(deliver) < limit:
+        while len(deliver) < limit and len(dead) < limit:
             found = self._ready_group()
             if found is None:
                 break
@@ -203,6 +204,12 @@ class FifoQueuePartition(QueuePartition):
                     break
                 deliver.append(seq)
         return deliver, dead
+
+    def _compact_visible(self) -> None:
+        if len(self._ready) > 2 * len(self._groups) + _SLACK_ENTRIES:
+            self._ready = []
+            for number, group in self._groups.items():
+                self._offer(number, group)
 
     def _rebuild_visible(self) -> None:
         self._ready = []

@@ -38,7 +38,9 @@ _FIFO_ID = re.compile(r"[A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]+")
 @dataclass(slots=True)
 class SendEntry:
     """One message to send. ``message_id`` / ``sent_ms`` / ``system`` are set only by transfers
-    (dead-lettering, move tasks), which keep the original identity."""
+    (dead-lettering, move tasks), which keep the original identity: a set ``message_id`` marks a
+    transfer and skips the size limit and FIFO dedup check, so a gateway must never fill these
+    fields from client input."""
 
     body: bytes | str
     attributes: Any = None

@@ -358,10 +358,22 @@ class QueuePartition(QueueState):
         self.advance(now_ms)
 
     def abort_transfer(self, now_ms: int, seqs: Sequence[int]) -> None:
-        """The target refused or failed: the messages become visible again here."""
+        """The target refused or failed: the messages stay here, hidden for the queue's
+        visibility timeout (as if a consumer had failed them), then visible again and retried.
+        Hiding them keeps a queue whose dead-letter queue is missing from re-selecting the same
+        messages on every receive while healthy ones wait. The receive count is unchanged."""
+        deadline = now_ms + self.config.visibility_timeout_s * 1000
+        hidden: list[int] = []
         for seq in seqs:
             if seq in self._moving:
                 self._moving.discard(seq)
-                self._on_released(seq, self._msgs[seq])
-                self._on_visible(seq)
+                if deadline > now_ms:  # still held: a FIFO group stays blocked
+                    self._inflight[seq] = (deadline, now_ms)
+                    heapq.heappush(self._inflight_heap, (deadline, seq))
+                    hidden.append(seq)
+                else:
+                    self._on_released(seq, self._msgs[seq])
+                    self._on_visible(seq)
+        if hidden:
+            self._log.append([encode([RecordType.HIDE, now_ms, deadline, hidden])])
         self.advance(now_ms)

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from raybus.core.config import QueueConfig
 from raybus.core.errors import RaybusError
 from raybus.engines.messages import SendResult, ValidMessage, message_id_for
-from raybus.engines.records import RecordType, decode
+from raybus.engines.records import RecordType, decode, encode
 
 __all__ = ["EngineLog", "PartitionCounters", "QueueState"]
 
@@ -36,6 +36,9 @@ _SENT_BITS = 44
 _SENT_MASK = (1 << _SENT_BITS) - 1
 _GROUP_SHIFT = _OFFSET_BITS + _SENT_BITS
 _SNAPSHOT_VERSION = 1
+# Lazily cleaned indexes are rebuilt once they hold more than twice the live entries plus this
+# many: amortised O(1) per operation, memory O(live).
+_SLACK_ENTRIES = 64
 
 
 class EngineLog(Protocol):
@@ -215,9 +218,13 @@ class QueueState:
                 self._on_released(seq, self._msgs[seq])
                 self._on_visible(seq)
         self._expire(now_ms - self.config.retention_s * 1000)
+        self._compact_indexes()
 
     def _expire(self, sent_before_or_at_ms: int) -> None:
+        """Remove messages past retention and log it (EXPIRE), so that replay under a longer
+        retention set later does not bring them back."""
         arrivals, msgs = self._arrivals, self._msgs
+        expired: list[int] = []
         while arrivals:
             seq = arrivals[0]
             packed = msgs.get(seq)
@@ -225,13 +232,36 @@ class QueueState:
                 break
             arrivals.popleft()
             if packed is not None:
-                self._remove(seq)
-                self.counters.expired += 1
+                expired.append(seq)
         while self._early and self._early[0][0] <= sent_before_or_at_ms:
             _, seq = heapq.heappop(self._early)
             if seq in msgs:
+                expired.append(seq)
+        if expired:
+            for seq in expired:
                 self._remove(seq)
-                self.counters.expired += 1
+            self.counters.expired += len(expired)
+            self._log.append([encode([RecordType.EXPIRE, expired])])
+
+    def _compact_indexes(self) -> None:
+        """Rebuild any lazily cleaned index that has grown past twice its live entries."""
+        live = len(self._msgs)
+        if len(self._arrivals) > 2 * live + _SLACK_ENTRIES:
+            early = {seq for _, seq in self._early}
+            self._arrivals = deque(seq for seq in self._msgs if seq not in early)
+        if len(self._early) > 2 * live + _SLACK_ENTRIES:
+            self._early = [(sent, seq) for sent, seq in self._early if seq in self._msgs]
+            heapq.heapify(self._early)
+        if len(self._inflight_heap) > 2 * len(self._inflight) + _SLACK_ENTRIES:
+            self._inflight_heap = [(d, seq) for seq, (d, _) in self._inflight.items()]
+            heapq.heapify(self._inflight_heap)
+        if len(self._delayed_heap) > 2 * len(self._delayed) + _SLACK_ENTRIES:
+            self._delayed_heap = [(at, seq) for seq, at in self._delayed.items()]
+            heapq.heapify(self._delayed_heap)
+        self._compact_visible()
+
+    def _compact_visible(self) -> None:
+        """Subclass hook: rebuild the visible-message index if it is mostly stale."""
 
     def _remove(self, seq: int) -> None:
         packed = self._msgs.pop(seq)
@@ -300,7 +330,13 @@ class QueueState:
                     self._received[seq] = (count + 1, first)
                     self._inflight[seq] = (deadline, now_ms)
                     self._delayed.pop(seq, None)
-        elif kind == RecordType.DELETE:
+        elif kind == RecordType.HIDE:
+            _, now_ms, deadline, seqs = record
+            for seq in seqs:
+                if seq in msgs:
+                    self._inflight[seq] = (deadline, now_ms)
+                    self._delayed.pop(seq, None)
+        elif kind == RecordType.DELETE or kind == RecordType.EXPIRE:
             for seq in record[1]:
                 if seq in msgs:
                     self._remove(seq)
@@ -337,7 +373,7 @@ class QueueState:
             "received": [[s, c, f] for s, (c, f) in self._received.items()],
             "inflight": [[s, d, r] for s, (d, r) in self._inflight.items()],
             "delayed": [x for item in self._delayed.items() for x in item],
-            "early": [s for _, s in self._early],
+            "early": [s for _, s in self._early if s in self._msgs],
             "extra": self._extra_state(),
         }
 
@@ -355,7 +391,7 @@ class QueueState:
                 state["seqs"], state["offsets"], state["sent"], state["groups"], strict=True
             )
         }
-        early = set(state["early"])
+        early = {s for s in state["early"] if s in self._msgs}
         self._arrivals = deque(s for s in self._msgs if s not in early)
         self._early = [((self._msgs[s] >> _OFFSET_BITS) & _SENT_MASK, s) for s in early]
         heapq.heapify(self._early)

@@ -14,6 +14,9 @@ RECEIVE = 2             now_ms, deadline_ms, [seq, ...]  (each receive count += 
 DELETE = 3              [seq, ...]
 CHANGE_VISIBILITY = 4   now_ms, [[seq, deadline_ms], ...]
 PURGE = 5               now_ms, below_seq  (every message with seq < below_seq is gone)
+EXPIRE = 6              [seq, ...]  (removed by retention)
+HIDE = 7                now_ms, deadline_ms, [seq, ...]  (in flight, receive count unchanged:
+                        a transfer that failed hides its messages until they are retried)
 ======================  ===================================================================
 
 A SEND whose seq is below the engine's next seq is a *relocated copy* written by compaction:
@@ -36,6 +39,8 @@ class RecordType(IntEnum):
     DELETE = 3
     CHANGE_VISIBILITY = 4
     PURGE = 5
+    EXPIRE = 6
+    HIDE = 7
 
 
 _packer = msgpack.Packer(use_bin_type=True)

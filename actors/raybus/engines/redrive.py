@@ -101,6 +101,10 @@ class MoveTask:
     status: MoveStatus = "RUNNING"
     failure_reason: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.status == "RUNNING" and self.moved >= self.to_move:
+            self.status = "COMPLETED"  # nothing to move
+
     def quota(self, now_ms: int) -> int:
         """How many messages may move now (0 when finished, cancelled or rate-limited)."""
         if self.status != "RUNNING":

@@ -8,6 +8,7 @@ from typing import Any
 
 from raybus.core.config import QueueConfig
 from raybus.engines.partition import EngineLog, QueuePartition
+from raybus.engines.queue_state import _SLACK_ENTRIES
 
 __all__ = ["StandardQueuePartition"]
 
@@ -50,7 +51,7 @@ class StandardQueuePartition(QueuePartition):
     def _select(self, limit: int, dead_letter: bool) -> tuple[list[int], list[int]]:
         deliver: list[int] = []
         dead: list[int] = []
-        while len(deliver) < limit:
+        while len(deliver) < limit and len(dead) < limit:
             seq = self._pop_visible()
             if seq is None:
                 break
@@ -59,6 +60,10 @@ class StandardQueuePartition(QueuePartition):
             else:
                 deliver.append(seq)
         return deliver, dead
+
+    def _compact_visible(self) -> None:
+        if len(self._fresh) + len(self._returned) > 2 * len(self._msgs) + _SLACK_ENTRIES:
+            self._rebuild_visible()
 
     def _rebuild_visible(self) -> None:
         self._fresh = deque(seq for seq in self._msgs if self._visible(seq))

@@ -49,8 +49,9 @@ def deliver_dead_letters(
     letters: Sequence[DeadLetter],
     resolve: Callable[[str], QueueHost | None],
 ) -> int:
-    """Deliver the dead letters a receive produced; an unknown target leaves them in the source
-    (visible again), as a missing dead-letter queue must never lose messages."""
+    """Deliver the dead letters a receive produced. A missing or failing target leaves them in
+    the source (hidden for a visibility timeout, then retried), as a dead-letter queue that
+    cannot take them must never lose them."""
     by_target: dict[str, list[DeadLetter]] = {}
     for letter in letters:
         by_target.setdefault(letter.target, []).append(letter)
@@ -60,7 +61,10 @@ def deliver_dead_letters(
         if target is None:
             source.engine.abort_transfer(now_ms, [letter.seq for letter in group])
             continue
-        moved += _transfer(now_ms, source, target, group, dead_lettered=True)
+        try:
+            moved += _transfer(now_ms, source, target, group, dead_lettered=True)
+        except RaybusError:  # the target failed: the messages stay in the source
+            source.engine.abort_transfer(now_ms, [letter.seq for letter in group])
     return moved
 
 

@@ -185,11 +185,15 @@ class QueueConfig:
         return data
 
     def updated(self, **changes: Any) -> QueueConfig:
-        """A copy with ``changes`` applied; the name and queue type cannot change."""
-        for frozen in ("name", "fifo"):
+        """A copy with ``changes`` applied. The name, the type, the partitioning and the
+        deduplication scope are fixed at creation: changing them would re-route message groups
+        and dedup ids that live messages and the 5-minute window already depend on."""
+        for frozen in _FIXED_AT_CREATION:
             if frozen in changes and changes.pop(frozen) != getattr(self, frozen):
                 raise RaybusError(
-                    "InvalidAttributeName", f"{frozen} cannot be changed.", parameter=frozen
+                    "UnsupportedOperation",
+                    f"{frozen} is fixed when the queue is created.",
+                    parameter=frozen,
                 )
         _check_known(changes)
         current = {name: getattr(self, name) for name in _FIELDS}
@@ -197,6 +201,7 @@ class QueueConfig:
 
 
 _FIELDS = frozenset(QueueConfig.__dataclass_fields__) - {"name"}
+_FIXED_AT_CREATION = ("name", "fifo", "dedup_scope", "throughput_limit", "partitions")
 
 
 def _check_known(settings: Mapping[str, Any]) -> None:

@@ -4,7 +4,7 @@ A receipt handle names one delivery of one message, so that a delete or visibili
 straight to the owning partition without a lookup:
 
 ``base64url( version:u8 | partition:u32 | epoch:u64 | tag:u64 | seq:u64 | nonce:u32 | blake2b-4 )``
-(big-endian, 37 bytes, 52 characters)
+(big-endian, 37 bytes, 50 characters)
 
 - ``partition``: the partition index within the queue; ``epoch``: the placement epoch at
   receive time (the gateway checks it against its routing table; a receipt survives a move
