@@ -147,3 +147,27 @@ def test_an_event_nested_beyond_python_recursion_is_rejected_not_crashed() -> No
     with pytest.raises(PatternError) as caught:
         rules.match({"a": nested})
     assert caught.value.code == "ValidationException"
+
+
+def test_remembered_lookups_follow_every_change() -> None:
+    rules = RuleSet()
+    rules.add("p", {"a": [{"prefix": "x"}]})
+    for _ in range(3):
+        assert rules.match({"a": "xy"}) == {"p"}
+    rules.add("q", {"a": [{"prefix": "x"}]})  # same target node, one more rule id
+    assert rules.match({"a": "xy"}) == {"p", "q"}
+    rules.add("r", {"a": [{"prefix": "x"}], "b": ["z"]})  # the target gains a next step
+    assert rules.match({"a": "xy", "b": "z"}) == {"p", "q", "r"}
+    rules.remove("p")
+    rules.remove("r")  # the target is a leaf again
+    assert rules.match({"a": "xy", "b": "z"}) == {"q"}
+
+
+def test_mostly_distinct_values_switch_remembering_off_without_changing_results() -> None:
+    rules = RuleSet()
+    rules.add("w", {"a": [{"wildcard": "id-*-7"}, {"suffix": "9"}]})
+    index = rules._machine.root.fields["a"]
+    for i in range(2000):
+        assert rules.match({"a": f"id-{i}"}) == ({"w"} if i % 10 == 9 else set())
+    assert index.memo is None
+    assert rules.match({"a": "id-12-7"}) == {"w"}

@@ -6,13 +6,19 @@ once built, answers "which targets accept this value" without looking at each ma
 - exact strings, literals, numeric equality, ignore-case equality: one hash lookup;
 - prefixes and suffixes (plain or ignore-case): one lookup per distinct affix length;
 - numeric ranges and CIDR blocks: a binary search over precomputed elementary intervals;
-- wildcards: candidates by literal prefix (or suffix) bucket, then a check of each candidate;
+- wildcards: candidates bucketed by the literal text before the first and after the last star
+  (one lookup per distinct pair of lengths), then a regex check for patterns with two or more
+  stars;
 - anything-but: all its targets minus those a failure index (built like the above) rejects;
 - exists: a constant.
 
 So a lookup costs O(distinct affix lengths + log(ranges) + wildcard candidates + output), not
 O(matchers). Building is O(matchers x overlap of ranges); indexes rebuild lazily after changes.
-Targets are opaque hashable objects (machine nodes). Results are shared tuples: do not mutate.
+Targets are opaque hashable objects (machine nodes). Results are shared: do not mutate them.
+
+String lookups costlier than one hash lookup are remembered per index (``memo``, bounded,
+dropped on rebuild or :meth:`FieldIndex.forget`, switched off when fewer than half the lookups
+hit), because field values repeat a lot in event streams.
 """
 
 from __future__ import annotations
