@@ -54,6 +54,7 @@ NULL = 11
 _VALID_TOKENS = "(JSON String, Number, Array, Object or token 'null', 'true' or 'false')"
 _WS = " \t\r\n"
 _MAX_TOKEN = 256
+_MAX_SOURCE = 500
 MAX_DEPTH = 1000  # Jackson's StreamReadConstraints default
 DEPTH_MESSAGE = (
     f"Document nesting depth ({MAX_DEPTH + 1}) exceeds the maximum allowed ({MAX_DEPTH}, from "
@@ -106,7 +107,12 @@ class TextTokens(Tokens):
     def _location(self, offset: int) -> str:
         line = self._s.count("\n", 0, offset) + 1
         column = offset - (self._s.rfind("\n", 0, offset) + 1) + 1
-        return f'[Source: (String)"{self._s}"; line: {line}, column: {column}]'
+        text = self._s
+        if len(text) > _MAX_SOURCE:  # as Jackson prints long sources
+            text = f'{text[:_MAX_SOURCE]}"[truncated {len(text) - _MAX_SOURCE} chars]'
+        else:
+            text += '"'
+        return f'[Source: (String)"{text}; line: {line}, column: {column}]'
 
     def _skip_ws(self) -> str | None:
         s, i = self._s, self._i
