@@ -9,13 +9,16 @@ Contract:
   part after AWS's fixed prefix (the event-ruler text), handy for building other prefixes.
 - All these are client errors: HTTP 400, never retriable.
 
-These codes are AWS's, not entries of ``raybus.core``'s catalog; the gateway maps them when it
-exposes the EventBridge and SNS APIs.
+The three codes are entries of ``raybus.core``'s error catalog, and :class:`PatternError` is a
+:class:`raybus.core.RaybusError` (and a ``ValueError``), so gateway and SDK treat it like any
+other catalogued error.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from raybus.core.errors import RaybusError
 
 __all__ = [
     "EVENT_PATTERN_CODE",
@@ -35,20 +38,12 @@ INVALID_EVENT_MESSAGE = "Parameter Event is not valid."
 SNS_CODE = "InvalidParameter"
 
 
-class PatternError(ValueError):
+class PatternError(RaybusError, ValueError):
     """An invalid event pattern, filter policy or event, with AWS's code and message."""
 
-    http_status = 400
-    retriable = False
-
     def __init__(self, code: str, message: str, *, reason: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(code, message)
         self.reason = message if reason is None else reason
-
-    def to_wire(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message}
 
     def __repr__(self) -> str:
         return f"PatternError({self.code!r}, {self.message!r})"

@@ -70,6 +70,10 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("InternalError", 500, True, "An unexpected server error."),
     ErrorSpec("Unauthorized", 401, False, "The bearer token is missing or wrong."),
     ErrorSpec("NotFound", 404, False, "No such route."),
+    # -- patterns (AWS's codes for EventBridge and SNS) --------------------------------------------
+    ErrorSpec("InvalidEventPatternException", 400, False, "An event pattern is invalid."),
+    ErrorSpec("ValidationException", 400, False, "An event given to test a pattern is invalid."),
+    ErrorSpec("InvalidParameter", 400, False, "A parameter such as a filter policy is invalid."),
 )
 
 CATALOG: dict[str, ErrorSpec] = {spec.code: spec for spec in _SPECS}
