@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Hashable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from raybus.rules import model as mk
 from raybus.rules.cidr import parse_ip
@@ -38,6 +38,7 @@ __all__ = ["FieldIndex", "IntervalIndex", "NumberIndex", "WildcardIndex"]
 Targets = tuple[Hashable, ...]
 StrProbe = Callable[[str], "Iterable[Hashable] | None"]
 NumProbe = Callable[[Any], "Iterable[Hashable] | None"]
+V = TypeVar("V")
 
 _NONE: Targets = ()
 MEMO_SIZE = 4096
@@ -205,13 +206,12 @@ def _affix_probe(
     return probe
 
 
-def _compose_str(probes: list[StrProbe]) -> StrProbe:
-    if not probes:
-        return _none_str
-    if len(probes) == 1:
-        return probes[0]
+def _compose(
+    probes: list[Callable[[V], Iterable[Hashable] | None]],
+) -> Callable[[V], list[Hashable] | None]:
+    """One probe asking each of ``probes`` in turn; the hits concatenated (None if none)."""
 
-    def run(v: str) -> list[Hashable] | None:
+    def run(v: V) -> list[Hashable] | None:
         out: list[Hashable] | None = None
         for probe in probes:
             hit = probe(v)
@@ -223,26 +223,18 @@ def _compose_str(probes: list[StrProbe]) -> StrProbe:
         return out
 
     return run
+
+
+def _compose_str(probes: list[StrProbe]) -> StrProbe:
+    if not probes:
+        return _none_str
+    return probes[0] if len(probes) == 1 else _compose(probes)
 
 
 def _compose_num(probes: list[NumProbe]) -> NumProbe:
     if not probes:
         return _none_num
-    if len(probes) == 1:
-        return probes[0]
-
-    def run(v: Any) -> list[Hashable] | None:
-        out: list[Hashable] | None = None
-        for probe in probes:
-            hit = probe(v)
-            if hit:
-                if out is None:
-                    out = list(hit)
-                else:
-                    out.extend(hit)
-        return out
-
-    return run
+    return probes[0] if len(probes) == 1 else _compose(probes)
 
 
 def _dedupe(targets: list[Hashable]) -> Targets:
