@@ -33,7 +33,6 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 
 from raybus.core.clock import Clock, SystemClock
@@ -52,6 +51,7 @@ from raybus.storage.format import (
 from raybus.storage.interval import IntervalSyncer
 from raybus.storage.recovery import recover_directory
 from raybus.storage.segment import Segment, create_segment_file, should_roll
+from raybus.storage.segments import SegmentList, check_snapshot_offset
 from raybus.storage.snapshot import (
     read_snapshot_file,
     remove_snapshot_files_except,
@@ -141,8 +141,7 @@ class FileLog:
         except BaseException:
             os.close(self._dir_fd)
             raise
-        self._segments: list[Segment] = found.segments
-        self._bases = [segment.base for segment in self._segments]
+        self._segments = SegmentList(found.segments)
         self._snapshot = found.snapshot
         self._recovery = found.report
         if not self._segments or self._segments[-1].end < found.next_base:
@@ -245,11 +244,7 @@ class FileLog:
     def _roll_locked(self) -> Segment:
         """Seal the active segment and start a new one in memory; its file is created by the
         commit that first writes to it. Caller holds the state lock."""
-        self._segments[-1].sealed = True
-        segment = Segment(self._dir, self._end, self._clock.now_ms())
-        self._segments.append(segment)
-        self._bases.append(segment.base)
-        return segment
+        return self._segments.append(Segment(self._dir, self._end, self._clock.now_ms()))
 
     def commit(self) -> int:
         """Write everything buffered (one ``pwrite`` per segment touched) and sync per policy;
@@ -313,10 +308,7 @@ class FileLog:
                 os.close(segment.fd)
             raise
         with self._lock:
-            if self._segments:
-                self._segments[-1].sealed = True
             self._segments.append(segment)
-            self._bases.append(base)
 
     def roll(self) -> None:
         """Seal the active segment if it holds records (buffered ones count), commit, and
@@ -359,13 +351,6 @@ class FileLog:
 
     # -- read side -----------------------------------------------------------------------------
 
-    def _find(self, offset: int) -> Segment | None:
-        i = bisect_right(self._bases, offset) - 1
-        if i < 0:
-            return None
-        segment = self._segments[i]
-        return segment if offset < segment.end else None
-
     def _buffered(self, offset: int) -> _Run:
         for run in self._flushing + self._runs:
             if run.start <= offset < run.start + len(run.buf):
@@ -378,7 +363,7 @@ class FileLog:
         ``StorageFailure`` if the record there is corrupt on disk."""
         with self._lock:
             self._check_open()
-            segment = self._find(offset)
+            segment = self._segments.find(offset)
             if segment is None:
                 raise KeyError(offset)
             written_end = segment.base + segment.written
@@ -430,7 +415,7 @@ class FileLog:
         with self._lock:
             self._check_open()
             stop = self._end
-            segment = self._find(start)
+            segment = self._segments.find(start)
             aligned_from = segment.boundary_at_or_before(start) if segment else start
         for offset, payload in self._frames(aligned_from, stop):
             if offset >= start:
@@ -462,15 +447,12 @@ class FileLog:
     def _load(self, position: int, want: int) -> tuple[int, bytes] | None:
         """Up to ``want`` bytes of frames at ``position`` (moved forward past a gap), from the
         file or the buffer. Caller holds the state lock."""
-        i = max(bisect_right(self._bases, position) - 1, 0)
-        while True:
-            if i == len(self._segments):
-                return None
-            segment = self._segments[i]
+        for segment in self._segments.from_offset(position):
             position = max(position, segment.base)
             if position < segment.end:
                 break
-            i += 1
+        else:
+            return None
         written_end = segment.base + segment.written
         if position < written_end:
             count = min(want, written_end - position)
@@ -489,11 +471,7 @@ class FileLog:
         before the current snapshot."""
         with self._io_lock:
             self._check_writable()
-            current = self._snapshot[0] if self._snapshot else 0
-            if not current <= offset <= self._end:
-                raise ValueError(
-                    f"snapshot offset {offset} outside [{current}, {self._end}] (current, end)"
-                )
+            check_snapshot_offset(offset, self._snapshot[0] if self._snapshot else 0, self._end)
             if offset > self._durable:
                 self.commit()
             try:
@@ -523,17 +501,7 @@ class FileLog:
 
     def segments(self) -> list[SegmentInfo]:
         with self._lock:
-            return [
-                SegmentInfo(
-                    base_offset=segment.base,
-                    end_offset=segment.end,
-                    records=segment.records,
-                    size_bytes=SEGMENT_HEADER_BYTES + segment.size,
-                    sealed=segment.sealed,
-                    created_ms=segment.created_ms,
-                )
-                for segment in self._segments
-            ]
+            return self._segments.infos()
 
     def delete_segment(self, base_offset: int) -> None:
         """Remove the sealed segment starting at ``base_offset``; it must end at or below the
@@ -541,18 +509,8 @@ class FileLog:
         with self._io_lock:
             with self._lock:
                 self._check_open()
-                i = bisect_right(self._bases, base_offset) - 1
-                if i < 0 or self._bases[i] != base_offset:
-                    raise ValueError(f"no segment starts at offset {base_offset}")
-                segment = self._segments[i]
                 covered = self._snapshot[0] if self._snapshot else None
-                if not segment.sealed or covered is None or segment.end > covered:
-                    raise ValueError(
-                        f"segment {base_offset} (end {segment.end}, sealed {segment.sealed}) is "
-                        f"not wholly below the latest snapshot offset {covered}"
-                    )
-                del self._segments[i]
-                del self._bases[i]
+                segment = self._segments.remove_below(base_offset, covered)
                 if segment.fd >= 0:
                     os.close(segment.fd)
                     segment.fd = -1

@@ -13,7 +13,7 @@ Threading: every method takes one lock; safe from any thread.
 from __future__ import annotations
 
 import threading
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 
 from raybus.core.clock import Clock, SystemClock
@@ -26,6 +26,7 @@ from raybus.storage.format import (
     SNAPSHOT_HEADER_BYTES,
 )
 from raybus.storage.segment import should_roll
+from raybus.storage.segments import SegmentList, check_snapshot_offset
 
 __all__ = ["MemoryLog"]
 
@@ -49,6 +50,10 @@ class _Segment:
     def end(self) -> int:
         return self.base + self.size
 
+    @property
+    def records(self) -> int:
+        return len(self.offsets)
+
 
 class MemoryLog:
     """A :class:`raybus.storage.PartitionLog` in memory. Same knobs as ``FileLog`` minus the
@@ -69,8 +74,7 @@ class MemoryLog:
         self._segment_age_ms = segment_age_ms
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._lock = threading.RLock()
-        self._segments = [_Segment(0, self._clock.now_ms(), on_disk=True)]
-        self._bases = [0]
+        self._segments = SegmentList([_Segment(0, self._clock.now_ms(), on_disk=True)])
         self._end = 0
         self._durable = 0
         self._snapshot: tuple[int, bytes] | None = None
@@ -130,11 +134,7 @@ class MemoryLog:
             return offsets
 
     def _roll_locked(self, *, on_disk: bool) -> _Segment:
-        self._segments[-1].sealed = True
-        segment = _Segment(self._end, self._clock.now_ms(), on_disk=on_disk)
-        self._segments.append(segment)
-        self._bases.append(segment.base)
-        return segment
+        return self._segments.append(_Segment(self._end, self._clock.now_ms(), on_disk=on_disk))
 
     def commit(self) -> int:
         with self._lock:
@@ -157,17 +157,10 @@ class MemoryLog:
         with self._lock:
             self._inject = error if error is not None else OSError("injected write failure")
 
-    def _find(self, offset: int) -> _Segment | None:
-        i = bisect_right(self._bases, offset) - 1
-        if i < 0:
-            return None
-        segment = self._segments[i]
-        return segment if offset < segment.end else None
-
     def read(self, offset: int) -> bytes:
         with self._lock:
             self._check_open()
-            segment = self._find(offset)
+            segment = self._segments.find(offset)
             if segment is not None:
                 i = bisect_left(segment.offsets, offset)
                 if i < len(segment.offsets) and segment.offsets[i] == offset:
@@ -191,8 +184,7 @@ class MemoryLog:
             position = found[0] + 1
 
     def _next_record(self, position: int, stop: int) -> tuple[int, bytes] | None:
-        i = max(bisect_right(self._bases, position) - 1, 0)
-        for segment in self._segments[i:]:
+        for segment in self._segments.from_offset(position):
             j = bisect_left(segment.offsets, position)
             if j < len(segment.offsets):
                 offset = segment.offsets[j]
@@ -202,11 +194,7 @@ class MemoryLog:
     def write_snapshot(self, offset: int, state: bytes) -> None:
         with self._lock:
             self._check_writable()
-            current = self._snapshot[0] if self._snapshot else 0
-            if not current <= offset <= self._end:
-                raise ValueError(
-                    f"snapshot offset {offset} outside [{current}, {self._end}] (current, end)"
-                )
+            check_snapshot_offset(offset, self._snapshot[0] if self._snapshot else 0, self._end)
             if offset > self._durable:
                 self.commit()
             self._snapshot = (offset, bytes(state))
@@ -218,17 +206,7 @@ class MemoryLog:
 
     def segments(self) -> list[SegmentInfo]:
         with self._lock:
-            return [
-                SegmentInfo(
-                    base_offset=segment.base,
-                    end_offset=segment.end,
-                    records=len(segment.offsets),
-                    size_bytes=SEGMENT_HEADER_BYTES + segment.size,
-                    sealed=segment.sealed,
-                    created_ms=segment.created_ms,
-                )
-                for segment in self._segments
-            ]
+            return self._segments.infos()
 
     def roll(self) -> None:
         with self._lock:
@@ -239,18 +217,7 @@ class MemoryLog:
     def delete_segment(self, base_offset: int) -> None:
         with self._lock:
             self._check_open()
-            i = bisect_right(self._bases, base_offset) - 1
-            if i < 0 or self._bases[i] != base_offset:
-                raise ValueError(f"no segment starts at offset {base_offset}")
-            segment = self._segments[i]
-            covered = self._snapshot[0] if self._snapshot else None
-            if not segment.sealed or covered is None or segment.end > covered:
-                raise ValueError(
-                    f"segment {base_offset} (end {segment.end}, sealed {segment.sealed}) is "
-                    f"not wholly below the latest snapshot offset {covered}"
-                )
-            del self._segments[i]
-            del self._bases[i]
+            self._segments.remove_below(base_offset, self._snapshot[0] if self._snapshot else None)
 
     def disk_bytes(self) -> int:
         """What a ``FileLog`` holding the committed records would occupy."""
@@ -286,8 +253,7 @@ class MemoryLog:
             if not copies or copies[-1].end < self._durable:
                 copies.append(_Segment(self._durable, self._clock.now_ms(), on_disk=True))
             copies[-1].sealed = False
-            log._segments = copies
-            log._bases = [s.base for s in copies]
+            log._segments = SegmentList(copies)
             log._end = log._durable = self._durable
             log._snapshot = self._snapshot
             log._recovery = RecoveryReport(
