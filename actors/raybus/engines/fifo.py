@@ -102,6 +102,11 @@ class FifoQueuePartition(QueuePartition):
         self._ready: list[tuple[int, int]] = []
         self._dedup = DedupWindow()
 
+    def advance(self, now_ms: int) -> None:
+        """Also forget dedup ids older than the window, so memory follows recent sends."""
+        super().advance(now_ms)
+        self._dedup.prune(now_ms)
+
     # -- groups ----------------------------------------------------------------------------------
     def _group_number(self, group_id: str | None) -> int:
         assert group_id is not None
