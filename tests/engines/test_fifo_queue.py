@@ -215,3 +215,14 @@ def test_the_ready_index_stays_proportional_to_live_groups(
         clock.advance(1)
     queue.stats(clock.now_ms())
     assert len(queue._ready) <= 2 * len(queue._groups) + 64 + 20  # type: ignore[attr-defined]
+
+
+def test_dedup_ids_are_forgotten_once_the_window_passes_even_without_sends(
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
+    queue = make_queue("q.fifo")
+    send(queue, clock.now_ms(), *[entry(f"m{i}") for i in range(50)])
+    clock.advance(DEDUP_WINDOW_MS / 1000)
+    queue.stats(clock.now_ms())
+    assert len(queue._dedup) == 0  # type: ignore[attr-defined]
+    assert queue.stats(clock.now_ms())["visible"] == 50
