@@ -153,6 +153,11 @@ class QueueState:
     def next_seq(self) -> int:
         return self._next_seq
 
+    @property
+    def message_count(self) -> int:
+        """Live messages in every state (visible, delayed, in flight, moving)."""
+        return len(self._msgs)
+
     def _visible(self, seq: int) -> bool:
         return (
             seq in self._msgs

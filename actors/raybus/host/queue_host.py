@@ -107,7 +107,7 @@ class QueueHost:
         stats = RecoveryStats(
             snapshot_offset=None if snapshot is None else start,
             records_replayed=replayed,
-            messages=len(engine.live_offsets()),
+            messages=engine.message_count,
             seconds=time.perf_counter() - started,
         )
         return cls(engine, log, checkpoint=checkpoint, recovery=stats)
