@@ -20,7 +20,7 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from raybus.core.config import QueueConfig
@@ -63,12 +63,14 @@ class PartitionCounters:
     expired: int = 0
     purged: int = 0
 
-    def as_dict(self) -> dict[str, int]:
-        return asdict(self)
-
 
 def _pack(offset: int, sent_ms: int, group: int) -> int:
+    """One live message's index entry: log offset, enqueue time and group number in one int."""
     return offset | (sent_ms << _OFFSET_BITS) | (group << _GROUP_SHIFT)
+
+
+def _sent_of(packed: int) -> int:
+    return (packed >> _OFFSET_BITS) & _SENT_MASK
 
 
 class QueueState:
@@ -199,7 +201,7 @@ class QueueState:
             arrivals.popleft()
         while self._early and self._early[0][1] not in msgs:
             heapq.heappop(self._early)
-        candidates = [(msgs[arrivals[0]] >> _OFFSET_BITS) & _SENT_MASK] if arrivals else []
+        candidates = [_sent_of(msgs[arrivals[0]])] if arrivals else []
         if self._early:
             candidates.append(self._early[0][0])
         return min(candidates) if candidates else None
@@ -233,7 +235,7 @@ class QueueState:
         while arrivals:
             seq = arrivals[0]
             packed = msgs.get(seq)
-            if packed is not None and (packed >> _OFFSET_BITS) & _SENT_MASK > sent_before_or_at_ms:
+            if packed is not None and _sent_of(packed) > sent_before_or_at_ms:
                 break
             arrivals.popleft()
             if packed is not None:
@@ -257,13 +259,18 @@ class QueueState:
         if len(self._early) > 2 * live + _SLACK_ENTRIES:
             self._early = [(sent, seq) for sent, seq in self._early if seq in self._msgs]
             heapq.heapify(self._early)
-        if len(self._inflight_heap) > 2 * len(self._inflight) + _SLACK_ENTRIES:
-            self._inflight_heap = [(d, seq) for seq, (d, _) in self._inflight.items()]
-            heapq.heapify(self._inflight_heap)
-        if len(self._delayed_heap) > 2 * len(self._delayed) + _SLACK_ENTRIES:
-            self._delayed_heap = [(at, seq) for seq, at in self._delayed.items()]
-            heapq.heapify(self._delayed_heap)
+        if len(self._inflight_heap) + len(self._delayed_heap) > (
+            2 * (len(self._inflight) + len(self._delayed)) + _SLACK_ENTRIES
+        ):
+            self._rebuild_heaps()
         self._compact_visible()
+
+    def _rebuild_heaps(self) -> None:
+        """The deadline heaps from the in-flight and delayed maps (no stale entries)."""
+        self._inflight_heap = [(deadline, seq) for seq, (deadline, _) in self._inflight.items()]
+        heapq.heapify(self._inflight_heap)
+        self._delayed_heap = [(at, seq) for seq, at in self._delayed.items()]
+        heapq.heapify(self._delayed_heap)
 
     def _compact_visible(self) -> None:
         """Subclass hook: rebuild the visible-message index if it is mostly stale."""
@@ -285,7 +292,7 @@ class QueueState:
     ) -> None:
         """Index a message (live send or replay), delayed until ``delayed_until`` if given. The
         caller makes an undelayed live message visible."""
-        self._msgs[seq] = offset | (sent_ms << _OFFSET_BITS) | (group << _GROUP_SHIFT)
+        self._msgs[seq] = _pack(offset, sent_ms, group)
         if sent_ms >= self._last_arrival_ms:
             self._last_arrival_ms = sent_ms
             self._arrivals.append(seq)
@@ -357,10 +364,7 @@ class QueueState:
 
     def finish_recovery(self) -> None:
         """Rebuild the derived indexes after :meth:`replay` or :meth:`restore`."""
-        self._inflight_heap = [(deadline, seq) for seq, (deadline, _) in self._inflight.items()]
-        heapq.heapify(self._inflight_heap)
-        self._delayed_heap = [(at, seq) for seq, at in self._delayed.items()]
-        heapq.heapify(self._delayed_heap)
+        self._rebuild_heaps()
         self._recovering = False
         self._rebuild_visible()
 
@@ -373,7 +377,7 @@ class QueueState:
             "last_arrival_ms": self._last_arrival_ms,
             "seqs": list(self._msgs),
             "offsets": [packed & _OFFSET_MASK for packed in self._msgs.values()],
-            "sent": [(packed >> _OFFSET_BITS) & _SENT_MASK for packed in self._msgs.values()],
+            "sent": [_sent_of(packed) for packed in self._msgs.values()],
             "groups": [packed >> _GROUP_SHIFT for packed in self._msgs.values()],
             "received": [[s, c, f] for s, (c, f) in self._received.items()],
             "inflight": [[s, d, r] for s, (d, r) in self._inflight.items()],
@@ -398,7 +402,7 @@ class QueueState:
         }
         early = {s for s in state["early"] if s in self._msgs}
         self._arrivals = deque(s for s in self._msgs if s not in early)
-        self._early = [((self._msgs[s] >> _OFFSET_BITS) & _SENT_MASK, s) for s in early]
+        self._early = [(_sent_of(self._msgs[s]), s) for s in early]
         heapq.heapify(self._early)
         self._received = {s: (c, f) for s, c, f in state["received"]}
         self._inflight = {s: (d, r) for s, d, r in state["inflight"]}
