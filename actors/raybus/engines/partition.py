@@ -88,8 +88,8 @@ class QueuePartition(QueueState):
             seq = self._next_seq
             self._next_seq += 1
             message_id = entry.message_id or message_id_for(self.tag, seq)
-            keep_time = entry.sent_ms is not None and not self.fifo
-            sent_ms = entry.sent_ms if keep_time and entry.sent_ms is not None else now_ms
+            # a transfer keeps its enqueue time on standard queues; FIFO queues restart it (SQS)
+            sent_ms = entry.sent_ms if entry.sent_ms is not None and not self.fifo else now_ms
             delay_s = config.delay_s if valid.delay_s is None else valid.delay_s
             visible_at = now_ms + delay_s * 1000
             records.append(
