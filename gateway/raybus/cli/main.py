@@ -15,6 +15,9 @@ __all__ = ["main"]
 
 # verb -> module that registers it. Add a line to add a verb.
 VERBS: dict[str, str] = {
+    "up": "raybus.cli.up",
+    "queue": "raybus.cli.queue",
+    "bench": "raybus.cli.bench",
     "demo": "raybus.cli.demo",
     "rules": "raybus.cli.rules",
 }
