@@ -1,0 +1,129 @@
+"""Values the SDK hands back.
+
+Results the SDK builds are frozen dataclasses (:class:`SendResult`, :class:`ProcessStats`, the
+fields of a received message). Records the server owns and may grow (queue statistics, move
+tasks, health) are plain ``dict`` s, typed as :class:`~typing.TypedDict` for editors; new keys
+from a newer gateway pass through untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Generic, Literal, TypedDict, TypeVar
+
+from raybus.core.attributes import Attribute
+
+__all__ = [
+    "Attribute",
+    "BaseMessage",
+    "Health",
+    "MoveTask",
+    "ProcessStats",
+    "QueueStats",
+    "SendResult",
+]
+
+Q = TypeVar("Q")
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """The acknowledgement of one committed message. ``sequence_number`` is set on FIFO queues
+    only; a FIFO send repeating a dedup id within 5 minutes returns the original message's id."""
+
+    message_id: str
+    md5_of_body: str
+    md5_of_attributes: str
+    sequence_number: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessStats:
+    """What :meth:`Queue.process` did: ``handled`` messages were deleted after their handler
+    returned; ``failed`` ones were left in flight to reappear after their visibility timeout."""
+
+    handled: int = 0
+    failed: int = 0
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class BaseMessage(Generic[Q]):
+    """One delivery of a message (equality is identity: each receive is a new delivery).
+
+    ``attributes`` maps names to values (``str`` for String and Number types, ``bytes`` for
+    Binary); ``attribute_types`` maps names to data types (``"Number.float"``);
+    ``typed_attributes`` keeps both as :class:`Attribute` pairs, which ``send`` accepts as is,
+    so ``queue.send(m.body, attributes=m.typed_attributes)`` re-sends a message exactly.
+    ``group_id``, ``dedup_id`` and ``sequence_number`` are ``None`` on standard queues.
+    """
+
+    queue_name: str
+    message_id: str
+    receipt: str
+    body: bytes
+    typed_attributes: Mapping[str, Attribute]
+    md5_of_body: str
+    md5_of_attributes: str
+    sent_ms: int
+    receive_count: int
+    first_receive_ms: int | None
+    group_id: str | None
+    dedup_id: str | None
+    sequence_number: str | None
+    _queue: Q = field(repr=False)
+
+    @property
+    def text(self) -> str:
+        """The body decoded as UTF-8 (raises ``UnicodeDecodeError`` for a binary body)."""
+        return self.body.decode("utf-8")
+
+    @property
+    def attributes(self) -> dict[str, str | bytes]:
+        return {name: attribute.value for name, attribute in self.typed_attributes.items()}
+
+    @property
+    def attribute_types(self) -> dict[str, str]:
+        return {name: attribute.data_type for name, attribute in self.typed_attributes.items()}
+
+
+class _Counts(TypedDict):
+    visible: int
+    in_flight: int
+    delayed: int
+
+
+class QueueStats(_Counts, total=False):
+    """SQS's approximate counts; ``in_flight`` includes messages being dead-lettered."""
+
+    oldest_age_ms: int
+    partitions: int
+
+
+MoveTaskStatus = Literal["RUNNING", "COMPLETED", "CANCELLING", "CANCELLED", "FAILED"]
+
+
+class MoveTask(TypedDict):
+    """A dead-letter redrive task, as the gateway reports it."""
+
+    handle: str
+    source: str
+    destination: str | None
+    status: MoveTaskStatus
+    started_ms: int
+    moved: int
+    to_move: int
+    max_messages_per_s: int | None
+    failure_reason: str | None
+
+
+class _Status(TypedDict):
+    status: str
+
+
+class Health(_Status, total=False):
+    """``/healthz``: ``status`` is ``"ok"`` or ``"degraded"`` (a partition host is down)."""
+
+    partitions: int
+    hosts: int
+    routing_version: int
