@@ -24,6 +24,7 @@ from raybus.core.config import (
 from raybus.core.errors import CATALOG, ErrorSpec, RaybusError, error_from_wire
 from raybus.core.hashing import HASH_SPACE, hash_key, partition_for
 from raybus.core.names import FIFO_SUFFIX, validate_queue_name
+from raybus.core.routing import PartitionRoute, QueueRoute, RoutingTable, partition_tag
 from raybus.core.tokens import Receipt, decode_receipt, encode_receipt
 
 __all__ = [
@@ -37,11 +38,14 @@ __all__ = [
     "Clock",
     "ErrorSpec",
     "ManualClock",
+    "PartitionRoute",
     "QueueConfig",
+    "QueueRoute",
     "RaybusError",
     "Receipt",
     "RedriveAllowPolicy",
     "RedrivePolicy",
+    "RoutingTable",
     "SystemClock",
     "attributes_size",
     "decode_receipt",
@@ -51,6 +55,7 @@ __all__ = [
     "md5_of_attributes",
     "md5_of_body",
     "partition_for",
+    "partition_tag",
     "validate_attributes",
     "validate_queue_name",
     "validate_sqs_text",

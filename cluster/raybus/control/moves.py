@@ -1,0 +1,222 @@
+"""Move-back tasks (SQS StartMessageMoveTask): drain a dead-letter queue into a destination.
+
+Each step takes up to the task's quota of visible messages from each partition of the source
+(they are held, not removed), sends them to the destination — or, without one, back to the
+queue each was dead-lettered from — and only after the target acknowledged them removes them
+from the source (committed). A target that refuses a message leaves it in the source and fails
+the task, as SQS does. A crash between the two steps repeats messages, never loses them.
+
+Tasks live in the controller's memory: a controller restart forgets running tasks (the
+messages already moved stay moved; nothing is lost) — see docs/queues.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from raybus.core.errors import RaybusError
+from raybus.engines import DeadLetter, MoveTask, check_move_task
+from raybus.engines.redrive import MAX_MOVE_RATE_PER_S
+
+if TYPE_CHECKING:
+    from raybus.control.controller import Controller
+
+__all__ = ["MoveTasks"]
+
+log = logging.getLogger(__name__)
+IDLE_WAIT_S = 1.0
+HISTORY = 10
+
+
+class MoveTasks:
+    def __init__(self, controller: Controller) -> None:
+        self.controller = controller
+        self.tasks: dict[str, MoveTask] = {}
+        self.runners: dict[str, asyncio.Task[None]] = {}
+        self._wake: asyncio.Event | None = None
+
+    def wake(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    async def start(
+        self, source: str, destination: str | None, rate_per_s: int | None
+    ) -> dict[str, Any]:
+        catalog = self.controller.catalog
+        source_config = catalog.record(source).config
+        if destination is not None:
+            check_move_task(source_config, catalog.record(destination).config, rate_per_s)
+        else:
+            if not any(
+                r.config.redrive_policy is not None
+                and r.config.redrive_policy.dead_letter_queue == source
+                for r in catalog.queues.values()
+            ):
+                raise RaybusError(
+                    "InvalidParameterValue",
+                    f"Queue {source} is no queue's dead-letter queue; name a destination.",
+                    parameter="destination",
+                )
+            _check_rate(rate_per_s)
+        if any(
+            t.source == source and t.status in ("RUNNING", "CANCELLING")
+            for t in self.tasks.values()
+        ):
+            raise RaybusError(
+                "MoveTaskConflict", f"A move task is already running for {source}.", source=source
+            )
+        stats = await self.controller.queue_stats(source)
+        task = MoveTask(
+            handle=uuid.uuid4().hex,
+            source=source,
+            destination=destination or "",
+            started_ms=self.controller.now_ms(),
+            to_move=int(stats["visible"]),
+            rate_per_s=rate_per_s,
+        )
+        self.tasks[task.handle] = task
+        self._trim(source)
+        if task.status == "RUNNING":
+            self.runners[task.handle] = asyncio.ensure_future(self._run(task))
+        return self._describe(task)
+
+    def list(self, source: str) -> list[dict[str, Any]]:
+        found = [t for t in self.tasks.values() if t.source == source]
+        found.sort(key=lambda t: t.started_ms, reverse=True)
+        return [self._describe(t) for t in found]
+
+    def cancel(self, handle: str) -> dict[str, Any]:
+        task = self.tasks.get(handle)
+        if task is None:
+            raise RaybusError("ResourceNotFound", f"No move task {handle}.", handle=handle)
+        task.cancel()
+        self.wake()
+        if handle not in self.runners:
+            task.settle()
+        return self._describe(task)
+
+    def forget(self, queue: str) -> None:
+        for handle, task in list(self.tasks.items()):
+            if queue in (task.source, task.destination) and task.status == "RUNNING":
+                task.fail(f"Queue {queue} was deleted.")
+
+    @staticmethod
+    def _describe(task: MoveTask) -> dict[str, Any]:
+        described = dict(task.describe())
+        described["destination"] = task.destination or None
+        return described
+
+    def _trim(self, source: str) -> None:
+        ended = [
+            t
+            for t in self.tasks.values()
+            if t.source == source and t.status not in ("RUNNING", "CANCELLING")
+        ]
+        ended.sort(key=lambda t: t.started_ms)
+        for task in ended[: max(0, len(ended) - HISTORY)]:
+            self.tasks.pop(task.handle, None)
+
+    # -- the loop -------------------------------------------------------------------------------
+    async def _run(self, task: MoveTask) -> None:
+        try:
+            while task.status in ("RUNNING", "CANCELLING"):
+                now = self.controller.now_ms()
+                quota = task.quota(now)
+                if quota == 0:
+                    task.settle()
+                    if task.status != "RUNNING":
+                        break
+                    await self._idle(task, now)
+                    continue
+                moved, empty = await self._step(task, quota)
+                task.record_moved(self.controller.now_ms(), moved, source_empty=empty)
+        except RaybusError as error:
+            task.fail(f"{error.code}: {error.message}")
+        except Exception as error:  # never let a task die silently
+            log.exception("move task %s failed", task.handle)
+            task.fail(repr(error))
+        finally:
+            self.runners.pop(task.handle, None)
+
+    async def _idle(self, task: MoveTask, now: int) -> None:
+        due = task.next_due_ms(now)
+        wait = (
+            IDLE_WAIT_S
+            if due is None or self.controller.catalog.clock_ms is not None
+            else (max(0.001, (due - now) / 1000))
+        )
+        self._wake = asyncio.Event()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), min(wait, IDLE_WAIT_S))
+
+    async def _step(self, task: MoveTask, quota: int) -> tuple[int, bool]:
+        router = self.controller.router
+        route = await router.route(task.source)
+        moved_total = 0
+        taken_total = 0
+        for partition in range(len(route.partitions)):
+            if quota - moved_total <= 0:
+                break
+            letters: list[DeadLetter] = await router.call(
+                task.source, partition, "take_for_transfer", quota - moved_total, task.destination
+            )
+            taken_total += len(letters)
+            if not letters:
+                continue
+            moved, failed, reason = await self._deliver(task, letters)
+            await router.call(task.source, partition, "settle_transfer", moved, failed)
+            moved_total += len(moved)
+            if reason is not None:
+                task.record_moved(self.controller.now_ms(), 0, source_empty=False)
+                raise RaybusError("InvalidParameterValue", reason)
+        return moved_total, taken_total == 0
+
+    async def _deliver(
+        self, task: MoveTask, letters: list[DeadLetter]
+    ) -> tuple[list[int], list[int], str | None]:
+        by_target: dict[str, list[DeadLetter]] = {}
+        for letter in letters:
+            target = task.destination or str(
+                (letter.entry.system or {}).get("dead_letter_source", "")
+            )
+            by_target.setdefault(target, []).append(letter)
+        moved: list[int] = []
+        failed: list[int] = []
+        reason: str | None = None
+        for target, group in by_target.items():
+            try:
+                if not target:
+                    raise RaybusError(
+                        "InvalidParameterValue", "A message has no original source queue."
+                    )
+                results = await self.controller.router.send(
+                    target, [letter.entry for letter in group]
+                )
+            except RaybusError as error:
+                failed.extend(letter.seq for letter in group)
+                reason = f"{target or '?'}: {error.message}"
+                continue
+            for letter, result in zip(group, results, strict=True):
+                if isinstance(result, RaybusError):
+                    failed.append(letter.seq)
+                    reason = f"{target}: {result.message}"
+                else:
+                    moved.append(letter.seq)
+        return moved, failed, reason
+
+
+def _check_rate(rate_per_s: object) -> None:
+    if rate_per_s is not None and (
+        isinstance(rate_per_s, bool)
+        or not isinstance(rate_per_s, int)
+        or not 1 <= rate_per_s <= MAX_MOVE_RATE_PER_S
+    ):
+        raise RaybusError(
+            "InvalidParameterValue",
+            f"max_messages_per_s must be from 1 to {MAX_MOVE_RATE_PER_S}.",
+            parameter="max_messages_per_s",
+        )

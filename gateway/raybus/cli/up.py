@@ -1,0 +1,114 @@
+"""``raybus up``: start an embedded cluster (or attach to one) and serve until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "up",
+        help="start raybus (embedded Ray, controller, partition hosts, gateway)",
+        description="Start raybus and serve until Ctrl-C. Starting again on the same data "
+        "directory brings back every queue and message.",
+    )
+    parser.add_argument("--data-dir", default="./.raybus", help="where logs live (./.raybus)")
+    parser.add_argument("--host", default="127.0.0.1", help="gateway bind address (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="gateway port (8000; 0 = any)")
+    parser.add_argument(
+        "--partition-hosts", type=int, default=1, metavar="N", help="partition host actors (1)"
+    )
+    parser.add_argument("--address", default=None, help="attach to a running Ray cluster")
+    parser.add_argument(
+        "--test-clock", action="store_true", help="run on a virtual clock (POST /v1/clock/advance)"
+    )
+    parser.add_argument(
+        "--token", default=os.environ.get("RAYBUS_TOKEN"), help="bearer token (env RAYBUS_TOKEN)"
+    )
+    parser.add_argument(
+        "--allow-open", action="store_true", help="serve a non-loopback address without a token"
+    )
+    parser.add_argument(
+        "--fsync",
+        choices=("always", "interval", "never"),
+        default="always",
+        help="when the log fsyncs (always: per group commit)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no live rate line")
+    parser.set_defaults(func=run)
+
+
+def _rate_line(previous: dict[str, int], current: dict[str, int], seconds: float) -> str:
+    def rate(key: str) -> float:
+        return (current.get(key, 0) - previous.get(key, 0)) / max(seconds, 1e-9)
+
+    return (
+        f"sent {rate('sent'):>9,.0f}/s   received {rate('received'):>9,.0f}/s   "
+        f"deleted {rate('deleted'):>9,.0f}/s   total sent {current.get('sent', 0):,}"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.partition_hosts < 1:
+        print("error: --partition-hosts must be at least 1", file=sys.stderr)
+        return 2
+    from raybus.control import ClusterSpec, start
+    from raybus.core.errors import RaybusError
+    from raybus.gateway import Gateway
+
+    spec = ClusterSpec(
+        data_dir=args.data_dir,
+        host=args.host,
+        port=args.port,
+        partition_hosts=args.partition_hosts,
+        address=args.address,
+        test_clock=args.test_clock,
+        token=args.token,
+        allow_open=args.allow_open,
+        fsync=args.fsync,
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    started = time.perf_counter()
+    try:
+        cluster = start(spec, gateway=Gateway)
+    except RaybusError as error:
+        print(f"error: {error.code}: {error.message}", file=sys.stderr)
+        return 2
+    mode = "test clock" if args.test_clock else "system clock"
+    print(
+        f"raybus is up at {cluster.url}  ({', '.join(cluster.urls[1:]) or 'one gateway'}; "
+        f"data in {os.path.abspath(args.data_dir)}; {args.partition_hosts} partition host(s); "
+        f"{mode}; started in {time.perf_counter() - started:.1f} s)",
+        flush=True,
+    )
+    if args.token is None:
+        print("the gateway runs open (no token) on loopback", flush=True)
+    try:
+        previous, last = cluster.summary(), time.perf_counter()
+        while not stop.wait(1.0):
+            if args.quiet:
+                continue
+            current, now = cluster.summary(), time.perf_counter()
+            if sys.stdout.isatty():
+                print("\r" + _rate_line(previous, current, now - last), end="", flush=True)
+            previous, last = current, now
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("\nstopping raybus ...", flush=True)
+        cluster.stop()
+        print("stopped", flush=True)
+    return 0

@@ -1,0 +1,119 @@
+"""Prometheus metrics of one gateway (`raybus_<component>_<thing>_<unit>`).
+
+Counters the gateway sees itself (messages sent/received/deleted, bytes, request latency,
+throttles) are updated on the request path. Depth gauges and the dead-letter counter belong to
+the partitions: at scrape time the gateway reads every partition's stats once and a custom
+collector turns them into samples labelled ``resource`` and ``partition``. Labels are only
+``resource``, ``partition``, ``operation`` and ``outcome`` — never message or group ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+__all__ = ["GatewayMetrics"]
+
+LATENCY_BUCKETS = (
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0,
+)  # fmt: skip
+
+
+class _PartitionCollector(Collector):
+    def __init__(self) -> None:
+        self.latest: Mapping[str, list[dict[str, Any]]] = {}
+
+    def collect(self) -> Iterator[Any]:
+        labels = ["resource", "partition"]
+        visible = GaugeMetricFamily(
+            "raybus_queue_messages_visible", "Messages available to receive.", labels=labels
+        )
+        in_flight = GaugeMetricFamily(
+            "raybus_queue_messages_in_flight", "Messages received and not deleted.", labels=labels
+        )
+        delayed = GaugeMetricFamily(
+            "raybus_queue_messages_delayed", "Messages not yet visible.", labels=labels
+        )
+        age = GaugeMetricFamily(
+            "raybus_queue_oldest_message_age_seconds", "Age of the oldest message.", labels=labels
+        )
+        dead = CounterMetricFamily(
+            "raybus_queue_messages_dead_lettered",
+            "Messages moved to the dead-letter queue (since the partition opened).",
+            labels=labels,
+        )
+        expired = CounterMetricFamily(
+            "raybus_queue_messages_expired",
+            "Messages dropped by the retention period (since the partition opened).",
+            labels=labels,
+        )
+        for queue, parts in self.latest.items():
+            for index, part in enumerate(parts):
+                values = [queue, str(index)]
+                visible.add_metric(values, part.get("visible", 0))
+                in_flight.add_metric(values, part.get("in_flight", 0))
+                delayed.add_metric(values, part.get("delayed", 0))
+                age.add_metric(values, part.get("oldest_age_ms", 0) / 1000)
+                dead.add_metric(values, part.get("dead_lettered", 0))
+                expired.add_metric(values, part.get("expired", 0))
+        yield from (visible, in_flight, delayed, age, dead, expired)
+
+
+class GatewayMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        resource = ["resource"]
+        self.sent = Counter(
+            "raybus_queue_messages_sent", "Messages accepted.", resource, registry=self.registry
+        )
+        self.sent_bytes = Counter(
+            "raybus_queue_bytes_sent", "Body bytes accepted.", resource, registry=self.registry
+        )
+        self.received = Counter(
+            "raybus_queue_messages_received",
+            "Messages handed to consumers.",
+            resource,
+            registry=self.registry,
+        )
+        self.deleted = Counter(
+            "raybus_queue_messages_deleted", "Messages deleted.", resource, registry=self.registry
+        )
+        self.latency = Histogram(
+            "raybus_gateway_request_duration_seconds",
+            "Request latency by operation and outcome.",
+            ["operation", "outcome"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.throttled = Counter(
+            "raybus_gateway_throttled",
+            "Requests refused with 429.",
+            ["operation"],
+            registry=self.registry,
+        )
+        self.partitions = _PartitionCollector()
+        self.registry.register(self.partitions)
+        self.totals = {"sent": 0, "received": 0, "deleted": 0}
+
+    def count(self, kind: str, queue: str, amount: int, nbytes: int = 0) -> None:
+        if amount <= 0:
+            return
+        self.totals[kind] += amount
+        if kind == "sent":
+            self.sent.labels(queue).inc(amount)
+            self.sent_bytes.labels(queue).inc(nbytes)
+        elif kind == "received":
+            self.received.labels(queue).inc(amount)
+        else:
+            self.deleted.labels(queue).inc(amount)
+
+    def forget(self, queue: str) -> None:
+        for metric in (self.sent, self.sent_bytes, self.received, self.deleted):
+            try:
+                metric.remove(queue)
+            except KeyError:
+                pass
