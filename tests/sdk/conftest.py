@@ -72,3 +72,13 @@ def gateway() -> FakeGateway:
 @pytest.fixture(params=["sync", "async"])
 def api(request: pytest.FixtureRequest, gateway: FakeGateway) -> Api:
     return Api(request.param, gateway)
+
+
+@pytest.fixture
+def sync_api(gateway: FakeGateway) -> Api:
+    return Api("sync", gateway)
+
+
+@pytest.fixture
+def async_api(gateway: FakeGateway) -> Api:
+    return Api("async", gateway)

@@ -8,8 +8,8 @@ send batch) are planned here as several requests whose answers are stitched back
 from __future__ import annotations
 
 import base64
+import enum
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar, cast
 
 from raybus.core.attributes import attributes_size
@@ -217,13 +217,21 @@ def chunks(sizes: Sequence[int], max_entries: int, max_bytes: int) -> list[list[
     return groups
 
 
-@dataclass
-class BatchPlan(Generic[T]):
-    """Several requests answering one batch call; :meth:`record` fills the slots in order."""
+class _Pending(enum.Enum):
+    PENDING = "pending"
 
-    slots: list[T | RaybusError | None]
-    requests: list[tuple[list[int], Op[list[T | RaybusError]]]] = field(default_factory=list)
-    _answered: int = 0
+
+PENDING = _Pending.PENDING
+
+
+class BatchPlan(Generic[T]):
+    """Several requests answering one batch call of ``size`` entries; :meth:`record` fills
+    their slots, which stay in input order."""
+
+    def __init__(self, size: int) -> None:
+        self.slots: list[T | RaybusError | _Pending] = [PENDING] * size
+        self.requests: list[tuple[list[int], Op[list[T | RaybusError]]]] = []
+        self._answered = 0
 
     def record(self, positions: list[int], results: list[T | RaybusError]) -> None:
         for position, result in zip(positions, results, strict=True):
@@ -235,13 +243,13 @@ class BatchPlan(Generic[T]):
         if self._answered and hasattr(error, "partial_results"):
             prefix: list[Any] = []
             for slot in self.slots:
-                if slot is None:
+                if slot is PENDING:
                     break
                 prefix.append(slot)
             error.partial_results = prefix
 
     def results(self) -> list[T | RaybusError]:
-        return [slot for slot in self.slots if slot is not None]
+        return [slot for slot in self.slots if not isinstance(slot, _Pending)]
 
 
 def _entry_kwargs(entry: object) -> tuple[object, dict[str, Any]]:
@@ -262,7 +270,7 @@ def plan_send_batch(name: str, entries: Iterable[object]) -> BatchPlan[SendResul
     """Slots pre-filled with the client-side errors of bad entries (a body that is not bytes
     or str, an attribute of no SQS type, an entry over 1 MiB); the rest grouped into requests."""
     items = list(entries)
-    plan: BatchPlan[SendResult] = BatchPlan(slots=[None] * len(items))
+    plan: BatchPlan[SendResult] = BatchPlan(len(items))
     wire: list[dict[str, Any]] = []
     sizes: list[int] = []
     positions: list[int] = []
@@ -347,7 +355,7 @@ def change_visibility(name: str, receipt: str, visibility_timeout_s: int) -> Op[
 
 
 def plan_delete_batch(name: str, receipts: Sequence[str]) -> BatchPlan[None]:
-    plan: BatchPlan[None] = BatchPlan(slots=[None] * len(receipts))
+    plan: BatchPlan[None] = BatchPlan(len(receipts))
     for start in range(0, len(receipts), MAX_BATCH_ENTRIES):
         group = list(range(start, min(start + MAX_BATCH_ENTRIES, len(receipts))))
         call = Call(
@@ -358,7 +366,7 @@ def plan_delete_batch(name: str, receipts: Sequence[str]) -> BatchPlan[None]:
 
 
 def plan_visibility_batch(name: str, changes: Sequence[tuple[str, int]]) -> BatchPlan[None]:
-    plan: BatchPlan[None] = BatchPlan(slots=[None] * len(changes))
+    plan: BatchPlan[None] = BatchPlan(len(changes))
     for start in range(0, len(changes), MAX_BATCH_ENTRIES):
         group = list(range(start, min(start + MAX_BATCH_ENTRIES, len(changes))))
         body = {

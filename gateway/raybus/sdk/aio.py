@@ -370,12 +370,8 @@ class AsyncConsumer(AsyncIterator[AsyncMessage]):
         visibility_timeout_s: int | None,
         stop_when_empty: bool,
     ) -> None:
-        self._queue = queue
         self._state = state
-        self._wait_s = wait_s
-        self._visibility_timeout_s = visibility_timeout_s
-        self._stop_when_empty = stop_when_empty
-        self._messages = self._run()
+        self._messages = _consume(queue, state, wait_s, visibility_timeout_s, stop_when_empty)
 
     def __aiter__(self) -> AsyncConsumer:
         return self
@@ -404,34 +400,43 @@ class AsyncConsumer(AsyncIterator[AsyncMessage]):
         except Exception:  # the loop's own error matters more than the cleanup's
             logger.warning("consumer cleanup failed", exc_info=True)
 
-    async def _run(self) -> AsyncGenerator[AsyncMessage, None]:
-        state = self._state
-        try:
-            while not state.finished:
-                message = state.hand_out()
-                if message is None:
-                    await self._delete_handled()
-                    received = await self._queue.receive(
-                        state.receive_size(),
-                        wait_s=self._wait_s,
-                        visibility_timeout_s=self._visibility_timeout_s,
-                    )
-                    if not received and self._stop_when_empty:
-                        return
-                    state.add(received)
-                    continue
-                yield message
-                state.finish_current()
-        finally:
-            try:
-                await self._delete_handled()
-            finally:
-                unhanded = state.take_unhanded()
-                if unhanded:
-                    results = await self._queue.change_visibility_batch((m, 0) for m in unhanded)
-                    log_entry_failures("release", results)
 
-    async def _delete_handled(self) -> None:
-        receipts = self._state.take_handled()
-        if receipts:
-            log_entry_failures("delete", await self._queue.delete_batch(receipts))
+async def _consume(
+    queue: AsyncQueue,
+    state: ConsumeState[AsyncMessage],
+    wait_s: int | None,
+    visibility_timeout_s: int | None,
+    stop_when_empty: bool,
+) -> AsyncGenerator[AsyncMessage, None]:
+    # A module-level generator: it must not reference its Consumer, so that dropping the
+    # Consumer (a plain ``for`` loop that breaks) closes the generator at once.
+    try:
+        while not state.finished:
+            message = state.hand_out()
+            if message is None:
+                await _delete_handled(queue, state)
+                received = await queue.receive(
+                    state.receive_size(),
+                    wait_s=wait_s,
+                    visibility_timeout_s=visibility_timeout_s,
+                )
+                if not received and stop_when_empty:
+                    return
+                state.add(received)
+                continue
+            yield message
+            state.finish_current()
+    finally:
+        try:
+            await _delete_handled(queue, state)
+        finally:
+            unhanded = state.take_unhanded()
+            if unhanded:
+                results = await queue.change_visibility_batch((m, 0) for m in unhanded)
+                log_entry_failures("release", results)
+
+
+async def _delete_handled(queue: AsyncQueue, state: ConsumeState[AsyncMessage]) -> None:
+    receipts = state.take_handled()
+    if receipts:
+        log_entry_failures("delete", await queue.delete_batch(receipts))

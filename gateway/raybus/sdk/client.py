@@ -413,12 +413,8 @@ class Consumer(Iterator[Message]):
         visibility_timeout_s: int | None,
         stop_when_empty: bool,
     ) -> None:
-        self._queue = queue
         self._state = state
-        self._wait_s = wait_s
-        self._visibility_timeout_s = visibility_timeout_s
-        self._stop_when_empty = stop_when_empty
-        self._messages = self._run()
+        self._messages = _consume(queue, state, wait_s, visibility_timeout_s, stop_when_empty)
 
     def __iter__(self) -> Consumer:
         return self
@@ -447,34 +443,43 @@ class Consumer(Iterator[Message]):
         except Exception:  # the loop's own error matters more than the cleanup's
             logger.warning("consumer cleanup failed", exc_info=True)
 
-    def _run(self) -> Generator[Message, None, None]:
-        state = self._state
-        try:
-            while not state.finished:
-                message = state.hand_out()
-                if message is None:
-                    self._delete_handled()
-                    received = self._queue.receive(
-                        state.receive_size(),
-                        wait_s=self._wait_s,
-                        visibility_timeout_s=self._visibility_timeout_s,
-                    )
-                    if not received and self._stop_when_empty:
-                        return
-                    state.add(received)
-                    continue
-                yield message
-                state.finish_current()
-        finally:
-            try:
-                self._delete_handled()
-            finally:
-                unhanded = state.take_unhanded()
-                if unhanded:
-                    results = self._queue.change_visibility_batch((m, 0) for m in unhanded)
-                    log_entry_failures("release", results)
 
-    def _delete_handled(self) -> None:
-        receipts = self._state.take_handled()
-        if receipts:
-            log_entry_failures("delete", self._queue.delete_batch(receipts))
+def _consume(
+    queue: Queue,
+    state: ConsumeState[Message],
+    wait_s: int | None,
+    visibility_timeout_s: int | None,
+    stop_when_empty: bool,
+) -> Generator[Message, None, None]:
+    # A module-level generator: it must not reference its Consumer, so that dropping the
+    # Consumer (a plain ``for`` loop that breaks) closes the generator at once.
+    try:
+        while not state.finished:
+            message = state.hand_out()
+            if message is None:
+                _delete_handled(queue, state)
+                received = queue.receive(
+                    state.receive_size(),
+                    wait_s=wait_s,
+                    visibility_timeout_s=visibility_timeout_s,
+                )
+                if not received and stop_when_empty:
+                    return
+                state.add(received)
+                continue
+            yield message
+            state.finish_current()
+    finally:
+        try:
+            _delete_handled(queue, state)
+        finally:
+            unhanded = state.take_unhanded()
+            if unhanded:
+                results = queue.change_visibility_batch((m, 0) for m in unhanded)
+                log_entry_failures("release", results)
+
+
+def _delete_handled(queue: Queue, state: ConsumeState[Message]) -> None:
+    receipts = state.take_handled()
+    if receipts:
+        log_entry_failures("delete", queue.delete_batch(receipts))
