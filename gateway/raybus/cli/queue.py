@@ -1,0 +1,312 @@
+"""``raybus queue``: administer queues and move messages from the command line (via the SDK).
+
+    raybus queue create orders --visibility-timeout-s 60 \\
+        --dead-letter-queue orders-dlq --max-receive-count 5
+    raybus queue list [--prefix PREFIX] [--limit N]
+    raybus queue get orders                  # settings as JSON
+    raybus queue stats orders                # visible / in_flight / delayed ... as JSON
+    raybus queue send orders 'hello' --attribute kind=greeting --attribute n:Number=3
+    printf 'a\\nb\\n' | raybus queue send orders -      # one message per non-empty line
+    raybus queue receive orders --max 10 --wait-s 5 --delete
+    raybus queue purge orders
+    raybus queue delete orders
+
+``--url`` (default ``$RAYBUS_URL``, else ``http://127.0.0.1:8000``) and ``--token`` (default
+``$RAYBUS_TOKEN``) go before or after the command. ``send`` and ``receive`` print one JSON
+object per line; ``create``, ``get`` and ``stats`` print one JSON object.
+
+Exit codes: 0 success; 2 on any error (printed to stderr as ``error: <code>: <message>``;
+for a ``send -`` or ``receive --delete`` whose entries partly fail, after the others are done).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from itertools import islice
+from typing import Any
+
+from raybus.core import RaybusError
+from raybus.sdk import DEFAULT_URL, Client, GatewayConnectionError, Message, Queue, SendResult
+
+__all__ = ["EXIT_ERROR", "EXIT_OK", "make_client", "register"]
+
+EXIT_OK = 0
+EXIT_ERROR = 2
+
+
+def make_client(url: str, token: str | None) -> Client:
+    """The client the commands use (tests replace it to run without sockets)."""
+    return Client(url, token)
+
+
+class UsageError(Exception):
+    """A command line the SDK never sees (a bad --attribute)."""
+
+
+# -- parsers ----------------------------------------------------------------------------------
+
+
+def _connection_options(parser: argparse.ArgumentParser) -> None:
+    # SUPPRESS: an option given before the command is not reset by the command's parser.
+    parser.add_argument(
+        "--url",
+        default=argparse.SUPPRESS,
+        help=f"gateway URL (default: $RAYBUS_URL or {DEFAULT_URL})",
+    )
+    parser.add_argument(
+        "--token", default=argparse.SUPPRESS, help="bearer token (default: $RAYBUS_TOKEN)"
+    )
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser(
+        "queue",
+        help="create, inspect and use queues",
+        description="Administer queues and send/receive messages through a raybus gateway.",
+    )
+    _connection_options(parser)
+    verbs = parser.add_subparsers(dest="queue_verb", metavar="COMMAND", required=True)
+
+    def command(name: str, run: Callable[[Client, argparse.Namespace], int], help: str) -> Any:
+        verb = verbs.add_parser(name, help=help, description=help)
+        _connection_options(verb)
+        verb.set_defaults(func=lambda args: _main(run, args))
+        return verb
+
+    create = command("create", run_create, "create a queue (idempotent with equal settings)")
+    create.add_argument("name")
+    create.add_argument(
+        "--fifo", action="store_true", default=None, help="FIFO (default: name ends in .fifo)"
+    )
+    for option in (
+        "visibility-timeout-s",
+        "delay-s",
+        "retention-s",
+        "max-message-bytes",
+        "receive-wait-s",
+        "partitions",
+    ):
+        create.add_argument(f"--{option}", type=int, metavar="N")
+    create.add_argument("--dead-letter-queue", metavar="QUEUE")
+    create.add_argument("--max-receive-count", type=int, metavar="N")
+    create.add_argument("--content-based-dedup", action="store_true", default=None)
+    create.add_argument("--dedup-scope", choices=("queue", "messageGroup"))
+    create.add_argument("--throughput-limit", choices=("perQueue", "perMessageGroupId"))
+
+    listing = command("list", run_list, "list queue names")
+    listing.add_argument("--prefix")
+    listing.add_argument("--limit", type=int, metavar="N")
+
+    for name, run, text in (
+        ("get", run_get, "print a queue's settings"),
+        ("stats", run_stats, "print a queue's approximate counts"),
+        ("purge", run_purge, "delete every message of a queue"),
+        ("delete", run_delete, "delete a queue and its messages"),
+    ):
+        command(name, run, text).add_argument("name")
+
+    send = command("send", run_send, "send a message (or one per stdin line with -)")
+    send.add_argument("name")
+    send.add_argument("body", help="the message body, or - to send each stdin line")
+    send.add_argument("--group-id")
+    send.add_argument("--dedup-id")
+    send.add_argument("--delay-s", type=int, metavar="N")
+    send.add_argument(
+        "--attribute",
+        action="append",
+        default=[],
+        metavar="NAME[:TYPE]=VALUE",
+        help="message attribute; TYPE String (default), Number or Binary (base64 value), "
+        "optionally with a label (Number.int)",
+    )
+    send.add_argument(
+        "--batch-size", type=int, default=100, metavar="N", help="stdin lines per request"
+    )
+
+    receive = command("receive", run_receive, "receive messages and print them as JSON lines")
+    receive.add_argument("name")
+    receive.add_argument("--max", type=int, default=1, metavar="N", help="1-1000 (default 1)")
+    receive.add_argument("--wait-s", type=int, metavar="N", help="long poll (default: queue's)")
+    receive.add_argument("--visibility-timeout-s", type=int, metavar="N")
+    receive.add_argument("--delete", action="store_true", help="delete what was printed")
+
+
+# -- running ----------------------------------------------------------------------------------
+
+
+def _error(code: str, message: str) -> None:
+    print(f"error: {code}: {message}", file=sys.stderr)
+
+
+def _main(run: Callable[[Client, argparse.Namespace], int], args: argparse.Namespace) -> int:
+    url = getattr(args, "url", None) or os.environ.get("RAYBUS_URL") or DEFAULT_URL
+    token = getattr(args, "token", None) or os.environ.get("RAYBUS_TOKEN") or None
+    try:
+        with make_client(url, token) as client:
+            return run(client, args)
+    except RaybusError as exc:
+        _error(exc.code, exc.message)
+    except GatewayConnectionError as exc:
+        _error("GatewayConnectionError", exc.message)
+    except UsageError as exc:
+        _error("InvalidArgument", str(exc))
+    return EXIT_ERROR
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False), flush=True)
+
+
+def run_create(client: Client, args: argparse.Namespace) -> int:
+    names = (
+        "fifo",
+        "visibility_timeout_s",
+        "delay_s",
+        "retention_s",
+        "max_message_bytes",
+        "receive_wait_s",
+        "partitions",
+        "dead_letter_queue",
+        "max_receive_count",
+        "content_based_dedup",
+        "dedup_scope",
+        "throughput_limit",
+    )
+    settings = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    queue = client.create_queue(args.name, **settings)
+    _print_json(queue.settings)
+    return EXIT_OK
+
+
+def run_list(client: Client, args: argparse.Namespace) -> int:
+    for name in client.list_queues(args.prefix, limit=args.limit):
+        print(name)
+    return EXIT_OK
+
+
+def run_get(client: Client, args: argparse.Namespace) -> int:
+    _print_json(client.queue(args.name).settings)
+    return EXIT_OK
+
+
+def run_stats(client: Client, args: argparse.Namespace) -> int:
+    _print_json(Queue(client, {"name": args.name}).stats())
+    return EXIT_OK
+
+
+def run_purge(client: Client, args: argparse.Namespace) -> int:
+    Queue(client, {"name": args.name}).purge()
+    return EXIT_OK
+
+
+def run_delete(client: Client, args: argparse.Namespace) -> int:
+    client.delete_queue(args.name)
+    return EXIT_OK
+
+
+def parse_attribute(text: str) -> tuple[str, tuple[str, str | bytes]]:
+    """``NAME[:TYPE]=VALUE`` → ``(NAME, (TYPE, VALUE))``; Binary values are base64."""
+    key, equals, value = text.partition("=")
+    if not equals or not key:
+        raise UsageError(f"--attribute {text!r} is not NAME[:TYPE]=VALUE")
+    name, _, data_type = key.partition(":")
+    data_type = data_type or "String"
+    if data_type.split(".", 1)[0] == "Binary":
+        try:
+            return name, (data_type, base64.b64decode(value, validate=True))
+        except binascii.Error as exc:
+            raise UsageError(f"--attribute {name}: a Binary value is base64") from exc
+    return name, (data_type, value)
+
+
+def _send_result(result: SendResult) -> dict[str, Any]:
+    out: dict[str, Any] = {"message_id": result.message_id, "md5_of_body": result.md5_of_body}
+    if result.sequence_number is not None:
+        out["sequence_number"] = result.sequence_number
+    return out
+
+
+def _stdin_lines() -> Iterator[str]:
+    for line in sys.stdin:
+        stripped = line.rstrip("\r\n")
+        if stripped:
+            yield stripped
+
+
+def run_send(client: Client, args: argparse.Namespace) -> int:
+    queue = Queue(client, {"name": args.name})
+    attributes = dict(parse_attribute(text) for text in args.attribute)
+    options: dict[str, Any] = {
+        "attributes": attributes or None,
+        "delay_s": args.delay_s,
+        "group_id": args.group_id,
+        "dedup_id": args.dedup_id,
+    }
+    if args.body != "-":
+        _print_json(_send_result(queue.send(args.body, **options)))
+        return EXIT_OK
+    if args.dedup_id is not None:
+        raise UsageError("--dedup-id names one message; with - use content-based deduplication")
+    if args.batch_size < 1:
+        raise UsageError("--batch-size is at least 1")
+    options = {key: value for key, value in options.items() if value is not None}
+    status = EXIT_OK
+    lines = _stdin_lines()
+    while batch := list(islice(lines, args.batch_size)):
+        for result in queue.send_batch([{"body": line, **options} for line in batch]):
+            if isinstance(result, RaybusError):
+                _error(result.code, result.message)
+                status = EXIT_ERROR
+            else:
+                _print_json(_send_result(result))
+    return status
+
+
+def message_json(message: Message) -> dict[str, Any]:
+    """A received message in the HTTP API's JSON form (binary as base64)."""
+    out: dict[str, Any] = {"message_id": message.message_id, "receipt": message.receipt}
+    try:
+        out["body"] = message.text
+    except UnicodeDecodeError:
+        out["body_base64"] = base64.b64encode(message.body).decode("ascii")
+    out["attributes"] = {
+        name: [
+            attribute.data_type,
+            base64.b64encode(attribute.value).decode("ascii")
+            if isinstance(attribute.value, bytes)
+            else attribute.value,
+        ]
+        for name, attribute in message.typed_attributes.items()
+    }
+    out.update(
+        md5_of_body=message.md5_of_body,
+        sent_ms=message.sent_ms,
+        receive_count=message.receive_count,
+        first_receive_ms=message.first_receive_ms,
+        group_id=message.group_id,
+        dedup_id=message.dedup_id,
+        sequence_number=message.sequence_number,
+    )
+    return out
+
+
+def run_receive(client: Client, args: argparse.Namespace) -> int:
+    queue = Queue(client, {"name": args.name})
+    messages = queue.receive(
+        args.max, wait_s=args.wait_s, visibility_timeout_s=args.visibility_timeout_s
+    )
+    for message in messages:
+        _print_json(message_json(message))
+    status = EXIT_OK
+    if args.delete and messages:
+        for result in queue.delete_batch(messages):
+            if result is not None:
+                _error(result.code, result.message)
+                status = EXIT_ERROR
+    return status
