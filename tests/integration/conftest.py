@@ -1,0 +1,56 @@
+"""One real raybus cluster per test session: a local Ray instance on loopback, the controller,
+two partition hosts (so partitioned queues really span hosts) and a gateway on 127.0.0.1, on a
+virtual clock so tests cross visibility timeouts and dedup windows by advancing it.
+
+Tests share the cluster, so each uses queues with unique names (the ``name`` fixture).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+import pytest
+
+from raybus.control import ClusterSpec, RunningCluster, start
+from raybus.gateway import Gateway
+from raybus.sdk import Client
+
+TOKEN = None
+_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCluster]:
+    data_dir = tmp_path_factory.mktemp("raybus-data")
+    running = start(
+        ClusterSpec(data_dir=str(data_dir), port=0, partition_hosts=2, test_clock=True),
+        gateway=Gateway,
+    )
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def url(cluster: RunningCluster) -> str:
+    return cluster.url
+
+
+@pytest.fixture
+def client(url: str) -> Iterator[Client]:
+    with Client(url, max_retries=3) as c:
+        yield c
+
+
+@pytest.fixture
+def name(request: pytest.FixtureRequest) -> str:
+    """A queue name unique in the session (prefix for derived names)."""
+    return f"t{next(_names)}-{request.node.name[:40]}".replace("[", "-").replace("]", "")[:70]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration" in str(item.fspath):
+            item.add_marker(pytest.mark.ray)
