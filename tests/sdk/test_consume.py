@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from raybus.sdk import AsyncConsumer, Consumer, ProcessStats
+from raybus.sdk import AsyncConsumer, Consumer, GatewayConnectionError, ProcessStats, errors
 from tests.sdk.conftest import Api, ait
-from tests.sdk.fakes import answer, entry_error
+from tests.sdk.fakes import answer, entry_error, error_answer
 
 STOP = "stop"
 
@@ -174,6 +174,31 @@ def test_a_failed_cleanup_does_not_hide_the_loop_error(
     with caplog.at_level(logging.WARNING, "raybus.sdk"), pytest.raises(Boom):
         api.run(consume(handle, max_messages=2, wait_s=0), max_retries=0)
     assert "consumer cleanup failed" in caplog.text
+
+
+def test_a_failing_receive_ends_the_loop_with_its_error_after_deleting_what_was_handled(
+    api: Api,
+) -> None:
+    api.gateway.add_queue("orders")
+    api.gateway.put("orders", b"1")
+
+    def handle(message: Any) -> None:
+        api.gateway.script(answer({"results": [None]}), error_answer("QueueDoesNotExist"))
+
+    with pytest.raises(errors.QueueDoesNotExist):
+        api.run(consume(handle, wait_s=0))
+    assert delete_batches(api) == [["orders:m1:1"]]
+
+
+def test_a_cleanup_failure_at_the_normal_end_of_the_loop_is_raised(api: Api) -> None:
+    api.gateway.add_queue("orders")
+    api.gateway.put("orders", b"1")
+
+    def handle(message: Any) -> None:
+        api.gateway.script(httpx.ConnectError("gateway gone"))
+
+    with pytest.raises(GatewayConnectionError):
+        api.run(consume(handle, wait_s=0, limit=1), max_retries=0)
 
 
 def test_per_entry_delete_failures_are_logged_not_raised(

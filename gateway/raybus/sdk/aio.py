@@ -392,13 +392,7 @@ class AsyncConsumer(AsyncIterator[AsyncMessage]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if exc_type is None:
-            await self.aclose()
-            return
-        try:
-            await self.aclose()
-        except Exception:  # the loop's own error matters more than the cleanup's
-            logger.warning("consumer cleanup failed", exc_info=True)
+        await self.aclose()
 
 
 async def _consume(
@@ -421,19 +415,30 @@ async def _consume(
                     visibility_timeout_s=visibility_timeout_s,
                 )
                 if not received and stop_when_empty:
-                    return
+                    break
                 state.add(received)
                 continue
             yield message
             state.finish_current()
-    finally:
+    except BaseException:
+        # Closed early (break, an error in the loop body or in a receive): clean up, but let
+        # nothing hide the reason we are closing.
         try:
-            await _delete_handled(queue, state)
-        finally:
-            unhanded = state.take_unhanded()
-            if unhanded:
-                results = await queue.change_visibility_batch((m, 0) for m in unhanded)
-                log_entry_failures("release", results)
+            await _clean_up(queue, state)
+        except Exception:
+            logger.warning("consumer cleanup failed", exc_info=True)
+        raise
+    await _clean_up(queue, state)
+
+
+async def _clean_up(queue: AsyncQueue, state: ConsumeState[AsyncMessage]) -> None:
+    try:
+        await _delete_handled(queue, state)
+    finally:
+        unhanded = state.take_unhanded()
+        if unhanded:
+            results = await queue.change_visibility_batch((m, 0) for m in unhanded)
+            log_entry_failures("release", results)
 
 
 async def _delete_handled(queue: AsyncQueue, state: ConsumeState[AsyncMessage]) -> None:

@@ -402,7 +402,9 @@ class Consumer(Iterator[Message]):
     ``stop_when_empty``; otherwise it long-polls forever. Use ``with queue.consume() as c:`` to
     close deterministically; a plain ``for`` loop closes it when the iterator is dropped.
     Prefetched messages share one visibility timeout: keep ``max_messages`` times the handling
-    time below it. Delivery is at-least-once.
+    time below it. A failed cleanup (delete, release) raises at the normal end of the loop and
+    is logged after an early close, so that it never hides why the loop stopped. Delivery is
+    at-least-once.
     """
 
     def __init__(
@@ -435,13 +437,7 @@ class Consumer(Iterator[Message]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if exc_type is None:
-            self.close()
-            return
-        try:
-            self.close()
-        except Exception:  # the loop's own error matters more than the cleanup's
-            logger.warning("consumer cleanup failed", exc_info=True)
+        self.close()
 
 
 def _consume(
@@ -464,19 +460,30 @@ def _consume(
                     visibility_timeout_s=visibility_timeout_s,
                 )
                 if not received and stop_when_empty:
-                    return
+                    break
                 state.add(received)
                 continue
             yield message
             state.finish_current()
-    finally:
+    except BaseException:
+        # Closed early (break, an error in the loop body or in a receive): clean up, but let
+        # nothing hide the reason we are closing.
         try:
-            _delete_handled(queue, state)
-        finally:
-            unhanded = state.take_unhanded()
-            if unhanded:
-                results = queue.change_visibility_batch((m, 0) for m in unhanded)
-                log_entry_failures("release", results)
+            _clean_up(queue, state)
+        except Exception:
+            logger.warning("consumer cleanup failed", exc_info=True)
+        raise
+    _clean_up(queue, state)
+
+
+def _clean_up(queue: Queue, state: ConsumeState[Message]) -> None:
+    try:
+        _delete_handled(queue, state)
+    finally:
+        unhanded = state.take_unhanded()
+        if unhanded:
+            results = queue.change_visibility_batch((m, 0) for m in unhanded)
+            log_entry_failures("release", results)
 
 
 def _delete_handled(queue: Queue, state: ConsumeState[Message]) -> None:
