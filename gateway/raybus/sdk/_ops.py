@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Generic, Protocol, TypeVar, cast
 
 from raybus.core.attributes import attributes_size
@@ -60,7 +60,7 @@ def _list(answer: Mapping[str, Any], key: str) -> list[Any]:
     return value
 
 
-def _nothing(_: Mapping[str, Any]) -> None:
+def _nothing(_: object) -> None:
     return None
 
 
@@ -170,7 +170,9 @@ def send_entry(
     return entry, len(raw) + attributes_size(typed)
 
 
-def _send_result(answer: Mapping[str, Any]) -> SendResult:
+def _send_result(answer: object) -> SendResult:
+    if not isinstance(answer, Mapping):
+        raise InternalError(f"The gateway answered a send with {answer!r:.100}.")
     sequence = answer.get("sequence_number")
     return SendResult(
         message_id=str(answer.get("message_id", "")),
@@ -184,12 +186,16 @@ def send(name: str, entry: Mapping[str, Any]) -> Op[SendResult]:
     return Op(Call("POST", path("queues", name, "messages"), entry), _send_result)
 
 
-def _entry_results(count: int, parse: Any) -> Any:
-    def read(answer: Mapping[str, Any]) -> list[Any]:
+def _entry_results(
+    count: int, parse: Callable[[Any], T]
+) -> Callable[[Mapping[str, Any]], list[T | RaybusError]]:
+    """Read ``{"results": [...]}``: one result or ``{"error"}`` per entry, in order."""
+
+    def read(answer: Mapping[str, Any]) -> list[T | RaybusError]:
         results = _list(answer, "results")
         if len(results) != count:
             raise InternalError(f"The gateway answered {len(results)} results for {count}.")
-        out: list[Any] = []
+        out: list[T | RaybusError] = []
         for result in results:
             if isinstance(result, Mapping) and isinstance(result.get("error"), Mapping):
                 out.append(error_from_wire(result["error"]))
