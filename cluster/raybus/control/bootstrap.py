@@ -85,6 +85,7 @@ def connect(address: str | None) -> bool:
         ray.init(address=address, namespace=NAMESPACE, log_to_driver=False)
         return False
     ray.init(
+        address="local",  # always a fresh instance: never join another local cluster
         namespace=NAMESPACE,
         _node_ip_address="127.0.0.1",
         include_dashboard=False,

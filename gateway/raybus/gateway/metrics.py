@@ -26,6 +26,7 @@ LATENCY_BUCKETS = (
 class _PartitionCollector(Collector):
     def __init__(self) -> None:
         self.latest: Mapping[str, list[dict[str, Any]]] = {}
+        self.parked = 0
 
     def collect(self) -> Iterator[Any]:
         labels = ["resource", "partition"]
@@ -61,6 +62,9 @@ class _PartitionCollector(Collector):
                 dead.add_metric(values, part.get("dead_lettered", 0))
                 expired.add_metric(values, part.get("expired", 0))
         yield from (visible, in_flight, delayed, age, dead, expired)
+        yield GaugeMetricFamily(
+            "raybus_gateway_long_polls", "Receives waiting in a long poll.", value=self.parked
+        )
 
 
 class GatewayMetrics:

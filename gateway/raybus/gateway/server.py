@@ -353,6 +353,7 @@ class _Api:
             except RaybusError:
                 continue  # a queue mid-delete or a host restarting: skip it this scrape
         self.metrics.partitions.latest = latest
+        self.metrics.partitions.parked = self.service.parked
         body = generate_latest(self.metrics.registry)
         response = web.Response(body=body)
         response.headers["Content-Type"] = CONTENT_TYPE_LATEST

@@ -37,7 +37,7 @@ MAX_WAIT_S = 20
 
 
 class _Lane:
-    __slots__ = ("inflight", "partition", "pending", "queue", "service")
+    __slots__ = ("inflight", "partition", "pending", "queue", "running", "service")
 
     def __init__(self, service: QueueService, queue: str, partition: int) -> None:
         self.service = service
@@ -45,6 +45,7 @@ class _Lane:
         self.partition = partition
         self.pending: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
         self.inflight = 0
+        self.running: set[asyncio.Task[None]] = set()  # the loop keeps only weak references
 
     async def submit(self, op: tuple[Any, ...]) -> Any:
         if len(self.pending) >= MAX_PENDING:
@@ -68,7 +69,9 @@ class _Lane:
         del self.pending[:MAX_OPS_PER_CALL]
         self.inflight += 1
         self.service.calls += 1
-        asyncio.ensure_future(self._run(batch))
+        task = asyncio.ensure_future(self._run(batch))
+        self.running.add(task)
+        task.add_done_callback(self.running.discard)
 
     async def _run(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]]) -> None:
         try:
@@ -96,6 +99,7 @@ class QueueService:
         self.turn = itertools.count()
         self.calls = 0
         self.throttled = 0
+        self.parked = 0  # receives waiting in a long poll right now
 
     def lane(self, queue: str, partition: int) -> _Lane:
         key = (queue, partition)
@@ -137,9 +141,13 @@ class QueueService:
             wait_s = route.config.receive_wait_s
         count = len(route.partitions)
         if count == 1 and wait_s > 0:
-            result: list[ReceivedMessage] = await self.router.call(
-                queue, 0, "receive", max_messages, visibility_timeout_s, wait_s
-            )
+            self.parked += 1
+            try:
+                result: list[ReceivedMessage] = await self.router.call(
+                    queue, 0, "receive", max_messages, visibility_timeout_s, wait_s
+                )
+            finally:
+                self.parked -= 1
             if isinstance(result, RaybusError):
                 raise result
             return result
@@ -158,7 +166,11 @@ class QueueService:
             remaining = deadline - loop.time()
             if messages or remaining <= 0:
                 return messages
-            woke = await self._wait_any(queue, count, remaining)
+            self.parked += 1
+            try:
+                woke = await self._wait_any(queue, count, remaining)
+            finally:
+                self.parked -= 1
             if woke is None:
                 return []
             start = woke
