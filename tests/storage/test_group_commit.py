@@ -202,3 +202,27 @@ def test_many_writers_end_with_every_record_durable_in_append_order(
     assert [o for o, _ in log.scan()] == all_offsets
     assert committer.flushes < 200  # batching happened
     log.close()
+
+
+def test_a_waiter_that_finds_a_finished_flush_not_yet_cleared_starts_the_next_one() -> None:
+    """Regression: a flush completes, and before its done-callback runs another writer appends
+    and commits. Awaiting the finished flush returns without yielding, so the writer must start
+    the next flush rather than spin (which would starve the loop and hang every caller)."""
+    log = MemoryLog()
+    outcome: list[int] = []
+
+    async def scenario() -> None:
+        committer = GroupCommitter(log)
+        log.append([b"first"])
+        finished: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        finished.set_result(log.commit())
+        committer._flush = finished  # the window: finished, callback not yet run
+        log.append([b"second"])
+        outcome.append(await committer.commit())
+        await committer.aclose()
+
+    runner = threading.Thread(target=lambda: asyncio.run(scenario()), daemon=True)
+    runner.start()
+    runner.join(timeout=10)
+    assert not runner.is_alive(), "commit spun on a finished flush"
+    assert outcome == [log.end_offset] and log.durable_offset == log.end_offset

@@ -53,7 +53,10 @@ class GroupCommitter:
             if durable >= target:
                 return durable
             flush = self._flush
-            if flush is None:
+            # A finished flush can still be installed here: its done-callback is queued behind
+            # this task. Awaiting it would return at once without yielding, and this loop would
+            # spin forever without letting the callback run. Start the next flush instead.
+            if flush is None or flush.done():
                 flush = self._start_flush()
             await asyncio.shield(flush)
 
