@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from typing import Any
 
 import ray
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 PING_INTERVAL_S = 1.0
 PING_TIMEOUT_S = 5.0
 MAX_LIST = 1000
+MAX_ADVANCE_S = 366 * 24 * 3600  # one call moves at most a (leap) year
 
 
 class Controller:
@@ -266,14 +268,25 @@ class Controller:
             raise RaybusError(
                 "UnsupportedOperation", "The clock moves only under `raybus up --test-clock`."
             )
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, (int, float))
+            or not math.isfinite(seconds)
+            or not 0 <= seconds <= MAX_ADVANCE_S
+        ):
             raise RaybusError(
-                "InvalidParameterValue", "seconds must be a number >= 0.", parameter="seconds"
+                "InvalidParameterValue",
+                f"seconds must be a number from 0 to {MAX_ADVANCE_S}.",
+                parameter="seconds",
             )
         async with self._ensure_loop():
-            self.catalog.clock_ms += round(seconds * 1000)
-            now = self.catalog.clock_ms
-            self.store.save(self.catalog)
+            now = self.catalog.clock_ms + round(seconds * 1000)
+            self.catalog.clock_ms = now
+            try:
+                self.store.save(self.catalog)
+            except BaseException:
+                self.catalog.clock_ms = now - round(seconds * 1000)
+                raise
         await asyncio.gather(*(h.set_clock.remote(now) for h in self.hosts.values()))
         self.moves.wake()
         return now

@@ -27,6 +27,7 @@ __all__ = [
     "MAX_HTTP_BODY",
     "MSGPACK",
     "Codec",
+    "check_keys",
     "entries_from_wire",
     "entry_from_wire",
     "error_body",
@@ -66,7 +67,13 @@ class Codec:
             return {}
         try:
             data = json.loads(raw) if self.json else msgpack.unpackb(raw, raw=False)
-        except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as exc:
+        except (
+            ValueError,
+            RecursionError,  # JSON nested past the parser's depth
+            msgpack.ExtraData,
+            msgpack.FormatError,
+            msgpack.StackError,
+        ) as exc:
             kind = "JSON" if self.json else "msgpack"
             raise RaybusError("MalformedRequest", f"The body is not valid {kind}.") from exc
         if not isinstance(data, dict):
@@ -149,15 +156,35 @@ def entry_from_wire(data: object, *, json: bool) -> SendEntry:
     )
 
 
+def _utf8_len(value: object) -> int:
+    if isinstance(value, str):
+        return len(value.encode("utf-8", "surrogatepass"))
+    if isinstance(value, (bytes, bytearray)):
+        return len(value)
+    return 0
+
+
 def _size(entry: SendEntry) -> int:
-    body = entry.body
-    size = len(body.encode("utf-8", "surrogatepass")) if isinstance(body, str) else len(body)
+    """Bytes the entry counts toward the batch limit: body plus attribute names, data types and
+    values, in UTF-8 (as :func:`raybus.core.attributes_size` counts them)."""
+    size = _utf8_len(entry.body)
     if isinstance(entry.attributes, dict):
         for name, item in entry.attributes.items():
-            size += len(str(name))
+            size += _utf8_len(name)
             if isinstance(item, (list, tuple)):
-                size += sum(len(part) for part in item if isinstance(part, (str, bytes)))
+                size += sum(_utf8_len(part) for part in item)
     return size
+
+
+def check_keys(data: Mapping[str, Any], allowed: frozenset[str]) -> None:
+    """Refuse unknown request fields (a typo must not silently fall back to a default)."""
+    unknown = sorted(map(str, set(data) - allowed))
+    if unknown:
+        raise RaybusError(
+            "InvalidParameterValue",
+            f"Unknown field(s): {', '.join(unknown)}.",
+            parameter=unknown[0],
+        )
 
 
 def entries_from_wire(
@@ -167,6 +194,7 @@ def entries_from_wire(
     error in place; limits that apply to the whole request raise."""
     if "entries" not in data:
         return [entry_from_wire(dict(data), json=json)], False
+    check_keys(data, frozenset({"entries"}))
     raw = data["entries"]
     if not isinstance(raw, list):
         raise RaybusError("InvalidParameterValue", "entries must be a list.", parameter="entries")
@@ -186,10 +214,7 @@ def entries_from_wire(
         except RaybusError as error:
             entries.append(error)
             continue
-        try:
-            total += _size(entry)
-        except TypeError:
-            pass  # a wrongly typed body: the engine reports it for this entry
+        total += _size(entry)
         entries.append(entry)
     if total > MAX_BATCH_BYTES:
         raise RaybusError(

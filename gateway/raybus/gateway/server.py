@@ -22,6 +22,7 @@ from raybus.gateway.codec import (
     MAX_BATCH,
     MAX_HTTP_BODY,
     Codec,
+    check_keys,
     entries_from_wire,
     error_body,
     message_to_wire,
@@ -48,20 +49,32 @@ def _clean(error: RaybusError) -> RaybusError:
     return RaybusError(error.code, error.message, **error.details)
 
 
-def _int(data: dict[str, Any], key: str, default: int | None, low: int, high: int) -> int | None:
-    value = data.get(key, default)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        code = "TooManyEntriesInBatchRequest" if key == "max_messages" and value > high else None
-        if code and isinstance(value, int) and not isinstance(value, bool):
-            raise _fail(code, f"{key} is at most {high}.", parameter=key, limit=high)
+def _int(
+    data: dict[str, Any], key: str, default: int | None, low: int, high: int
+) -> int | None:
+    """An optional integer field; absent means ``default`` (an explicit null too, unless the
+    field has a default of its own)."""
+    if key not in data or (data[key] is None and default is None):
+        return default
+    value = data[key]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail("InvalidParameterValue", f"{key} must be an integer.", parameter=key)
+    if key == "max_messages" and value > high:
+        raise _fail(
+            "TooManyEntriesInBatchRequest", f"{key} is at most {high}.", parameter=key, limit=high
+        )
+    if not low <= value <= high:
         raise _fail(
             "InvalidParameterValue",
             f"{key} must be an integer from {low} to {high}.",
             parameter=key,
         )
     return value
+
+
+_RECEIVE_KEYS = frozenset({"max_messages", "wait_s", "visibility_timeout_s"})
+_DELETE_KEYS = frozenset({"receipt", "receipts"})
+_CHANGE_KEYS = frozenset({"receipt", "visibility_timeout_s"})
 
 
 class _Api:
@@ -232,6 +245,7 @@ class _Api:
         name = request.match_info["name"]
         codec: Codec = request[CODEC]  # type: ignore[index]
         data = await self._body(request)
+        check_keys(data, _RECEIVE_KEYS)
         max_messages = _int(data, "max_messages", 1, 1, MAX_BATCH)
         wait_s = _int(data, "wait_s", None, 0, MAX_WAIT_S)
         visibility = _int(data, "visibility_timeout_s", None, 0, 43_200)
@@ -271,6 +285,7 @@ class _Api:
     async def delete(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         data = await self._body(request)
+        check_keys(data, _DELETE_KEYS)
         if "receipts" in data:
             receipts, batch = self._batch(data, "receipts"), True
         elif "receipt" in data:
@@ -285,6 +300,7 @@ class _Api:
         name = request.match_info["name"]
         data = await self._body(request)
         if "changes" in data:
+            check_keys(data, frozenset({"changes"}))
             raw, batch = self._batch(data, "changes"), True
         else:
             raw, batch = [data], False
@@ -292,6 +308,7 @@ class _Api:
         for item in raw:
             if not isinstance(item, dict) or "receipt" not in item:
                 raise _fail("MissingParameter", "Each change needs a receipt.", parameter="receipt")
+            check_keys(item, _CHANGE_KEYS)
             if "visibility_timeout_s" not in item:
                 raise _fail(
                     "MissingParameter",
