@@ -7,13 +7,13 @@ back. Repeats are allowed only of messages whose delete was not acknowledged.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,7 +56,9 @@ def drain(client: Client, queue_name: str) -> list[str]:
     raise AssertionError("drain did not finish")
 
 
-def run_load(url: str, queue_name: str, ledger: Ledger, stop: threading.Event) -> list[threading.Thread]:
+def run_load(
+    url: str, queue_name: str, ledger: Ledger, stop: threading.Event
+) -> list[threading.Thread]:
     def sender() -> None:
         with Client(url, **LOAD_CLIENT) as client:
             queue = client.queue(queue_name)
@@ -71,7 +73,9 @@ def run_load(url: str, queue_name: str, ledger: Ledger, stop: threading.Event) -
                     continue
                 with ledger.lock:
                     ledger.sent.update(
-                        b for b, r in zip(bodies, results, strict=True) if not isinstance(r, Exception)
+                        b
+                        for b, r in zip(bodies, results, strict=True)
+                        if not isinstance(r, Exception)
                     )
 
     def consumer() -> None:
@@ -132,8 +136,20 @@ class RaybusProcess:
 
     def __init__(self, data_dir: Path) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "raybus.cli", "up", "--data-dir", str(data_dir),
-             "--port", "0", "--test-clock", "--partition-hosts", "2", "--quiet"],
+            [
+                sys.executable,
+                "-m",
+                "raybus.cli",
+                "up",
+                "--data-dir",
+                str(data_dir),
+                "--port",
+                "0",
+                "--test-clock",
+                "--partition-hosts",
+                "2",
+                "--quiet",
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -159,10 +175,8 @@ class RaybusProcess:
     def kill(self) -> None:
         victims = self.tree()
         for process in victims:
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 process.send_signal(signal.SIGKILL)
-            except psutil.NoSuchProcess:
-                pass
         psutil.wait_procs(victims, timeout=30)
         self.proc.wait(timeout=30)
 

@@ -57,9 +57,7 @@ def test_send_receive_attributes_visibility_and_delete(client: Client, name: str
     assert queue.receive() == []
 
 
-def test_a_received_message_returns_after_its_visibility_timeout(
-    client: Client, name: str
-) -> None:
+def test_a_received_message_returns_after_its_visibility_timeout(client: Client, name: str) -> None:
     queue = client.create_queue(name, visibility_timeout_s=30)
     queue.send("x")
     assert len(queue.receive()) == 1

@@ -30,7 +30,10 @@ def test_fifo_groups_are_delivered_in_order_to_concurrent_consumers(
     groups, per_group = 6, 15
     for seq in range(per_group):  # interleaved groups, each in order
         queue.send_batch(
-            [{"body": f"{g}:{seq}", "group_id": f"g{g}", "dedup_id": f"{g}-{seq}"} for g in range(groups)]
+            [
+                {"body": f"{g}:{seq}", "group_id": f"g{g}", "dedup_id": f"{g}-{seq}"}
+                for g in range(groups)
+            ]
         )
     seen: dict[str, list[int]] = defaultdict(list)
     lock = threading.Lock()

@@ -21,6 +21,7 @@ them here: delivered twice at most, never lost.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -204,10 +205,8 @@ class LivePartition:
             if due is not None:
                 remaining = min(remaining, max(0.0, (due - now) / 1000) + 0.001)
             event = self._waker.event
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), remaining)
-            except TimeoutError:
-                pass
         return False
 
     async def receive(

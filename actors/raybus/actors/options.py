@@ -4,9 +4,9 @@ module"), and the names under which the cluster's actors are found.
 - The controller is detached and named, so gateways, hosts and CLI invocations find it by name
   and it outlives the process that created it (attach mode); Ray restarts it if it dies.
 - Partition hosts are named ``raybus-host-<i>``, restarted without limit (a restarted host
-  reopens its partitions from disk), and spread over the cluster's nodes. They take no CPU
-  reservation: they are I/O-bound event loops, and a reservation would stop a 2-core laptop
-  from running more than two.
+  reopens its partitions from disk), and spread over the cluster's nodes. They reserve a token
+  0.01 CPU: Ray's SPREAD strategy spreads by resource use and places zero-CPU actors on the
+  same node, while a whole CPU each would stop a 2-core laptop from running more than two.
 - Each host has a ``control`` concurrency group so health checks and stats never queue behind
   thousands of parked long polls in the default group.
 """
@@ -30,6 +30,7 @@ NAMESPACE = "raybus"
 CONTROLLER_NAME = "raybus-controller"
 DATA_CONCURRENCY = 10_000  # parked long polls each hold a slot
 CONTROL_CONCURRENCY = 16
+HOST_CPUS = 0.01
 
 
 def host_name(index: int) -> str:
@@ -60,8 +61,8 @@ def host_options(index: int, *, detached: bool) -> dict[str, Any]:
         "get_if_exists": True,
         "max_restarts": -1,
         "max_task_retries": 0,
-        "num_cpus": 0,
         "max_concurrency": DATA_CONCURRENCY,
+        "num_cpus": HOST_CPUS,
         "scheduling_strategy": "SPREAD",
     }
     if detached:

@@ -10,6 +10,7 @@ every queue and every acknowledged message.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -59,20 +60,18 @@ class RunningCluster:
     def stop(self, *, shutdown_ray: bool | None = None) -> None:
         """Stop the gateways, close every partition cleanly, remove raybus's actors."""
         try:
-            ray.get([g.stop.remote() for g in self.gateways], timeout=30)
+            for gateway in self.gateways:
+                with contextlib.suppress(Exception):  # a gateway whose node is gone
+                    ray.get(gateway.stop.remote(), timeout=30)
             ray.get(self.controller.shutdown_hosts.remote(), timeout=60)
         finally:
             hosts = []
             for index in range(self.spec.partition_hosts):
-                try:
+                with contextlib.suppress(ValueError):  # never started
                     hosts.append(ray.get_actor(host_name(index), namespace=NAMESPACE))
-                except ValueError:
-                    pass  # never started
             for actor in [*self.gateways, self.controller, *hosts]:
-                try:
+                with contextlib.suppress(Exception):  # already gone
                     ray.kill(actor, no_restart=True)
-                except Exception:  # already gone
-                    pass
             if self.started_ray if shutdown_ray is None else shutdown_ray:
                 ray.shutdown()
 
@@ -103,7 +102,7 @@ def start(spec: ClusterSpec, *, gateway: type) -> RunningCluster:
     data_dir = os.path.abspath(spec.data_dir)
     os.makedirs(data_dir, exist_ok=True)
     attached = spec.address is not None
-    controller = (
+    controller: Any = (
         ray.remote(Controller)
         .options(**controller_options())
         .remote(
@@ -115,11 +114,10 @@ def start(spec: ClusterSpec, *, gateway: type) -> RunningCluster:
         )
     )
     ray.get(controller.ready.remote(), timeout=READY_TIMEOUT_S)
-    remote_gateway = ray.remote(gateway)
-    if attached:
-        nodes = [n["NodeID"] for n in ray.nodes() if n.get("Alive")]
-    else:
-        nodes = [None]
+    remote_gateway: Any = ray.remote(gateway)
+    nodes: list[str | None] = [None]  # embedded: one gateway, on this node
+    if attached:  # one gateway per alive node
+        nodes = [n["NodeID"] for n in ray.nodes() if n.get("Alive")]  # type: ignore[no-untyped-call]
     gateways = [
         remote_gateway.options(**gateway_options(node, detached=attached)).remote(
             spec.host, spec.port, token=spec.token, allow_open=spec.allow_open

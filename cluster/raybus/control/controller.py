@@ -145,6 +145,7 @@ class Controller:
             "partitions": sum(len(r.placements) for r in self.catalog.queues.values()),
             "routing_version": self.catalog.version,
             "test_clock": self.catalog.clock_ms is not None,
+            "controller_node_id": ray.get_runtime_context().get_node_id(),
         }
 
     # -- routing --------------------------------------------------------------------------------
@@ -300,7 +301,7 @@ class Controller:
 
     async def list_move_tasks(self, source: str) -> list[dict[str, Any]]:
         self.catalog.record(source)
-        return self.moves.list(source)
+        return self.moves.describe(source)
 
     async def cancel_move_task(self, handle: str) -> dict[str, Any]:
         return self.moves.cancel(handle)

@@ -84,7 +84,7 @@ class MoveTasks:
             self.runners[task.handle] = asyncio.ensure_future(self._run(task))
         return self._describe(task)
 
-    def list(self, source: str) -> list[dict[str, Any]]:
+    def describe(self, source: str) -> list[dict[str, Any]]:
         found = [t for t in self.tasks.values() if t.source == source]
         found.sort(key=lambda t: t.started_ms, reverse=True)
         return [self._describe(t) for t in found]
@@ -100,7 +100,7 @@ class MoveTasks:
         return self._describe(task)
 
     def forget(self, queue: str) -> None:
-        for handle, task in list(self.tasks.items()):
+        for _handle, task in list(self.tasks.items()):
             if queue in (task.source, task.destination) and task.status == "RUNNING":
                 task.fail(f"Queue {queue} was deleted.")
 

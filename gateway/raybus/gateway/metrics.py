@@ -9,6 +9,7 @@ collector turns them into samples labelled ``resource`` and ``partition``. Label
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -117,7 +118,5 @@ class GatewayMetrics:
 
     def forget(self, queue: str) -> None:
         for metric in (self.sent, self.sent_bytes, self.received, self.deleted):
-            try:
+            with contextlib.suppress(KeyError):
                 metric.remove(queue)
-            except KeyError:
-                pass

@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 Admin = Any  # the controller's actor handle (methods called as `.remote(...)`)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-CODEC = web.AppKey("codec", Codec)
+CODEC = web.RequestKey("codec", Codec)
 
 
 def _fail(code: str, message: str, **details: Any) -> RaybusError:
@@ -49,9 +49,7 @@ def _clean(error: RaybusError) -> RaybusError:
     return RaybusError(error.code, error.message, **error.details)
 
 
-def _int(
-    data: dict[str, Any], key: str, default: int | None, low: int, high: int
-) -> int | None:
+def _int(data: dict[str, Any], key: str, default: int | None, low: int, high: int) -> int | None:
     """An optional integer field; absent means ``default`` (an explicit null too, unless the
     field has a default of its own)."""
     if key not in data or (data[key] is None and default is None):
@@ -95,7 +93,7 @@ class _Api:
             request.headers.get("Content-Type") if request.can_read_body else None,
             request.headers.get("Accept"),
         )
-        request[CODEC] = codec  # type: ignore[index]
+        request[CODEC] = codec
         outcome = "ok"
         try:
             if request.path.startswith("/v1/"):
@@ -158,12 +156,12 @@ class _Api:
 
     @staticmethod
     def _ok(request: web.Request, payload: dict[str, Any]) -> web.Response:
-        codec: Codec = request[CODEC]  # type: ignore[index]
+        codec: Codec = request[CODEC]
         return web.Response(body=codec.encode(payload), content_type=codec.content_type)
 
     @staticmethod
     async def _body(request: web.Request) -> dict[str, Any]:
-        codec: Codec = request[CODEC]  # type: ignore[index]
+        codec: Codec = request[CODEC]
         return codec.decode(await request.read())
 
     # -- queues ---------------------------------------------------------------------------------
@@ -210,7 +208,7 @@ class _Api:
     # -- messages -------------------------------------------------------------------------------
     async def send(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
-        codec: Codec = request[CODEC]  # type: ignore[index]
+        codec: Codec = request[CODEC]
         entries, batch = entries_from_wire(await self._body(request), json=codec.json)
         if not batch and isinstance(entries[0], RaybusError):
             raise entries[0]
@@ -243,7 +241,7 @@ class _Api:
 
     async def receive(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
-        codec: Codec = request[CODEC]  # type: ignore[index]
+        codec: Codec = request[CODEC]
         data = await self._body(request)
         check_keys(data, _RECEIVE_KEYS)
         max_messages = _int(data, "max_messages", 1, 1, MAX_BATCH)
@@ -355,7 +353,7 @@ class _Api:
 
     async def healthz(self, request: web.Request) -> web.Response:
         health = await self.admin.health.remote()
-        codec: Codec = request[CODEC]  # type: ignore[index]
+        codec: Codec = request[CODEC]
         return web.Response(
             status=200 if health["status"] == "ok" else 503,
             body=codec.encode(health),
