@@ -14,9 +14,9 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-## run: the main job (an engine demo until the gateway lands)
+## run: the main job — an embedded cluster with its gateway on http://127.0.0.1:8000
 run: $(STAMP)
-	$(BIN)/raybus demo
+	$(BIN)/raybus up
 
 ## lint: ruff and mypy (strict for core, storage, engines, rules)
 lint: $(STAMP)

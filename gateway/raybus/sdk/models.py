@@ -121,9 +121,22 @@ class _Status(TypedDict):
     status: str
 
 
+class HostHealth(TypedDict, total=False):
+    """One partition host in ``/healthz``."""
+
+    name: str
+    up: bool
+    incarnation: int
+    partitions: int
+    pid: int
+    node_id: str
+
+
 class Health(_Status, total=False):
     """``/healthz``: ``status`` is ``"ok"`` or ``"degraded"`` (a partition host is down)."""
 
     partitions: int
-    hosts: int
+    hosts: list[HostHealth]
     routing_version: int
+    test_clock: bool
+    controller_node_id: str
