@@ -3,7 +3,8 @@ module"), and the names under which the cluster's actors are found.
 
 - The controller is detached and named, so gateways, hosts and CLI invocations find it by name
   and it outlives the process that created it (attach mode); Ray restarts it if it dies.
-- Partition hosts are named ``raybus-host-<i>``, restarted without limit (a restarted host
+- Partition hosts are named ``raybus-host-<i>``, detached (they must outlive a controller
+  crash), restarted without limit (a restarted host
   reopens its partitions from disk), and spread over the cluster's nodes. They reserve a token
   0.01 CPU: Ray's SPREAD strategy spreads by resource use and places zero-CPU actors on the
   same node, while a whole CPU each would stop a 2-core laptop from running more than two.
@@ -54,7 +55,7 @@ def controller_options() -> dict[str, Any]:
     }
 
 
-def host_options(index: int, *, detached: bool) -> dict[str, Any]:
+def host_options(index: int) -> dict[str, Any]:
     options: dict[str, Any] = {
         "name": host_name(index),
         "namespace": NAMESPACE,
@@ -64,9 +65,10 @@ def host_options(index: int, *, detached: bool) -> dict[str, Any]:
         "max_concurrency": DATA_CONCURRENCY,
         "num_cpus": HOST_CPUS,
         "scheduling_strategy": "SPREAD",
+        # detached: the controller creates the hosts, and a non-detached actor dies with its
+        # owner, so a controller crash would take every partition down with it
+        "lifetime": "detached",
     }
-    if detached:
-        options["lifetime"] = "detached"
     return options
 
 

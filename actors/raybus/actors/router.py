@@ -125,6 +125,7 @@ class Router:
                     # rebuilt: Ray delivers actor errors wrapped in its task-error class
                     raise RaybusError(error.code, error.message, **error.details) from None
             except (RayActorError, ValueError) as error:  # dead, restarting, or not yet named
+                self._handles.pop(placement.host, None)  # a recreated host is found by name
                 raise unavailable(placement.host, error) from error
             await self.refresh()
         raise AssertionError("unreachable")

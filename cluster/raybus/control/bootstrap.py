@@ -110,7 +110,6 @@ def start(spec: ClusterSpec, *, gateway: type) -> RunningCluster:
             hosts=spec.partition_hosts,
             test_clock=spec.test_clock,
             fsync=spec.fsync,
-            detached_hosts=attached,
         )
     )
     ray.get(controller.ready.remote(), timeout=READY_TIMEOUT_S)

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
 from typing import Any
 
 import ray
@@ -57,7 +58,6 @@ class Controller:
         hosts: int = 1,
         test_clock: bool = False,
         fsync: str = "always",
-        detached_hosts: bool = False,
     ) -> None:
         self.data_dir = data_dir
         self.store = CatalogStore(data_dir)
@@ -70,9 +70,9 @@ class Controller:
         remote = ray.remote(**host_class_options())(PartitionHost)
         self.hosts: dict[str, Any] = {}
         for index, name in enumerate(self.catalog.hosts):
-            self.hosts[name] = remote.options(
-                **host_options(index, detached=detached_hosts)
-            ).remote(name, data_dir, fsync=fsync)
+            self.hosts[name] = remote.options(**host_options(index)).remote(
+                name, data_dir, fsync=fsync
+            )
         self.incarnations: dict[str, int] = {}
         self.health_state: dict[str, dict[str, Any]] = {}
         self.lock: asyncio.Lock | None = None
@@ -146,6 +146,7 @@ class Controller:
             "routing_version": self.catalog.version,
             "test_clock": self.catalog.clock_ms is not None,
             "controller_node_id": ray.get_runtime_context().get_node_id(),
+            "controller_pid": os.getpid(),
         }
 
     # -- routing --------------------------------------------------------------------------------
