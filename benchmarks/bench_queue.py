@@ -123,7 +123,7 @@ def format_table(
     rows: Sequence[Row], medians: dict[str, dict[str, float]], targets: Sequence[str]
 ) -> str:
     """Plain-text table: one column per target, then raybus/peer ratios when raybus ran."""
-    ratio_peers = [t for t in targets if t != "raybus"] if "raybus" in targets else []
+    ratio_peers = [t for t in targets if not t.startswith("raybus")] if "raybus" in targets else []
     header = ["", "unit", *targets, *(f"raybus/{p}" for p in ratio_peers)]
     lines = [header]
     for row in rows:

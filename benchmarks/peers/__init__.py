@@ -14,15 +14,16 @@ from .base import Target, TargetUnavailable
 __all__ = ["TARGETS", "Target", "TargetUnavailable", "make_target"]
 
 #: every target name the benchmark accepts, raybus first
-TARGETS = ("raybus", "moto", "localstack", "nats", "rabbitmq")
+TARGETS = ("raybus", "raybus-raw", "moto", "localstack", "nats", "rabbitmq")
 
 
 def make_target(name: str, options: argparse.Namespace) -> Target:
     connections = max(options.concurrency, options.big_concurrency) + 8
-    if name == "raybus":
-        from .raybus_gateway import RaybusTarget
+    if name in ("raybus", "raybus-raw"):
+        from .raybus_gateway import RaybusRawTarget, RaybusTarget
 
-        return RaybusTarget(
+        kind = RaybusTarget if name == "raybus" else RaybusRawTarget
+        return kind(
             url=options.url,
             connections=connections,
             up_args=options.up_arg or (),

@@ -9,6 +9,9 @@ afterwards (the driver, Ray's GCS, raylet, workers, ...).
 - receive ×N: ``queue.receive(max_messages=N, wait_s=...)``, then ``queue.delete_batch``
   (×1: ``queue.delete_message``) — SQS's model: the delete is answered by the gateway.
 
+``raybus-raw`` (``RaybusRawTarget``) is a diagnostic twin: the same gateway through a bare
+aiohttp + msgpack client, to tell the SDK's (httpx's) cost from the gateway's.
+
 Memory of an attached gateway: ``--raybus-pid`` names the root of its tree; without it, the
 process listening on the URL's port is found and its highest ancestor whose command line
 mentions ``raybus`` is taken as the root.
@@ -28,7 +31,7 @@ from urllib.parse import urlparse
 
 from .base import Message, Receiver, ServerProcess, Target, TargetUnavailable, free_port
 
-__all__ = ["RaybusTarget", "find_root_pid"]
+__all__ = ["RaybusRawTarget", "RaybusTarget", "find_root_pid"]
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -95,6 +98,7 @@ class RaybusTarget(Target):
         self.partitions = partitions
         self.server: ServerProcess | None = None
         self.client: Any = None
+        self.session: Any = None  # raybus-raw's aiohttp session
         self.queues: dict[str, Any] = {}
 
     def _spawn(self) -> str:
@@ -184,3 +188,95 @@ def _healthy(url: str) -> bool:
 
     with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
         return bool(response.status == 200)
+
+
+class _RawReceiver(Receiver):
+    def __init__(self, target: RaybusRawTarget, queue: str, max_messages: int) -> None:
+        self.target = target
+        self.queue = queue
+        self.max_messages = max_messages
+
+    async def receive(self, wait_s: float) -> list[Message]:
+        answer = await self.target.call(
+            f"/v1/queues/{self.queue}/receive",
+            {"max_messages": self.max_messages, "wait_s": int(wait_s)},
+        )
+        return [Message(m["body"], m["receipt"]) for m in answer["messages"]]
+
+    async def delete(self, messages: Sequence[Message]) -> None:
+        path = f"/v1/queues/{self.queue}/delete"
+        if len(messages) == 1:
+            await self.target.call(path, {"receipt": messages[0].handle})
+        elif messages:
+            answer = await self.target.call(path, {"receipts": [m.handle for m in messages]})
+            _check_results("delete", answer["results"])
+
+
+def _check_results(what: str, results: list[Any]) -> None:
+    failed = [r for r in results if r and "error" in r]
+    if failed:
+        raise RuntimeError(f"{what}: {len(failed)} entries failed, first: {failed[0]['error']}")
+
+
+class RaybusRawTarget(RaybusTarget):
+    """Diagnostic twin of ``raybus``: the same gateway through a bare aiohttp + msgpack client
+    speaking docs/http-api.md (no SDK, no httpx), retrying only ``429 Throttled``. The gap
+    between the two columns is the client's cost, not the gateway's."""
+
+    name = "raybus-raw"
+    protocol = "raybus native API, msgpack over HTTP/1.1 (bare aiohttp client, no SDK)"
+
+    async def start(self) -> None:
+        import aiohttp
+
+        if self.url is None:
+            self.url = await asyncio.to_thread(self._spawn)
+        connector = aiohttp.TCPConnector(limit=self.connections)
+        self.session = aiohttp.ClientSession(
+            self.url, connector=connector, timeout=aiohttp.ClientTimeout(total=120)
+        )
+        if self.server is None and self.pid is None:
+            self.pid = await asyncio.to_thread(find_root_pid, self.url)
+
+    async def stop(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+            self.session = None
+        await super().stop()
+
+    async def call(self, path: str, payload: dict[str, Any] | None, method: str = "POST") -> Any:
+        import msgpack
+
+        data = None if payload is None else msgpack.packb(payload, use_bin_type=True)
+        headers = {"content-type": "application/msgpack", "accept": "application/msgpack"}
+        for _ in range(50):
+            async with self.session.request(method, path, data=data, headers=headers) as response:
+                content = await response.read()
+                if response.status == 429:
+                    await asyncio.sleep(float(response.headers.get("retry-after", "0")) or 0.01)
+                    continue
+                answer = msgpack.unpackb(content, raw=False) if content else {}
+                if response.status != 200:
+                    raise RuntimeError(f"{method} {path}: HTTP {response.status}: {answer}")
+                return answer
+        raise RuntimeError(f"{method} {path}: still throttled after 50 tries")
+
+    async def create_queue(self, name: str) -> None:
+        settings: dict[str, Any] = {"name": name, "visibility_timeout_s": 600}
+        if self.partitions:
+            settings["partitions"] = self.partitions
+        await self.call("/v1/queues", settings)
+
+    async def delete_queue(self, name: str) -> None:
+        await self.call(f"/v1/queues/{name}", None, method="DELETE")
+
+    async def send(self, queue: str, bodies: Sequence[bytes]) -> None:
+        path = f"/v1/queues/{queue}/messages"
+        if len(bodies) == 1:
+            await self.call(path, {"body": bodies[0]})
+            return
+        answer = await self.call(path, {"entries": [{"body": b} for b in bodies]})
+        _check_results("send_batch", answer["results"])
+
+    async def receiver(self, queue: str, max_messages: int) -> Receiver:
+        return _RawReceiver(self, queue, max_messages)

@@ -352,3 +352,9 @@ def test_a_target_too_slow_to_fill_the_queue_stops_the_sweep_at_the_depth_it_rea
     stopped = results["depth_stopped"][0]
     assert 20 <= stopped["depth"] < 100_000
     assert summarize(results).keys() == {"depth_0", "depth_20"}  # no process: no memory
+
+
+def test_the_bare_client_column_is_not_a_peer_to_compare_against() -> None:
+    medians = {"raybus": {"send_10": 2.0}, "raybus-raw": {"send_10": 4.0}, "nats": {"send_10": 1.0}}
+    header = format_table(report_rows([10], [], 10), medians, list(medians)).splitlines()[0]
+    assert header.split() == ["unit", "raybus", "raybus-raw", "nats", "raybus/nats"]
