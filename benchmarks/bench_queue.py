@@ -174,6 +174,7 @@ def machine() -> dict[str, Any]:
         "date": time.strftime("%Y-%m-%d"),
         "loadavg_1m": round(os.getloadavg()[0], 2),
     }
+    info["commit"] = _git_commit()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as handle:
             models = [
@@ -186,6 +187,31 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     return info
+
+
+def _git_commit() -> str:
+    """The checkout's commit, ``+dirty`` when code (not docs) differs from it."""
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        head = subprocess.run(
+            ["git", "-C", root, "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", root, "status", "--porcelain", "--", "*.py"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+    return head + ("+dirty" if dirty else "")
 
 
 async def run_all(args: argparse.Namespace) -> dict[str, Any]:
@@ -224,7 +250,7 @@ def render(report: dict[str, Any], args: argparse.Namespace) -> str:
     m = report["machine"]
     lines = [
         f"machine: {m.get('cpus')} CPUs ({m.get('cpu', '?')}), {m.get('memory_gib', '?')} GiB, "
-        f"Linux {m['kernel']}, Python {m['python']}, {m['date']}",
+        f"Linux {m['kernel']}, Python {m['python']}, {m['date']}, raybus {m.get('commit', '?')}",
         f"command: {report['command']}",
         f"medians of {args.runs} runs; {args.body_bytes}-byte bodies; window {args.concurrency} "
         f"requests (batches >= 100: {args.big_concurrency}); {args.seconds:g} s per phase",
