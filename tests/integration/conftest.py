@@ -1,5 +1,6 @@
 """One real raybus cluster per test session: a local Ray instance on loopback, the controller,
-two partition hosts (so partitioned queues really span hosts) and a gateway on 127.0.0.1, on a
+two partition hosts (so partitioned queues really span hosts; host 0 serves the gateway on
+127.0.0.1, as `raybus up` does), on a
 virtual clock so tests cross visibility timeouts and dedup windows by advancing it.
 
 Tests share the cluster, so each uses queues with unique names (the ``name`` fixture).
@@ -8,12 +9,13 @@ Tests share the cluster, so each uses queues with unique names (the ``name`` fix
 from __future__ import annotations
 
 import itertools
+import socket
 from collections.abc import Iterator
 
 import pytest
 
 from raybus.control import ClusterSpec, RunningCluster, start
-from raybus.gateway import Gateway
+from raybus.gateway import Gateway, GatewayHost
 from raybus.sdk import Client
 
 TOKEN = None
@@ -23,9 +25,14 @@ _names = itertools.count()
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCluster]:
     data_dir = tmp_path_factory.mktemp("raybus-data")
+    # a fixed port: a test kills host 0, which serves the gateway and must come back on it
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     running = start(
-        ClusterSpec(data_dir=str(data_dir), port=0, partition_hosts=2, test_clock=True),
+        ClusterSpec(data_dir=str(data_dir), port=port, partition_hosts=2, test_clock=True),
         gateway=Gateway,
+        gateway_host=GatewayHost,
     )
     try:
         yield running

@@ -67,9 +67,19 @@ def split_by_partition(
 
 
 class Router:
-    def __init__(self, fetch_table: Callable[[], Awaitable[RoutingTable]]) -> None:
+    """``local`` maps host names to partition hosts living in this process: calls to them are
+    plain awaits on this event loop, with no Ray call, serialisation or object store (a Ray
+    actor call costs about 1.3 ms here, 6 ms with a 1 MiB argument)."""
+
+    def __init__(
+        self,
+        fetch_table: Callable[[], Awaitable[RoutingTable]],
+        *,
+        local: dict[str, Any] | None = None,
+    ) -> None:
         self._fetch = fetch_table
         self.table = RoutingTable()
+        self.local = local if local is not None else {}
         self._handles: dict[str, Any] = {}
         self._refreshing: asyncio.Future[RoutingTable] | None = None
         self._turn = itertools.count()
@@ -116,10 +126,17 @@ class Router:
                 raise RaybusError("StaleEpoch", f"Queue {queue} has no partition {partition}.")
             placement = route.partitions[partition]
             try:
-                handle = self.handle(placement.host)
-                return await getattr(handle, method).remote(
+                local = self.local.get(placement.host)
+                if local is not None:
+                    return await getattr(local, method)(queue, partition, placement.epoch, *args)
+                ref = getattr(self.handle(placement.host), method).remote(
                     queue, partition, placement.epoch, *args
                 )
+                try:
+                    return await ref
+                except asyncio.CancelledError:
+                    ray.cancel(ref)  # e.g. a long poll another partition answered first
+                    raise
             except RaybusError as error:
                 if error.code != "StaleEpoch" or attempt == STALE_RETRIES:
                     # rebuilt: Ray delivers actor errors wrapped in its task-error class

@@ -94,14 +94,24 @@ def connect(address: str | None) -> bool:
     return True
 
 
-def start(spec: ClusterSpec, *, gateway: type) -> RunningCluster:
-    """Start (or attach to) a cluster. ``gateway`` is the gateway actor class
-    (:class:`raybus.gateway.Gateway`), injected because the control plane sits below the
-    gateway and must not import it."""
+def start(spec: ClusterSpec, *, gateway: type, gateway_host: type | None = None) -> RunningCluster:
+    """Start (or attach to) a cluster. ``gateway`` is the standalone gateway actor class and
+    ``gateway_host`` the partition-host class that also serves a gateway
+    (:class:`raybus.gateway.Gateway` / :class:`raybus.gateway.GatewayHost`), injected because
+    the control plane sits below the gateway and must not import it.
+
+    Embedded (no ``address``) with ``gateway_host``: host 0 serves the gateway itself, so
+    requests to its partitions never cross Ray. Attached: one standalone gateway per node."""
     started_ray = connect(spec.address)
     data_dir = os.path.abspath(spec.data_dir)
     os.makedirs(data_dir, exist_ok=True)
     attached = spec.address is not None
+    colocated = gateway_host is not None and not attached
+    options: dict[str, Any] = {}
+    if colocated:
+        serve = {"host": spec.host, "port": spec.port, "token": spec.token,
+                 "allow_open": spec.allow_open}  # fmt: skip
+        options = {"host_class": gateway_host, "host_zero_options": {"serve": serve}}
     controller: Any = (
         ray.remote(Controller)
         .options(**controller_options())
@@ -110,9 +120,14 @@ def start(spec: ClusterSpec, *, gateway: type) -> RunningCluster:
             hosts=spec.partition_hosts,
             test_clock=spec.test_clock,
             fsync=spec.fsync,
+            **options,
         )
     )
     ray.get(controller.ready.remote(), timeout=READY_TIMEOUT_S)
+    if colocated:
+        host_zero = ray.get_actor(host_name(0), namespace=NAMESPACE)
+        url = str(ray.get(host_zero.url.remote(), timeout=READY_TIMEOUT_S))
+        return RunningCluster(spec, controller, [host_zero], [url], started_ray)
     remote_gateway: Any = ray.remote(gateway)
     nodes: list[str | None] = [None]  # embedded: one gateway, on this node
     if attached:  # one gateway per alive node

@@ -58,7 +58,12 @@ class Controller:
         hosts: int = 1,
         test_clock: bool = False,
         fsync: str = "always",
+        host_class: type = PartitionHost,
+        host_zero_options: dict[str, Any] | None = None,
     ) -> None:
+        """``host_class`` builds the partition hosts (a subclass may serve the gateway too:
+        injected, since the control plane sits below the gateway); ``host_zero_options`` are
+        extra constructor keywords for host 0 only (where the embedded gateway lives)."""
         self.data_dir = data_dir
         self.store = CatalogStore(data_dir)
         self.catalog: Catalog = self.store.load()
@@ -67,12 +72,14 @@ class Controller:
             self.catalog.clock_ms = SystemClock().now_ms()
         self.store.save(self.catalog)
         self.fsync = fsync
-        remote = ray.remote(**host_class_options())(PartitionHost)
+        remote: Any = ray.remote(**host_class_options())(host_class)
         self.hosts: dict[str, Any] = {}
         for index, name in enumerate(self.catalog.hosts):
+            extra = (host_zero_options or {}) if index == 0 else {}
             self.hosts[name] = remote.options(**host_options(index)).remote(
-                name, data_dir, fsync=fsync
+                name, data_dir, fsync=fsync, **extra
             )
+
         self.incarnations: dict[str, int] = {}
         self.health_state: dict[str, dict[str, Any]] = {}
         self.lock: asyncio.Lock | None = None

@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from raybus.control import ClusterSpec, start
     from raybus.core.errors import RaybusError
-    from raybus.gateway import Gateway
+    from raybus.gateway import Gateway, GatewayHost
 
     spec = ClusterSpec(
         data_dir=args.data_dir,
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     started = time.perf_counter()
     try:
-        cluster = start(spec, gateway=Gateway)
+        cluster = start(spec, gateway=Gateway, gateway_host=GatewayHost)
     except RaybusError as error:
         print(f"error: {error.code}: {error.message}", file=sys.stderr)
         return 2

@@ -20,8 +20,6 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
-import ray
-
 from raybus.actors import Router, merge_stats, split_by_partition
 from raybus.core.errors import RaybusError
 from raybus.core.tokens import decode_receipt
@@ -176,31 +174,28 @@ class QueueService:
             start = woke
 
     async def _wait_any(self, queue: str, count: int, wait_s: float) -> int | None:
-        """Park on every partition; the index of the first with a visible message, or None."""
-        route = await self.router.route(queue)
-        refs = []
-        for partition, placement in enumerate(route.partitions):
-            handle = self.router.handle(placement.host)
-            refs.append(handle.wait_visible.remote(queue, partition, placement.epoch, wait_s))
-        futures = {asyncio.ensure_future(_await(ref)): i for i, ref in enumerate(refs)}
+        """Park on every partition; the index of the first with a visible message, or None.
+        The other waits are cancelled (remote ones with ``ray.cancel``)."""
+        waits = {
+            asyncio.ensure_future(self.router.call(queue, p, "wait_visible", wait_s)): p
+            for p in range(count)
+        }
         try:
-            pending = set(futures)
+            pending = set(waits)
             while pending:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
                 for future in done:
-                    if not future.cancelled() and future.exception() is None and future.result():
-                        return futures[future]
-                    if future.exception() is not None:
-                        error = future.exception()
-                        if isinstance(error, RaybusError) and error.code == "StaleEpoch":
-                            await self.router.refresh()
-                            return 0  # re-route on the next pass
+                    error = future.exception()
+                    if error is None and future.result():
+                        return waits[future]
+                    if isinstance(error, RaybusError) and error.retriable:
+                        return waits[future]  # re-route and retry on the next pass
+                    if error is not None:
+                        raise error
             return None
         finally:
-            for future, index in futures.items():
-                if not future.done():
-                    future.cancel()
-                    ray.cancel(refs[index])
+            for future in waits:
+                future.cancel()
 
     # -- delete / visibility ------------------------------------------------------------------
     def _by_partition(
@@ -264,7 +259,3 @@ class QueueService:
 
     async def stats(self, queue: str) -> dict[str, Any]:
         return merge_stats(await self.partition_stats(queue))
-
-
-async def _await(ref: Any) -> Any:
-    return await ref
