@@ -67,7 +67,7 @@ class PartitionHost:
         self._opening: dict[Key, asyncio.Future[LivePartition]] = {}
         self._started: asyncio.Future[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.router = Router(self._fetch_table)
+        self.router = Router(self._fetch_table, local={name: self})  # own partitions: no Ray
 
     # -- lifecycle ------------------------------------------------------------------------------
     def _controller(self) -> Any:

@@ -172,7 +172,6 @@ class GatewayHost(PartitionHost):
         super().__init__(name, data_dir, fsync=fsync)
         self.serve = serve
         self.server: _Server | None = None
-        self.router.local[name] = self  # dead letters to partitions here skip Ray as well
 
     async def start(self) -> dict[str, Any]:
         described = await super().start()
