@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import httpx
 
-from raybus.sdk import Client
+from raybus.sdk import Client, errors
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
@@ -144,3 +144,30 @@ def test_a_long_poll_wakes_within_milliseconds_of_a_send(
     poller.join(timeout=20)
     assert received and received[0][1] == ["wake up"]
     assert received[0][0] - sent_at < 0.5, f"woke after {received[0][0] - sent_at:.3f} s"
+
+
+def test_a_rate_limited_move_task_to_a_named_destination_can_be_cancelled(
+    client: Client, name: str
+) -> None:
+    dlq = client.create_queue(name + "-dlq")
+    destination = client.create_queue(name + "-dest")
+    dlq.send_batch(["a", "b", "c"])
+    task = client.start_move_task(dlq.name, destination.name, max_messages_per_s=1)
+    assert task["to_move"] == 3 and task["max_messages_per_s"] == 1
+    wait_for(lambda: destination.stats()["visible"] == 1)  # one per (virtual) second
+    try:
+        client.start_move_task(dlq.name, destination.name)
+        raise AssertionError("a second task for the same source was accepted")
+    except errors.MoveTaskConflict:
+        pass
+    client.cancel_move_task(task["handle"])
+
+    def cancelled() -> bool:
+        (latest, *_) = client.list_move_tasks(dlq.name)
+        return latest["status"] == "CANCELLED"
+
+    wait_for(cancelled)
+    client.advance_clock(10)  # time passes: a cancelled task moves nothing more
+    assert destination.stats()["visible"] == 1 and dlq.stats()["visible"] == 2
+    (latest, *_) = client.list_move_tasks(dlq.name)
+    assert latest["moved"] == 1

@@ -40,8 +40,10 @@ class MoveTasks:
         self._wake: asyncio.Event | None = None
 
     def wake(self) -> None:
+        """Wake every idle task (the clock moved, or a task was cancelled)."""
         if self._wake is not None:
             self._wake.set()
+            self._wake = None
 
     async def start(
         self, source: str, destination: str | None, rate_per_s: int | None
@@ -149,7 +151,8 @@ class MoveTasks:
             if due is None or self.controller.catalog.clock_ms is not None
             else (max(0.001, (due - now) / 1000))
         )
-        self._wake = asyncio.Event()
+        if self._wake is None:
+            self._wake = asyncio.Event()  # shared by every idle task until the next wake
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), min(wait, IDLE_WAIT_S))
 
@@ -170,8 +173,8 @@ class MoveTasks:
             moved, failed, reason = await self._deliver(task, letters)
             await router.call(task.source, partition, "settle_transfer", moved, failed)
             moved_total += len(moved)
-            if reason is not None:
-                task.record_moved(self.controller.now_ms(), 0, source_empty=False)
+            if reason is not None:  # count what did move, then fail the task
+                task.record_moved(self.controller.now_ms(), moved_total, source_empty=False)
                 raise RaybusError("InvalidParameterValue", reason)
         return moved_total, taken_total == 0
 
