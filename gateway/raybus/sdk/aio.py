@@ -17,11 +17,12 @@ from typing import Any, TypeVar
 import httpx
 
 from raybus.sdk import _ops
+from raybus.sdk._aio_http import AiohttpIO, AsyncIO, HttpxIO
 from raybus.sdk._consume import ConsumeState, log_entry_failures
 from raybus.sdk._retry import Backoff, connection_error, next_delay_s
 from raybus.sdk._wire import Op, decode_answer, headers, retry_after_s
 from raybus.sdk.client import DEFAULT_URL, USER_AGENT
-from raybus.sdk.errors import RaybusError
+from raybus.sdk.errors import GatewayConnectionError, RaybusError
 from raybus.sdk.models import BaseMessage, Health, MoveTask, ProcessStats, QueueStats, SendResult
 
 __all__ = ["AsyncClient", "AsyncConsumer", "AsyncMessage", "AsyncQueue"]
@@ -52,16 +53,16 @@ class AsyncClient:
         self.backoff = backoff if backoff is not None else Backoff()
         self._timeout_s = timeout_s
         self._sleep = sleep
-        self._http = httpx.AsyncClient(
-            base_url=url,
-            headers=headers(token, USER_AGENT),
-            timeout=timeout_s,
-            transport=transport,
+        sent_headers = headers(token, USER_AGENT)
+        self._io: AsyncIO = (
+            AiohttpIO(url, sent_headers)
+            if transport is None
+            else HttpxIO(url, sent_headers, transport)
         )
 
     # -- lifecycle --------------------------------------------------------------------------------
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._io.aclose()
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -85,28 +86,32 @@ class AsyncClient:
         retry = 0
         while True:
             try:
-                response = await self._http.request(
-                    call.method, call.path, content=content, params=call.params, timeout=timeout
+                response = await self._io.request(
+                    call.method, call.path, content, call.params, timeout
                 )
-            except httpx.TransportError as exc:
+            except httpx.TransportError as exc:  # the injected httpx transport
                 error = connection_error(exc, self.url)
                 if error is None:
                     raise
                 delay = next_delay_s(self.backoff, self.max_retries, retry, error)
                 if delay is None:
                     raise error from exc
+            except GatewayConnectionError as error:  # the aiohttp path
+                delay = next_delay_s(self.backoff, self.max_retries, retry, error)
+                if delay is None:
+                    raise
             else:
                 try:
                     payload = decode_answer(
-                        response.status_code,
-                        response.headers.get("content-type", ""),
+                        response.status,
+                        response.content_type,
                         response.content,
                         call.ok_statuses,
                     )
                 except RaybusError as exc:
                     if response.is_success:
                         raise
-                    after = retry_after_s(response.headers.get("retry-after"), exc)
+                    after = retry_after_s(response.retry_after, exc)
                     delay = next_delay_s(self.backoff, self.max_retries, retry, exc, after)
                     if delay is None:
                         raise

@@ -33,6 +33,9 @@ logger = logging.getLogger("raybus.sdk")
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 USER_AGENT = "raybus-sdk/0.1"
+# Keep every connection a busy client opens: httpx keeps only 20 idle ones by default, so 32
+# concurrent requests closed and reopened a dozen connections per round (measured: 7x slower).
+POOL_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=256)
 
 
 class Client:
@@ -68,6 +71,7 @@ class Client:
             headers=headers(token, USER_AGENT),
             timeout=timeout_s,
             transport=transport,
+            limits=POOL_LIMITS,
         )
 
     # -- lifecycle --------------------------------------------------------------------------------
