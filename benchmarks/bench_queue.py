@@ -1,6 +1,6 @@
 """Queue throughput, latency, depth and memory: raybus's gateway side by side with peers.
 
-    .venv/bin/python -m benchmarks.bench_queue                         # raybus alone (~1 min)
+    .venv/bin/python -m benchmarks.bench_queue                         # raybus alone (~3 min)
     .venv/bin/python -m benchmarks.bench_queue --peer nats --peer moto # plus peers, with ratios
     .venv/bin/python -m benchmarks.bench_queue --only rabbitmq --runs 1 --seconds 1
     .venv/bin/python -m benchmarks.bench_queue --depths 0 10000 100000 1000000   # full sweep
