@@ -80,7 +80,7 @@ def find_root_pid(url: str) -> int | None:
 class RaybusTarget(Target):
     name = "raybus"
     max_batch = 1000
-    protocol = "raybus native API, msgpack over HTTP/1.1 (raybus.sdk.AsyncClient, httpx)"
+    protocol = "raybus native API, msgpack over HTTP/1.1 (raybus.sdk.AsyncClient)"
     durability = "file log, acknowledged after the commit's fsync (group commit)"
 
     def __init__(
@@ -125,21 +125,15 @@ class RaybusTarget(Target):
         return url
 
     async def start(self) -> None:
-        import httpx
-
         from raybus.sdk import AsyncClient
 
         if self.url is None:
             self.url = await asyncio.to_thread(self._spawn)
-        url = self.url
-        transport = httpx.AsyncHTTPTransport(
-            limits=httpx.Limits(
-                max_connections=self.connections, max_keepalive_connections=self.connections
-            )
-        )
-        self.client = AsyncClient(url, timeout_s=120, transport=transport)
+        # No transport argument: the SDK's own default I/O (aiohttp since ed6e72d; passing an
+        # httpx transport would switch it to its httpx path, which is there for tests).
+        self.client = AsyncClient(self.url, timeout_s=120)
         if self.server is None and self.pid is None:
-            self.pid = await asyncio.to_thread(find_root_pid, url)
+            self.pid = await asyncio.to_thread(find_root_pid, self.url)
 
     async def stop(self) -> None:
         if self.client is not None:
