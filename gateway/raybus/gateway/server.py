@@ -70,6 +70,12 @@ def _int(data: dict[str, Any], key: str, default: int | None, low: int, high: in
     return value
 
 
+def _body_bytes(body: object) -> int:
+    if isinstance(body, str):
+        return len(body.encode("utf-8", "surrogatepass"))
+    return len(body) if isinstance(body, (bytes, bytearray)) else 0
+
+
 _RECEIVE_KEYS = frozenset({"max_messages", "wait_s", "visibility_timeout_s"})
 _DELETE_KEYS = frozenset({"receipt", "receipts"})
 _CHANGE_KEYS = frozenset({"receipt", "visibility_timeout_s"})
@@ -213,16 +219,13 @@ class _Api:
         if not batch and isinstance(entries[0], RaybusError):
             raise entries[0]
         results = await self.service.send(name, entries)
-        ok = [r for r in results if not isinstance(r, RaybusError)]
+        accepted = [
+            entry
+            for entry, result in zip(entries, results, strict=True)
+            if not isinstance(result, RaybusError) and not isinstance(entry, RaybusError)
+        ]
         self.metrics.count(
-            "sent",
-            name,
-            len(ok),
-            sum(
-                len(e.body)
-                for e in entries
-                if not isinstance(e, RaybusError) and isinstance(e.body, (bytes, str))
-            ),
+            "sent", name, len(accepted), sum(_body_bytes(entry.body) for entry in accepted)
         )
         if not batch:
             (result,) = results
