@@ -10,7 +10,7 @@ afterwards (the driver, Ray's GCS, raylet, workers, ...).
   (×1: ``queue.delete_message``) — SQS's model: the delete is answered by the gateway.
 
 ``raybus-raw`` (``RaybusRawTarget``) is a diagnostic twin: the same gateway through a bare
-aiohttp + msgpack client, to tell the SDK's (httpx's) cost from the gateway's.
+aiohttp + msgpack client, to tell the SDK's cost from the gateway's.
 
 Memory of an attached gateway: ``--raybus-pid`` names the root of its tree; without it, the
 process listening on the URL's port is found and its highest ancestor whose command line
@@ -214,7 +214,7 @@ def _check_results(what: str, results: list[Any]) -> None:
 
 class RaybusRawTarget(RaybusTarget):
     """Diagnostic twin of ``raybus``: the same gateway through a bare aiohttp + msgpack client
-    speaking docs/http-api.md (no SDK, no httpx), retrying only ``429 Throttled``. The gap
+    speaking docs/http-api.md (no SDK), retrying only ``429 Throttled``. The gap
     between the two columns is the client's cost, not the gateway's."""
 
     name = "raybus-raw"
