@@ -19,7 +19,7 @@ from raybus.engines.messages import (
 from raybus.engines.partition import QueuePartition, ReceiveResult
 from raybus.engines.queue_state import EngineLog, PartitionCounters, QueueState
 from raybus.engines.records import RecordType
-from raybus.engines.redrive import MoveTask, check_move_task, check_redrive
+from raybus.engines.redrive import MoveTask, check_move_rate, check_move_task, check_redrive
 from raybus.engines.standard import StandardQueuePartition
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "SendEntry",
     "SendResult",
     "StandardQueuePartition",
+    "check_move_rate",
     "check_move_task",
     "check_redrive",
     "message_id_for",

@@ -22,6 +22,7 @@ __all__ = [
     "MAX_MOVE_RATE_PER_S",
     "UNLIMITED_MOVE_BATCH",
     "MoveTask",
+    "check_move_rate",
     "check_move_task",
     "check_redrive",
 ]
@@ -69,6 +70,11 @@ def check_move_task(
             "InvalidParameterValue",
             "A move task moves messages only between queues of the same type.",
         )
+    check_move_rate(rate_per_s)
+
+
+def check_move_rate(rate_per_s: object) -> None:
+    """Raise unless ``rate_per_s`` is None (unlimited) or 1–``MAX_MOVE_RATE_PER_S``."""
     if rate_per_s is not None and (
         isinstance(rate_per_s, bool)
         or not isinstance(rate_per_s, int)

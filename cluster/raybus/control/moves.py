@@ -19,8 +19,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from raybus.core.errors import RaybusError
-from raybus.engines import DeadLetter, MoveTask, check_move_task
-from raybus.engines.redrive import MAX_MOVE_RATE_PER_S
+from raybus.engines import DeadLetter, MoveTask, check_move_rate, check_move_task
 
 if TYPE_CHECKING:
     from raybus.control.controller import Controller
@@ -63,7 +62,7 @@ class MoveTasks:
                     f"Queue {source} is no queue's dead-letter queue; name a destination.",
                     parameter="destination",
                 )
-            _check_rate(rate_per_s)
+            check_move_rate(rate_per_s)
         if any(
             t.source == source and t.status in ("RUNNING", "CANCELLING")
             for t in self.tasks.values()
@@ -210,16 +209,3 @@ class MoveTasks:
                 else:
                     moved.append(letter.seq)
         return moved, failed, reason
-
-
-def _check_rate(rate_per_s: object) -> None:
-    if rate_per_s is not None and (
-        isinstance(rate_per_s, bool)
-        or not isinstance(rate_per_s, int)
-        or not 1 <= rate_per_s <= MAX_MOVE_RATE_PER_S
-    ):
-        raise RaybusError(
-            "InvalidParameterValue",
-            f"max_messages_per_s must be from 1 to {MAX_MOVE_RATE_PER_S}.",
-            parameter="max_messages_per_s",
-        )

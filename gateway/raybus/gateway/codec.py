@@ -33,6 +33,7 @@ __all__ = [
     "error_body",
     "message_to_wire",
     "result_to_wire",
+    "utf8_len",
 ]
 
 MSGPACK = "application/msgpack"
@@ -156,7 +157,8 @@ def entry_from_wire(data: object, *, json: bool) -> SendEntry:
     )
 
 
-def _utf8_len(value: object) -> int:
+def utf8_len(value: object) -> int:
+    """Bytes of a str (as UTF-8) or bytes value; 0 for anything else."""
     if isinstance(value, str):
         return len(value.encode("utf-8", "surrogatepass"))
     if isinstance(value, (bytes, bytearray)):
@@ -167,12 +169,12 @@ def _utf8_len(value: object) -> int:
 def _size(entry: SendEntry) -> int:
     """Bytes the entry counts toward the batch limit: body plus attribute names, data types and
     values, in UTF-8 (as :func:`raybus.core.attributes_size` counts them)."""
-    size = _utf8_len(entry.body)
+    size = utf8_len(entry.body)
     if isinstance(entry.attributes, dict):
         for name, item in entry.attributes.items():
-            size += _utf8_len(name)
+            size += utf8_len(name)
             if isinstance(item, (list, tuple)):
-                size += sum(_utf8_len(part) for part in item)
+                size += sum(utf8_len(part) for part in item)
     return size
 
 

@@ -27,6 +27,7 @@ from raybus.gateway.codec import (
     error_body,
     message_to_wire,
     result_to_wire,
+    utf8_len,
 )
 from raybus.gateway.metrics import GatewayMetrics
 from raybus.gateway.service import MAX_WAIT_S, QueueService
@@ -68,12 +69,6 @@ def _int(data: dict[str, Any], key: str, default: int | None, low: int, high: in
             parameter=key,
         )
     return value
-
-
-def _body_bytes(body: object) -> int:
-    if isinstance(body, str):
-        return len(body.encode("utf-8", "surrogatepass"))
-    return len(body) if isinstance(body, (bytes, bytearray)) else 0
 
 
 _RECEIVE_KEYS = frozenset({"max_messages", "wait_s", "visibility_timeout_s"})
@@ -225,7 +220,7 @@ class _Api:
             if not isinstance(result, RaybusError) and not isinstance(entry, RaybusError)
         ]
         self.metrics.count(
-            "sent", name, len(accepted), sum(_body_bytes(entry.body) for entry in accepted)
+            "sent", name, len(accepted), sum(utf8_len(entry.body) for entry in accepted)
         )
         if not batch:
             (result,) = results
