@@ -30,6 +30,8 @@ from raybus.gateway.codec import (
     utf8_len,
 )
 from raybus.gateway.metrics import GatewayMetrics
+from raybus.gateway.resources_api import FunctionInvoker, TopicPublisher
+from raybus.gateway.resources_api import add_routes as add_resource_routes
 from raybus.gateway.service import MAX_WAIT_S, QueueService
 
 __all__ = ["Admin", "build_app"]
@@ -374,8 +376,17 @@ class _Api:
 
 
 def build_app(
-    service: QueueService, admin: Admin, metrics: GatewayMetrics, *, token: str | None
+    service: QueueService,
+    admin: Admin,
+    metrics: GatewayMetrics,
+    *,
+    token: str | None,
+    topics: TopicPublisher | None = None,
+    functions: FunctionInvoker | None = None,
 ) -> web.Application:
+    """The application. ``topics`` and ``functions`` (the data-plane services of topics and
+    functions) add the routes of :mod:`raybus.gateway.resources_api`: topics and
+    subscriptions with ``topics``, functions and event-source mappings with ``functions``."""
     api = _Api(service, admin, metrics, token)
     app = web.Application(middlewares=[api.middleware], client_max_size=MAX_HTTP_BODY)
     q = "/v1/queues/{name}"
@@ -399,4 +410,5 @@ def build_app(
     app.router.add_post("/v1/clock/advance", api.advance_clock, name="advance_clock")
     app.router.add_get("/healthz", api.healthz, name="healthz")
     app.router.add_get("/metrics", api.metrics_text, name="metrics")
+    add_resource_routes(app, CODEC, service, admin, topics=topics, functions=functions)
     return app
