@@ -21,21 +21,27 @@ import os
 import resource
 import shutil
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ray
 
+if TYPE_CHECKING:
+    from raybus.actors.live_topic import LiveTopic, TopicDispatch
+    from raybus.actors.pollers import AsyncPoller, MappingPoller
+
+from raybus.actors.dispatch import Dispatcher, FunctionRuntime
 from raybus.actors.live_partition import LivePartition, Op, OpResult
 from raybus.actors.options import CONTROLLER_NAME, NAMESPACE
 from raybus.actors.router import Router
 from raybus.core.clock import Clock, ManualClock, SystemClock
 from raybus.core.config import QueueConfig
 from raybus.core.errors import RaybusError
-from raybus.core.routing import RoutingTable, partition_tag
+from raybus.core.resources import FunctionConfig, SubscriptionConfig, TopicConfig
+from raybus.core.routing import RoutingTable, async_queue_name, partition_tag
 from raybus.engines import DeadLetter, SendEntry, SendResult
 from raybus.storage import FsyncPolicy
 
-__all__ = ["PartitionHost", "partition_directory"]
+__all__ = ["PartitionHost", "partition_directory", "topic_directory"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +50,14 @@ Key = tuple[str, int]
 
 def partition_directory(data_dir: str, queue: str, incarnation: int, partition: int) -> str:
     return os.path.join(data_dir, "queues", queue, f"{incarnation:016x}", f"p{partition:04d}")
+
+
+def topic_directory(data_dir: str, topic: str, incarnation: int, partition: int) -> str:
+    return os.path.join(data_dir, "topics", topic, f"{incarnation:016x}", f"p{partition:04d}")
+
+
+WATCH_TIMEOUT_S = 10.0
+PollerKey = tuple[str, str, int]  # ("mapping", id, partition) or ("async", function, partition)
 
 
 def _raise_fd_limit() -> None:
@@ -68,6 +82,12 @@ class PartitionHost:
         self._started: asyncio.Future[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.router = Router(self._fetch_table, local={name: self})  # own partitions: no Ray
+        self.dispatcher = Dispatcher(self.router)
+        self.topics: dict[Key, LiveTopic] = {}
+        self._topic_dispatch: TopicDispatch | None = None
+        self.functions = FunctionRuntime(self._controller)
+        self.pollers: dict[PollerKey, MappingPoller | AsyncPoller] = {}
+        self._watcher: asyncio.Task[None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
     def _controller(self) -> Any:
@@ -94,7 +114,114 @@ class PartitionHost:
         if answer["now_ms"] is not None:
             self._use_virtual_clock(answer["now_ms"])
         await asyncio.gather(*(self._open(*assignment) for assignment in answer["assignments"]))
-        log.info("%s started with %d partitions", self.name, len(self.partitions))
+        table = await self.router.refresh()
+        await asyncio.gather(
+            *(
+                self._open_topic(*assignment, self._subs_of(table, assignment[0]))
+                for assignment in answer.get("topics", ())
+            )
+        )
+        await self._reconcile(table)
+        self._watcher = asyncio.ensure_future(self._watch())
+        log.info(
+            "%s started with %d partitions and %d topics",
+            self.name,
+            len(self.partitions),
+            len(self.topics),
+        )
+
+    @staticmethod
+    def _subs_of(table: RoutingTable, topic: str) -> list[dict[str, Any]]:
+        route = table.topics.get(topic)
+        return [] if route is None else [sub.to_dict() for sub in route.subscriptions]
+
+    # -- the routing watch and the pollers it drives ---------------------------------------------
+    async def _watch(self) -> None:
+        """Follow the controller's routing table (long poll) and keep the pollers in step with
+        the functions and mappings in it. Never dies."""
+        while True:
+            try:
+                table = await self._controller().watch_routing.remote(
+                    self.router.table.version, WATCH_TIMEOUT_S
+                )
+                self.router.install(table)
+                await self._reconcile(self.router.table)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("routing watch failed; retrying")
+                await asyncio.sleep(1.0)  # a pause after an error (the controller may restart)
+
+    def _function(self, name: str) -> FunctionConfig | None:
+        return self.router.table.functions.get(name)
+
+    async def _reconcile(self, table: RoutingTable) -> None:
+        if not table.functions and not self.pollers:
+            return
+        from raybus.actors.pollers import AsyncPoller, MappingPoller, workers_per_partition
+
+        wanted: dict[PollerKey, tuple[Any, ...]] = {}
+        for function in table.functions:
+            queue = async_queue_name(function)
+            for index in self._local_partitions(table, queue):
+                wanted[("async", function, index)] = (queue, index, None)
+        for mapping in table.mappings.values():
+            target = mapping.target
+            if (
+                not mapping.enabled
+                or target.kind != "queue"
+                or mapping.function not in table.functions
+            ):
+                continue
+            route = table.queues.get(target.name)
+            if route is None:
+                continue
+            for index in self._local_partitions(table, target.name):
+                wanted[("mapping", mapping.id, index)] = (target.name, index, mapping)
+        for key in [key for key in self.pollers if key not in wanted]:
+            await self.pollers.pop(key).stop()
+        for key, (queue, index, mapping) in wanted.items():
+            live = self.partitions.get((queue, index))
+            if live is None:
+                continue
+            poller = self.pollers.get(key)
+            if mapping is None:
+                config = table.functions[key[1]]
+                workers = min(8, config.concurrency) if config.concurrency is not None else 8
+                if poller is None:
+                    poller = AsyncPoller(
+                        key[1],
+                        live,
+                        self.functions.invoker(),
+                        self.functions.code_for,
+                        self._function,
+                        self.dispatcher,
+                        self.clock,
+                    )
+                    self.pollers[key] = poller
+                poller.resize(workers)
+            else:
+                count = len(table.queues[queue].partitions)
+                workers = workers_per_partition(mapping.max_concurrency, count)
+                if poller is None:
+                    poller = MappingPoller(
+                        mapping,
+                        queue,
+                        live,
+                        self.functions.invoker(),
+                        self.functions.code_for,
+                        self._function,
+                    )
+                    self.pollers[key] = poller
+                assert isinstance(poller, MappingPoller)
+                poller.update(mapping)
+                poller.resize(workers)
+
+    def _local_partitions(self, table: RoutingTable, queue: str) -> list[int]:
+        route = table.queues.get(queue)
+        if route is None:
+            return []
+        return [i for i, p in enumerate(route.partitions) if p.host == self.name]
 
     def _use_virtual_clock(self, now_ms: int) -> None:
         if not self.virtual:
@@ -142,6 +269,38 @@ class PartitionHost:
     ) -> list[SendResult | RaybusError]:
         return await self.router.send(queue, entries)
 
+    async def _open_topic(
+        self,
+        topic: str,
+        partition: int,
+        epoch: int,
+        config: dict[str, Any],
+        incarnation: int,
+        subscriptions: list[dict[str, Any]],
+    ) -> LiveTopic:
+        from raybus.actors.live_topic import LiveTopic, TopicDispatch
+
+        if self._topic_dispatch is None:
+            self._topic_dispatch = TopicDispatch(self.dispatcher.send, self.dispatcher.is_fifo)
+        key = (topic, partition)
+        live = self.topics.get(key)
+        if live is None:
+            live = await LiveTopic.open(
+                TopicConfig.from_dict(config),
+                topic_directory(self.data_dir, topic, incarnation, partition),
+                tag=partition_tag(incarnation, partition),
+                partition=partition,
+                epoch=epoch,
+                clock=self.clock,
+                dispatch=self._topic_dispatch,
+                fsync=self.fsync,
+                virtual_clock=self.virtual,
+            )
+            live = self.topics.setdefault(key, live)
+        live.epoch = max(live.epoch, epoch)
+        await live.set_subscriptions([SubscriptionConfig.from_dict(s) for s in subscriptions])
+        return live
+
     # -- placement calls from the controller (idempotent) --------------------------------------
     async def open_partition(
         self, queue: str, partition: int, epoch: int, config: dict[str, Any], incarnation: int
@@ -162,6 +321,9 @@ class PartitionHost:
         await self.start()
         closed = 0
         for key in [key for key in self.partitions if key[0] == queue]:
+            live = self.partitions[key]
+            for poller_key in [k for k, p in self.pollers.items() if p.live is live]:
+                await self.pollers.pop(poller_key).stop()
             await self.partitions.pop(key).close()
             closed += 1
         if delete_files:
@@ -171,11 +333,68 @@ class PartitionHost:
             )
         return closed
 
+    async def open_topic(
+        self,
+        topic: str,
+        partition: int,
+        epoch: int,
+        config: dict[str, Any],
+        incarnation: int,
+        subscriptions: list[dict[str, Any]],
+    ) -> int:
+        await self.start()
+        opened = await self._open_topic(topic, partition, epoch, config, incarnation, subscriptions)
+        return opened.epoch
+
+    async def close_topic(self, topic: str, incarnation: int, *, delete_files: bool) -> int:
+        await self.start()
+        closed = 0
+        for key in [key for key in self.topics if key[0] == topic]:
+            await self.topics.pop(key).close()
+            closed += 1
+        if delete_files:
+            directory = os.path.join(self.data_dir, "topics", topic, f"{incarnation:016x}")
+            await asyncio.get_running_loop().run_in_executor(
+                None, lambda: shutil.rmtree(directory, ignore_errors=True)
+            )
+        return closed
+
+    async def _topic(self, topic: str, partition: int, epoch: int) -> LiveTopic:
+        if self._started is None or not self._started.done():
+            await self.start()
+        live = self.topics.get((topic, partition))
+        if live is None or epoch < live.epoch:
+            raise RaybusError(
+                "StaleEpoch",
+                f"{self.name} does not serve topic {topic}/{partition} at epoch {epoch}.",
+                topic=topic,
+                partition=partition,
+            )
+        if epoch > live.epoch:
+            raise RaybusError(
+                "PartitionUnavailable", f"Topic {topic}/{partition} is being reassigned."
+            )
+        return live
+
+    async def execute_topic(
+        self, topic: str, partition: int, epoch: int, ops: list[Op]
+    ) -> list[OpResult]:
+        live = await self._topic(topic, partition, epoch)
+        return await live.execute(ops)
+
+    async def set_subscriptions(
+        self, topic: str, partition: int, epoch: int, subscriptions: list[dict[str, Any]]
+    ) -> None:
+        live = await self._topic(topic, partition, epoch)
+        await live.set_subscriptions([SubscriptionConfig.from_dict(s) for s in subscriptions])
+
     async def set_clock(self, now_ms: int) -> None:
         await self.start()
         self._use_virtual_clock(now_ms)
         for live in self.partitions.values():
             live.wake()
+        for topic in self.topics.values():
+            topic.wake()
 
     # -- data path ------------------------------------------------------------------------------
     async def _partition(self, queue: str, partition: int, epoch: int) -> LivePartition:
@@ -260,6 +479,14 @@ class PartitionHost:
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(read(), loop))
 
     async def shutdown(self) -> None:
-        """Close every partition cleanly (commit, release locks)."""
+        """Stop the pollers, close every partition and topic cleanly (commit, release locks)."""
+        if self._watcher is not None:
+            self._watcher.cancel()
+        for key in list(self.pollers):
+            await self.pollers.pop(key).stop()
+        for key in list(self.topics):
+            await self.topics.pop(key).close()
         for key in list(self.partitions):
             await self.partitions.pop(key).close()
+        if self._topic_dispatch is not None:
+            await self._topic_dispatch.close()

@@ -22,7 +22,7 @@ from ray.exceptions import RayActorError
 
 from raybus.actors.options import NAMESPACE
 from raybus.core.errors import RaybusError
-from raybus.core.routing import QueueRoute, RoutingTable
+from raybus.core.routing import QueueRoute, RoutingTable, TopicRoute
 from raybus.engines import SendEntry, SendResult
 
 __all__ = ["Router", "merge_stats", "split_by_partition", "unavailable"]
@@ -110,6 +110,15 @@ class Router:
             raise RaybusError("QueueDoesNotExist", f"Queue {queue} does not exist.", queue=queue)
         return route
 
+    async def topic_route(self, topic: str) -> TopicRoute:
+        """The topic's route; refreshes once before answering ``ResourceNotFound``."""
+        route = self.table.topics.get(topic)
+        if route is None:
+            route = (await self.refresh()).topics.get(topic)
+        if route is None:
+            raise RaybusError("ResourceNotFound", f"No topic named {topic}.", resource=topic)
+        return route
+
     def handle(self, host: str) -> Any:
         handle = self._handles.get(host)
         if handle is None:
@@ -120,8 +129,19 @@ class Router:
     # -- calls ----------------------------------------------------------------------------------
     async def call(self, queue: str, partition: int, method: str, *args: Any) -> Any:
         """``host.<method>(queue, partition, epoch, *args)`` on the partition's current host."""
+        return await self._call(False, queue, partition, method, args)
+
+    async def call_topic(self, topic: str, partition: int, method: str, *args: Any) -> Any:
+        """``host.<method>(topic, partition, epoch, *args)`` on the topic partition's host."""
+        return await self._call(True, topic, partition, method, args)
+
+    async def _call(
+        self, topic: bool, queue: str, partition: int, method: str, args: tuple[Any, ...]
+    ) -> Any:
         for attempt in range(STALE_RETRIES + 1):
-            route = await self.route(queue)
+            route: QueueRoute | TopicRoute = (
+                await self.topic_route(queue) if topic else await self.route(queue)
+            )
             if partition >= len(route.partitions):
                 raise RaybusError("StaleEpoch", f"Queue {queue} has no partition {partition}.")
             placement = route.partitions[partition]

@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 import msgpack
 
@@ -38,7 +38,14 @@ from raybus.engines import (
 )
 from raybus.storage import PartitionLog, plan_compaction
 
-__all__ = ["CheckpointPolicy", "QueueHost", "RecoveryStats"]
+__all__ = [
+    "CheckpointPolicy",
+    "QueueHost",
+    "RecoverableEngine",
+    "RecoveryStats",
+    "checkpoint_engine",
+    "recover_engine",
+]
 
 T = TypeVar("T")
 _COPY_CHUNK = 4096
@@ -60,6 +67,54 @@ class RecoveryStats:
     records_replayed: int
     messages: int
     seconds: float
+
+
+class RecoverableEngine(Protocol):
+    """What recovery and checkpoints need of an engine (queue and topic partitions alike)."""
+
+    def restore(self, state: Any) -> None: ...
+    def replay(self, offset: int, payload: bytes) -> None: ...
+    def finish_recovery(self) -> None: ...
+    def snapshot(self) -> Any: ...
+    def live_offsets(self) -> Any: ...
+    def relocate(self, moved: dict[int, int]) -> None: ...
+
+
+def recover_engine(engine: RecoverableEngine, log: PartitionLog) -> tuple[int | None, int]:
+    """Rebuild ``engine`` from ``log``: its latest snapshot, then every later record.
+    Returns (the snapshot's offset or None, records replayed)."""
+    snapshot = log.load_snapshot()
+    start = 0
+    if snapshot is not None:
+        start, blob = snapshot
+        engine.restore(msgpack.unpackb(blob, raw=False, strict_map_key=False))
+    replayed = 0
+    for offset, payload in log.scan(start):
+        engine.replay(offset, payload)
+        replayed += 1
+    engine.finish_recovery()
+    return (None if snapshot is None else start), replayed
+
+
+def checkpoint_engine(engine: RecoverableEngine, log: PartitionLog, slack_ratio: float) -> None:
+    """Compact and snapshot now: seal the active segment, copy the live records out of sparse
+    segments, snapshot the engine, delete what the snapshot makes unnecessary. O(live records
+    + bytes relocated); memory for the copy is bounded by ``_COPY_CHUNK`` records at a time."""
+    log.commit()
+    log.roll()
+    plan = plan_compaction(log.segments(), engine.live_offsets(), slack_ratio=slack_ratio)
+    if plan.relocate:
+        moved: dict[int, int] = {}
+        for chunk in range(0, len(plan.relocate), _COPY_CHUNK):
+            offsets = plan.relocate[chunk : chunk + _COPY_CHUNK]
+            copies = log.append([log.read(offset) for offset in offsets])
+            moved.update(zip(offsets, copies, strict=True))
+            log.commit()
+        engine.relocate(moved)
+    state = msgpack.packb(engine.snapshot(), use_bin_type=True)
+    log.write_snapshot(log.end_offset, state)
+    for base in plan.drop:
+        log.delete_segment(base)
 
 
 class QueueHost:
@@ -94,18 +149,9 @@ class QueueHost:
         """Rebuild the partition from ``log``: latest snapshot, then every later record."""
         started = time.perf_counter()
         engine = new_partition(config, log, tag=tag, partition=partition, epoch=epoch)
-        snapshot = log.load_snapshot()
-        start = 0
-        if snapshot is not None:
-            start, blob = snapshot
-            engine.restore(msgpack.unpackb(blob, raw=False, strict_map_key=False))
-        replayed = 0
-        for offset, payload in log.scan(start):
-            engine.replay(offset, payload)
-            replayed += 1
-        engine.finish_recovery()
+        snapshot_offset, replayed = recover_engine(engine, log)
         stats = RecoveryStats(
-            snapshot_offset=None if snapshot is None else start,
+            snapshot_offset=snapshot_offset,
             records_replayed=replayed,
             messages=engine.message_count,
             seconds=time.perf_counter() - started,
@@ -163,26 +209,9 @@ class QueueHost:
     def checkpoint(self) -> None:
         """Compact and snapshot now. O(live messages + bytes relocated); memory for the copy is
         bounded by ``_COPY_CHUNK`` records at a time."""
-        log, engine = self.log, self.engine
-        log.commit()
-        log.roll()
-        plan = plan_compaction(
-            log.segments(), engine.live_offsets(), slack_ratio=self.policy.slack_ratio
-        )
-        if plan.relocate:
-            moved: dict[int, int] = {}
-            for chunk in range(0, len(plan.relocate), _COPY_CHUNK):
-                offsets = plan.relocate[chunk : chunk + _COPY_CHUNK]
-                copies = log.append([log.read(offset) for offset in offsets])
-                moved.update(zip(offsets, copies, strict=True))
-                log.commit()
-            engine.relocate(moved)
-        state = msgpack.packb(engine.snapshot(), use_bin_type=True)
-        log.write_snapshot(log.end_offset, state)
-        for base in plan.drop:
-            log.delete_segment(base)
+        checkpoint_engine(self.engine, self.log, self.policy.slack_ratio)
         self.checkpoints += 1
-        self._baseline_bytes = log.disk_bytes()
+        self._baseline_bytes = self.log.disk_bytes()
 
     def close(self) -> None:
         self.log.commit()

@@ -32,12 +32,13 @@ from raybus.actors import (
     host_options,
     merge_stats,
 )
-from raybus.control.catalog import Catalog, CatalogStore
+from raybus.control.catalog import Catalog, CatalogStore, CodeStore
 from raybus.control.moves import MoveTasks
+from raybus.control.resources import ResourceAdmin
 from raybus.core.clock import SystemClock
 from raybus.core.config import QueueConfig
 from raybus.core.errors import RaybusError
-from raybus.core.routing import RoutingTable
+from raybus.core.routing import ASYNC_QUEUE_PREFIX, RoutingTable
 from raybus.engines import check_redrive
 
 __all__ = ["Controller"]
@@ -50,7 +51,7 @@ MAX_LIST = 1000
 MAX_ADVANCE_S = 366 * 24 * 3600  # one call moves at most a (leap) year
 
 
-class Controller:
+class Controller(ResourceAdmin):
     def __init__(
         self,
         data_dir: str,
@@ -66,6 +67,7 @@ class Controller:
         extra constructor keywords for host 0 only (where the embedded gateway lives)."""
         self.data_dir = data_dir
         self.store = CatalogStore(data_dir)
+        self.code_store = CodeStore(data_dir)
         self.catalog: Catalog = self.store.load()
         self.catalog.ensure_hosts([host_name(i) for i in range(hosts)])
         if test_clock and self.catalog.clock_ms is None:
@@ -177,13 +179,23 @@ class Controller:
                 self.incarnations[name] = incarnation
                 self.catalog.reopen_host(name)
                 self._publish()
-            return {"now_ms": self.catalog.clock_ms, "assignments": self.catalog.assignments(name)}
+            return {
+                "now_ms": self.catalog.clock_ms,
+                "assignments": self.catalog.assignments(name),
+                "topics": self.catalog.topic_assignments(name),
+            }
 
     # -- queues ---------------------------------------------------------------------------------
     async def create_queue(self, settings: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         if not isinstance(settings, dict) or not isinstance(settings.get("name"), str):
             raise RaybusError("MissingParameter", "A queue needs a name.", parameter="name")
         config = QueueConfig.from_dict(settings)
+        if config.name.startswith(ASYNC_QUEUE_PREFIX):
+            raise RaybusError(
+                "InvalidParameterValue",
+                f"Queue names starting with {ASYNC_QUEUE_PREFIX} are reserved.",
+                parameter="name",
+            )
         async with self._ensure_loop():
             self._check_redrive(config)
             record, created = self.catalog.add_queue(config)
@@ -217,7 +229,11 @@ class Controller:
         return self.catalog.record(name).config.to_dict()
 
     async def list_queues(self, prefix: str | None = None, limit: int = MAX_LIST) -> list[str]:
-        names = sorted(n for n in self.catalog.queues if not prefix or n.startswith(prefix))
+        names = sorted(
+            n
+            for n in self.catalog.queues
+            if (not prefix or n.startswith(prefix)) and not n.startswith(ASYNC_QUEUE_PREFIX)
+        )
         return names[: max(0, min(limit, MAX_LIST))]
 
     async def update_queue(self, name: str, changes: dict[str, Any]) -> dict[str, Any]:

@@ -17,8 +17,25 @@ from dataclasses import dataclass, field
 
 from raybus.core.config import QueueConfig
 from raybus.core.hashing import partition_for
+from raybus.core.resources import FunctionConfig, MappingConfig, SubscriptionConfig, TopicConfig
 
-__all__ = ["PartitionRoute", "QueueRoute", "RoutingTable", "partition_tag"]
+__all__ = [
+    "ASYNC_QUEUE_PREFIX",
+    "PartitionRoute",
+    "QueueRoute",
+    "RoutingTable",
+    "TopicRoute",
+    "async_queue_name",
+    "partition_tag",
+]
+
+ASYNC_QUEUE_PREFIX = "raybus-async-"
+
+
+def async_queue_name(function: str) -> str:
+    """The internal queue that holds ``function``'s asynchronous invocations (the durable
+    event queue Lambda keeps for async invokes). The ``raybus-`` prefix is reserved."""
+    return ASYNC_QUEUE_PREFIX + function
 
 
 def partition_tag(incarnation: int, partition: int) -> int:
@@ -54,8 +71,29 @@ class QueueRoute:
 
 
 @dataclass(frozen=True, slots=True)
+class TopicRoute:
+    config: TopicConfig
+    incarnation: int
+    partitions: tuple[PartitionRoute, ...]
+    subscriptions: tuple[SubscriptionConfig, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    def tag(self, partition: int) -> int:
+        return partition_tag(self.incarnation, partition)
+
+
+@dataclass(frozen=True, slots=True)
 class RoutingTable:
+    """Everything a gateway or host needs to route: queues and topics with their placements,
+    and the functions and event-source mappings that hosts run pollers for."""
+
     version: int = 0
     queues: Mapping[str, QueueRoute] = field(default_factory=dict)
     hosts: tuple[str, ...] = ()
     test_clock: bool = False
+    topics: Mapping[str, TopicRoute] = field(default_factory=dict)
+    functions: Mapping[str, FunctionConfig] = field(default_factory=dict)
+    mappings: Mapping[str, MappingConfig] = field(default_factory=dict)

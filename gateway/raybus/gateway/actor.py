@@ -26,9 +26,11 @@ import ray
 from aiohttp import web
 
 from raybus.actors import CONTROLLER_NAME, NAMESPACE, PartitionHost, Router
+from raybus.actors.dispatch import FunctionRuntime
 from raybus.core.errors import RaybusError
 from raybus.core.routing import RoutingTable
 from raybus.gateway.metrics import GatewayMetrics
+from raybus.gateway.resources_service import FunctionService, TopicService
 from raybus.gateway.server import build_app
 from raybus.gateway.service import QueueService
 
@@ -74,11 +76,13 @@ async def _fetch_table() -> RoutingTable:
 class _Server:
     """The HTTP server and its routing, on the running event loop."""
 
-    def __init__(self, spec: ServeSpec, router: Router) -> None:
+    def __init__(self, spec: ServeSpec, router: Router, functions: FunctionRuntime) -> None:
         self.spec = spec
         self.router = router
         self.metrics = GatewayMetrics()
         self.service = QueueService(router)
+        self.topics = TopicService(router)
+        self.functions = FunctionService(router, functions.invoker, functions.code_for)
         self.runner: web.AppRunner | None = None
         self.watcher: asyncio.Task[None] | None = None
         self.url: str | None = None
@@ -86,7 +90,14 @@ class _Server:
     async def start(self) -> str:
         spec = self.spec
         await self.router.refresh()
-        app = build_app(self.service, _controller(), self.metrics, token=spec.token)
+        app = build_app(
+            self.service,
+            _controller(),
+            self.metrics,
+            token=spec.token,
+            topics=self.topics,
+            functions=self.functions,
+        )
         self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()
         site = web.TCPSite(self.runner, spec.host, spec.port, reuse_address=True)
@@ -139,7 +150,7 @@ class Gateway:
     async def start(self) -> str:
         """Bind and serve (idempotent); returns the URL."""
         if self.server is None or self.server.url is None:
-            self.server = _Server(self.spec, Router(_fetch_table))
+            self.server = _Server(self.spec, Router(_fetch_table), FunctionRuntime(_controller))
             await self.server.start()
         assert self.server.url is not None
         return self.server.url
@@ -176,7 +187,9 @@ class GatewayHost(PartitionHost):
     async def start(self) -> dict[str, Any]:
         described = await super().start()
         if self.serve is not None and self.server is None:
-            server = _Server(self.serve, Router(_fetch_table, local={self.name: self}))
+            server = _Server(
+                self.serve, Router(_fetch_table, local={self.name: self}), self.functions
+            )
             self.server = server
             try:
                 await server.start()
