@@ -75,8 +75,12 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("ValidationException", 400, False, "An event given to test a pattern is invalid."),
     ErrorSpec("InvalidParameter", 400, False, "A parameter such as a filter policy is invalid."),
     # -- topics, functions, event-source mappings (AWS's SNS and Lambda codes) ---------------------
-    ErrorSpec("ResourceConflict", 409, False, "The resource exists with other settings, or is in use."),
-    ErrorSpec("TooManyRequestsException", 429, True, "The function's concurrency limit is reached."),
+    ErrorSpec(
+        "ResourceConflict", 409, False, "The resource exists with other settings, or is in use."
+    ),
+    ErrorSpec(
+        "TooManyRequestsException", 429, True, "The function's concurrency limit is reached."
+    ),
 )
 
 CATALOG: dict[str, ErrorSpec] = {spec.code: spec for spec in _SPECS}

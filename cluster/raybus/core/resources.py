@@ -207,9 +207,7 @@ class SubscriptionConfig:
         if self.raw and self.protocol == "function":
             raise _invalid("raw", "Raw delivery applies to queue and HTTP(S) subscriptions.")
         if self.filter_policy is not None and not isinstance(self.filter_policy, dict):
-            raise _invalid(
-                "filter_policy", "A filter policy is a JSON object.", "InvalidParameter"
-            )
+            raise _invalid("filter_policy", "A filter policy is a JSON object.", "InvalidParameter")
         if self.filter_policy_scope not in ("MessageAttributes", "MessageBody"):
             raise _invalid(
                 "filter_policy_scope",
@@ -474,9 +472,7 @@ def _filters(value: object) -> tuple[Any, ...]:
         if not isinstance(value, list):
             raise _invalid("filter_criteria", "filter_criteria.Filters is a list.")
         value = [f.get("Pattern") if isinstance(f, Mapping) else f for f in value]
-    if not isinstance(value, (list, tuple)) or not all(
-        isinstance(p, (dict, str)) for p in value
-    ):
+    if not isinstance(value, (list, tuple)) or not all(isinstance(p, (dict, str)) for p in value):
         raise _invalid("filter_criteria", "filter_criteria is a list of event patterns.")
     return tuple(value)
 
