@@ -26,6 +26,7 @@ __all__ = [
     "BatchEntryIdsNotDistinct",
     "BatchRequestTooLong",
     "EmptyBatchRequest",
+    "FunctionError",
     "GatewayConnectionError",
     "InternalError",
     "InvalidAttributeName",
@@ -51,11 +52,13 @@ __all__ = [
     "ReceiptHandleIsInvalid",
     "RedriveNotAllowed",
     "RequestTooLarge",
+    "ResourceConflict",
     "ResourceNotFound",
     "StaleEpoch",
     "StorageFailure",
     "Throttled",
     "TooManyEntriesInBatchRequest",
+    "TooManyRequestsException",
     "Unauthorized",
     "UnsupportedOperation",
     "ValidationException",
@@ -199,6 +202,55 @@ class ValidationException(CatalogError, code="ValidationException"): ...
 
 
 class InvalidParameter(CatalogError, code="InvalidParameter"): ...
+
+
+class ResourceConflict(CatalogError, code="ResourceConflict"): ...
+
+
+class TooManyRequestsException(CatalogError, code="TooManyRequestsException"): ...
+
+
+class FunctionError(Exception):
+    """A function ran and failed (its handler raised, timed out, or returned something that
+    is not JSON): the invocation itself succeeded, so this is not a catalog error and is never
+    retried. ``error_type``, ``error_message`` and ``stack_trace`` are Lambda's
+    ``errorType``, ``errorMessage`` and ``stackTrace``; ``request_id`` names the invocation."""
+
+    def __init__(
+        self,
+        error_type: str,
+        error_message: str,
+        stack_trace: list[str] | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(f"{error_type}: {error_message}" if error_message else error_type)
+        self.error_type = error_type
+        self.error_message = error_message
+        self.stack_trace = list(stack_trace or [])
+        self.request_id = request_id
+
+    def __repr__(self) -> str:
+        return f"FunctionError({self.error_type!r}, {self.error_message!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            FunctionError,
+            (self.error_type, self.error_message, self.stack_trace, self.request_id),
+        )
+
+    @classmethod
+    def from_payload(cls, payload: object, request_id: str | None = None) -> FunctionError:
+        """Build from the error object of a failed invocation (any shape: a handler may fail
+        in ways that leave fields out)."""
+        if not isinstance(payload, Mapping):
+            return cls("Unhandled", "" if payload is None else str(payload), None, request_id)
+        trace = payload.get("stackTrace")
+        return cls(
+            str(payload.get("errorType") or "Unhandled"),
+            str(payload.get("errorMessage") or ""),
+            [str(line) for line in trace] if isinstance(trace, list) else None,
+            request_id,
+        )
 
 
 class GatewayConnectionError(ConnectionError):

@@ -18,10 +18,14 @@ __all__ = [
     "Attribute",
     "BaseMessage",
     "Health",
+    "MappingStats",
     "MoveTask",
     "ProcessStats",
+    "PublishResult",
     "QueueStats",
     "SendResult",
+    "SubscriptionStats",
+    "TopicStats",
 ]
 
 Q = TypeVar("Q")
@@ -140,3 +144,43 @@ class Health(_Status, total=False):
     routing_version: int
     test_clock: bool
     controller_node_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PublishResult:
+    """The acknowledgement of one published message, durable in the topic's log.
+    ``sequence_number`` is set on FIFO topics only; ``duplicate`` is true when a FIFO publish
+    repeated a deduplication id within 5 minutes (the original message's id is returned and
+    nothing is delivered again)."""
+
+    message_id: str
+    sequence_number: str | None = None
+    duplicate: bool = False
+
+
+class SubscriptionStats(TypedDict, total=False):
+    """One subscription's delivery counts (since its topic's partition opened)."""
+
+    backlog: int
+    retrying: int
+    delivered: int
+    failed: int
+    retried: int
+    dead_lettered: int
+    discarded: int
+    filtered: int
+
+
+class TopicStats(TypedDict, total=False):
+    """``published`` messages, ``retained`` (not yet settled by every subscription) and the
+    counts of each subscription by id."""
+
+    published: int
+    retained: int
+    subscriptions: dict[str, SubscriptionStats]
+
+
+class MappingStats(TypedDict, total=False):
+    """An event-source mapping's counts, as the gateway reports them (``backlog`` and more)."""
+
+    backlog: int
