@@ -86,6 +86,9 @@ class FakeGateway:
         self.now_ms = 1_700_000_000_000
         self._ids = 0
         self.transport = httpx.MockTransport(self.handle)
+        from tests.sdk.fake_resources import FakeResources  # it uses this module's helpers
+
+        self.resources = FakeResources()
 
     # -- test controls -------------------------------------------------------------------------
     def script(self, *outcomes: httpx.Response | Exception) -> None:
@@ -156,6 +159,8 @@ class FakeGateway:
             return answer({"now_ms": self.now_ms, "test_clock": True})
         if parts[:2] == ["v1", "move-tasks"]:
             return self._move_tasks(method, parts, params, body)
+        if parts[:1] == ["v1"] and parts[1:2] != ["queues"]:
+            return self.resources.route(method, parts, params, body)
         if parts[:2] != ["v1", "queues"]:
             return error_answer("NotFound")
         if len(parts) == 2:

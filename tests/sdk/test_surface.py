@@ -13,15 +13,31 @@ import raybus.sdk
 from raybus.sdk import (
     AsyncClient,
     AsyncConsumer,
+    AsyncEventSourceMapping,
+    AsyncFunction,
     AsyncMessage,
     AsyncQueue,
+    AsyncSubscription,
+    AsyncTopic,
     Client,
     Consumer,
+    EventSourceMapping,
+    Function,
     Message,
     Queue,
+    Subscription,
+    Topic,
 )
 
-PAIRS = [(Client, AsyncClient), (Queue, AsyncQueue), (Message, AsyncMessage)]
+PAIRS = [
+    (Client, AsyncClient),
+    (Queue, AsyncQueue),
+    (Message, AsyncMessage),
+    (Topic, AsyncTopic),
+    (Subscription, AsyncSubscription),
+    (Function, AsyncFunction),
+    (EventSourceMapping, AsyncEventSourceMapping),
+]
 SDK = Path(raybus.sdk.__file__).parent
 # Names the async twin spells differently, as httpx does.
 RENAMED = {"close": "aclose"}

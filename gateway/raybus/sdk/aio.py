@@ -12,7 +12,7 @@ import inspect
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import httpx
 
@@ -21,6 +21,7 @@ from raybus.sdk._aio_http import AiohttpIO, AsyncIO, HttpxIO
 from raybus.sdk._consume import ConsumeState, log_entry_failures
 from raybus.sdk._retry import Backoff, connection_error, next_delay_s
 from raybus.sdk._wire import Op, decode_answer, headers, retry_after_s
+from raybus.sdk.aio_resources import AsyncResources
 from raybus.sdk.client import DEFAULT_URL, USER_AGENT
 from raybus.sdk.errors import GatewayConnectionError, RaybusError
 from raybus.sdk.models import BaseMessage, Health, MoveTask, ProcessStats, QueueStats, SendResult
@@ -31,9 +32,10 @@ T = TypeVar("T")
 logger = logging.getLogger("raybus.sdk")
 
 
-class AsyncClient:
+class AsyncClient(AsyncResources):
     """The asyncio twin of :class:`~raybus.sdk.Client` (same arguments; ``sleep`` is a
-    coroutine function, ``transport`` an ``httpx.AsyncBaseTransport``)."""
+    coroutine function, ``transport`` an ``httpx.AsyncBaseTransport``); topics, functions and
+    mappings come from :class:`~raybus.sdk.aio_resources.AsyncResources`."""
 
     def __init__(
         self,
@@ -213,6 +215,8 @@ class AsyncClient:
 class AsyncQueue:
     """See :class:`raybus.sdk.Queue`; every I/O method is a coroutine, ``consume`` returns an
     :class:`AsyncConsumer`."""
+
+    resource_kind: ClassVar[str] = "queue"
 
     def __init__(self, client: AsyncClient, settings: Mapping[str, Any]) -> None:
         self._client = client

@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import httpx
 
@@ -25,6 +25,7 @@ from raybus.sdk._retry import Backoff, connection_error, next_delay_s
 from raybus.sdk._wire import Op, decode_answer, headers, retry_after_s
 from raybus.sdk.errors import RaybusError
 from raybus.sdk.models import BaseMessage, Health, MoveTask, ProcessStats, QueueStats, SendResult
+from raybus.sdk.resources import Resources
 
 __all__ = ["DEFAULT_URL", "USER_AGENT", "Client", "Consumer", "Message", "Queue"]
 
@@ -38,8 +39,11 @@ USER_AGENT = "raybus-sdk/0.1"
 POOL_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=256)
 
 
-class Client:
+class Client(Resources):
     """A connection pool to one gateway, speaking msgpack, retrying what is retriable.
+
+    Queues are below; topics, subscriptions, functions and event-source mappings come from
+    :class:`~raybus.sdk.resources.Resources`.
 
     ``max_retries`` bounds the retries per request (see :mod:`raybus.sdk._retry` for the
     policy); ``backoff`` and ``sleep`` are injectable for tests; ``transport`` replaces the
@@ -234,6 +238,8 @@ class Client:
 
 class Queue:
     """A handle on one queue: ``name`` and ``settings`` (as the gateway last reported them)."""
+
+    resource_kind: ClassVar[str] = "queue"
 
     def __init__(self, client: Client, settings: Mapping[str, Any]) -> None:
         self._client = client
