@@ -5,45 +5,17 @@ from __future__ import annotations
 import base64
 import io
 import json
-from typing import Any
 
 import httpx
 import pytest
 
-import raybus.cli.queue as queue_cli
 from raybus.cli.main import main
-from raybus.sdk import Client
+from tests.cli.conftest import cli, json_lines
 from tests.sdk.fakes import FakeGateway, answer, entry_error
 
 
-@pytest.fixture
-def made() -> list[tuple[str, str | None]]:
-    """The (url, token) of every client the CLI made."""
-    return []
-
-
-@pytest.fixture
-def gateway(monkeypatch: pytest.MonkeyPatch, made: list[tuple[str, str | None]]) -> FakeGateway:
-    fake = FakeGateway()
-
-    def make_client(url: str, token: str | None) -> Client:
-        made.append((url, token))
-        return Client(url, token, transport=fake.transport, max_retries=0)
-
-    monkeypatch.setattr(queue_cli, "make_client", make_client)
-    monkeypatch.delenv("RAYBUS_URL", raising=False)
-    monkeypatch.delenv("RAYBUS_TOKEN", raising=False)
-    return fake
-
-
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(["queue", *argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def json_lines(text: str) -> list[Any]:
-    return [json.loads(line) for line in text.splitlines()]
+    return cli(capsys, "queue", *argv)
 
 
 def test_create_passes_only_the_given_settings_and_prints_the_queue(

@@ -17,6 +17,9 @@ __all__ = ["main"]
 VERBS: dict[str, str] = {
     "up": "raybus.cli.up",
     "queue": "raybus.cli.queue",
+    "topic": "raybus.cli.topic",
+    "function": "raybus.cli.function",
+    "mapping": "raybus.cli.mapping",
     "bench": "raybus.cli.bench",
     "demo": "raybus.cli.demo",
     "rules": "raybus.cli.rules",

@@ -23,45 +23,26 @@ from __future__ import annotations
 
 import argparse
 import base64
-import binascii
-import json
-import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from itertools import islice
 from typing import Any
 
+from raybus.cli._common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    UsageError,
+    add_command,
+    connection_options,
+    make_client,
+    parse_attribute,
+    print_json,
+    report,
+)
 from raybus.core import RaybusError
-from raybus.sdk import DEFAULT_URL, Client, GatewayConnectionError, Message, Queue, SendResult
+from raybus.sdk import Client, Message, Queue, SendResult
 
 __all__ = ["EXIT_ERROR", "EXIT_OK", "make_client", "register"]
-
-EXIT_OK = 0
-EXIT_ERROR = 2
-
-
-def make_client(url: str, token: str | None) -> Client:
-    """The client the commands use (tests replace it to run without sockets)."""
-    return Client(url, token)
-
-
-class UsageError(Exception):
-    """A command line the SDK never sees (a bad --attribute)."""
-
-
-# -- parsers ----------------------------------------------------------------------------------
-
-
-def _connection_options(parser: argparse.ArgumentParser) -> None:
-    # SUPPRESS: an option given before the command is not reset by the command's parser.
-    parser.add_argument(
-        "--url",
-        default=argparse.SUPPRESS,
-        help=f"gateway URL (default: $RAYBUS_URL or {DEFAULT_URL})",
-    )
-    parser.add_argument(
-        "--token", default=argparse.SUPPRESS, help="bearer token (default: $RAYBUS_TOKEN)"
-    )
 
 
 def register(sub: Any) -> None:
@@ -70,14 +51,11 @@ def register(sub: Any) -> None:
         help="create, inspect and use queues",
         description="Administer queues and send/receive messages through a raybus gateway.",
     )
-    _connection_options(parser)
+    connection_options(parser)
     verbs = parser.add_subparsers(dest="queue_verb", metavar="COMMAND", required=True)
 
-    def command(name: str, run: Callable[[Client, argparse.Namespace], int], help: str) -> Any:
-        verb = verbs.add_parser(name, help=help, description=help)
-        _connection_options(verb)
-        verb.set_defaults(func=lambda args: _main(run, args))
-        return verb
+    def command(name: str, run: Any, help: str) -> argparse.ArgumentParser:
+        return add_command(verbs, name, run, help)
 
     create = command("create", run_create, "create a queue (idempotent with equal settings)")
     create.add_argument("name")
@@ -140,29 +118,6 @@ def register(sub: Any) -> None:
 # -- running ----------------------------------------------------------------------------------
 
 
-def _error(code: str, message: str) -> None:
-    print(f"error: {code}: {message}", file=sys.stderr)
-
-
-def _main(run: Callable[[Client, argparse.Namespace], int], args: argparse.Namespace) -> int:
-    url = getattr(args, "url", None) or os.environ.get("RAYBUS_URL") or DEFAULT_URL
-    token = getattr(args, "token", None) or os.environ.get("RAYBUS_TOKEN") or None
-    try:
-        with make_client(url, token) as client:
-            return run(client, args)
-    except RaybusError as exc:
-        _error(exc.code, exc.message)
-    except GatewayConnectionError as exc:
-        _error("GatewayConnectionError", exc.message)
-    except UsageError as exc:
-        _error("InvalidArgument", str(exc))
-    return EXIT_ERROR
-
-
-def _print_json(value: Any) -> None:
-    print(json.dumps(value, ensure_ascii=False), flush=True)
-
-
 def run_create(client: Client, args: argparse.Namespace) -> int:
     names = (
         "fifo",
@@ -180,7 +135,7 @@ def run_create(client: Client, args: argparse.Namespace) -> int:
     )
     settings = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     queue = client.create_queue(args.name, **settings)
-    _print_json(queue.settings)
+    print_json(queue.settings)
     return EXIT_OK
 
 
@@ -191,12 +146,12 @@ def run_list(client: Client, args: argparse.Namespace) -> int:
 
 
 def run_get(client: Client, args: argparse.Namespace) -> int:
-    _print_json(client.queue(args.name).settings)
+    print_json(client.queue(args.name).settings)
     return EXIT_OK
 
 
 def run_stats(client: Client, args: argparse.Namespace) -> int:
-    _print_json(Queue(client, {"name": args.name}).stats())
+    print_json(Queue(client, {"name": args.name}).stats())
     return EXIT_OK
 
 
@@ -208,21 +163,6 @@ def run_purge(client: Client, args: argparse.Namespace) -> int:
 def run_delete(client: Client, args: argparse.Namespace) -> int:
     client.delete_queue(args.name)
     return EXIT_OK
-
-
-def parse_attribute(text: str) -> tuple[str, tuple[str, str | bytes]]:
-    """``NAME[:TYPE]=VALUE`` → ``(NAME, (TYPE, VALUE))``; Binary values are base64."""
-    key, equals, value = text.partition("=")
-    if not equals or not key:
-        raise UsageError(f"--attribute {text!r} is not NAME[:TYPE]=VALUE")
-    name, _, data_type = key.partition(":")
-    data_type = data_type or "String"
-    if data_type.split(".", 1)[0] == "Binary":
-        try:
-            return name, (data_type, base64.b64decode(value, validate=True))
-        except binascii.Error as exc:
-            raise UsageError(f"--attribute {name}: a Binary value is base64") from exc
-    return name, (data_type, value)
 
 
 def _send_result(result: SendResult) -> dict[str, Any]:
@@ -249,7 +189,7 @@ def run_send(client: Client, args: argparse.Namespace) -> int:
         "dedup_id": args.dedup_id,
     }
     if args.body != "-":
-        _print_json(_send_result(queue.send(args.body, **options)))
+        print_json(_send_result(queue.send(args.body, **options)))
         return EXIT_OK
     if args.dedup_id is not None:
         raise UsageError("--dedup-id names one message; with - use content-based deduplication")
@@ -261,10 +201,10 @@ def run_send(client: Client, args: argparse.Namespace) -> int:
     while batch := list(islice(lines, args.batch_size)):
         for result in queue.send_batch([{"body": line, **options} for line in batch]):
             if isinstance(result, RaybusError):
-                _error(result.code, result.message)
+                report(result.code, result.message)
                 status = EXIT_ERROR
             else:
-                _print_json(_send_result(result))
+                print_json(_send_result(result))
     return status
 
 
@@ -302,11 +242,11 @@ def run_receive(client: Client, args: argparse.Namespace) -> int:
         args.max, wait_s=args.wait_s, visibility_timeout_s=args.visibility_timeout_s
     )
     for message in messages:
-        _print_json(message_json(message))
+        print_json(message_json(message))
     status = EXIT_OK
     if args.delete and messages:
         for result in queue.delete_batch(messages):
             if result is not None:
-                _error(result.code, result.message)
+                report(result.code, result.message)
                 status = EXIT_ERROR
     return status
