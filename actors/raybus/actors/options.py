@@ -95,3 +95,69 @@ def gateway_options(node_id: str | None, *, detached: bool) -> dict[str, Any]:
     if detached:
         options["lifetime"] = "detached"
     return options
+
+
+# -- functions (raybus.functions.runtime) ------------------------------------------------------
+# Appended for the function runtime. A function's Ray resources follow Lambda's sizing:
+# ``num_cpus`` is the config's CPU share (memory_mb / 1769 unless set) and ``memory`` reserves
+# memory_mb. Ray's ``memory`` and ``CPU`` are logical reservations: a request larger than every
+# node's total makes the task or actor infeasible (pending forever), so the caller passes the
+# largest alive node's totals and a request that could never fit is capped (CPU) or dropped
+# (memory: the function then runs unreserved, like any Ray task without a memory request).
+# Function tasks and actors are never retried or restarted by Ray: Lambda's retry rules (async
+# retries, event-source redelivery) belong to the callers, and a timed-out handler is killed.
+
+MIB = 1024 * 1024
+
+
+def _function_resources(
+    config: Any, max_node_cpus: float | None, max_node_memory_bytes: float | None
+) -> dict[str, Any]:
+    cpus = float(config.cpu_share)
+    if max_node_cpus is not None and max_node_cpus > 0:
+        cpus = min(cpus, max_node_cpus)
+    resources: dict[str, Any] = {"num_cpus": cpus}
+    memory = int(config.memory_mb) * MIB
+    if max_node_memory_bytes is None or memory <= max_node_memory_bytes:
+        resources["memory"] = memory
+    return resources
+
+
+def function_task_options(
+    config: Any,
+    *,
+    max_node_cpus: float | None = None,
+    max_node_memory_bytes: float | None = None,
+) -> dict[str, Any]:
+    """Options of the Ray task that runs one invocation of ``config`` (a FunctionConfig).
+    ``num_returns="streaming"``: the task first yields a "started" marker, so the caller times
+    the handler from its start, not from scheduling or worker start-up."""
+    return {
+        "name": f"raybus-function-{config.name}",
+        "num_returns": "streaming",
+        "max_retries": 0,
+        "retry_exceptions": False,
+        **_function_resources(config, max_node_cpus, max_node_memory_bytes),
+    }
+
+
+def function_actor_options(
+    config: Any,
+    *,
+    max_node_cpus: float | None = None,
+    max_node_memory_bytes: float | None = None,
+) -> dict[str, Any]:
+    """Options of one warm ``FunctionWorker`` actor of ``config``'s pool: a synchronous actor
+    running one invocation at a time (``max_concurrency=1``; measured faster than an async
+    actor for small handlers: 788 vs 633 calls/s sequential, 2,022 vs 1,706 at 32 concurrent
+    on a 2-core machine). Owned by the invoking process (not detached), so a pool dies with its
+    host or gateway."""
+    return {
+        "max_concurrency": 1,
+        "max_restarts": 0,
+        "max_task_retries": 0,
+        **_function_resources(config, max_node_cpus, max_node_memory_bytes),
+    }
+
+
+__all__ += ["function_actor_options", "function_task_options"]
