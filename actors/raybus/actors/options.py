@@ -149,9 +149,9 @@ def function_actor_options(
 ) -> dict[str, Any]:
     """Options of one warm ``FunctionWorker`` actor of ``config``'s pool: a synchronous actor
     running one invocation at a time (``max_concurrency=1``; measured faster than an async
-    actor for small handlers: 788 vs 633 calls/s sequential, 2,022 vs 1,706 at 32 concurrent
-    on a 2-core machine). Owned by the invoking process (not detached), so a pool dies with its
-    host or gateway."""
+    actor for small handlers, benchmarks/bench_functions.py --raw on a shared 2-core machine:
+    740–875 vs 550–710 calls/s sequential, 1,860–2,430 vs 930–1,700 at 32 concurrent).
+    Owned by the invoking process (not detached), so a pool dies with its host or gateway."""
     return {
         "max_concurrency": 1,
         "max_restarts": 0,

@@ -9,8 +9,8 @@ loop (not thread-safe). Two runtimes, chosen per function by ``config.runtime``:
   (function, code sha) and handed to tasks by reference; each worker process caches loaded
   handlers (:mod:`raybus.functions.workers`), so a warm worker skips the unpickling or import.
 - ``actor``: a pool of ``config.pool`` warm :class:`FunctionWorker` actors, each loading the
-  handler once and running one invocation at a time; an invocation takes an idle actor (waiting
-  for one when all are busy). The pool is created on first use.
+  handler once and running one invocation at a time; an invocation takes the most recently
+  used idle actor (waiting for one when all are busy). The pool is created on first use.
 
 Timeouts: the deadline (``config.timeout_s``) starts when the handler's process starts the
 invocation — a task yields a "started" marker first; an actor is idle and ready when chosen —
@@ -375,7 +375,7 @@ class Invoker:
         if pool.retired:
             raise _PoolRetired
         if pool.idle:
-            actor = pool.idle.popleft()
+            actor = pool.idle.pop()  # the most recently used: warmest caches
             pool.busy.add(actor)
             return actor
         waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -429,7 +429,9 @@ class Invoker:
             break
         ref = actor.invoke.remote(event, rid, config.timeout_s, config.memory_mb)
         try:
-            outcome: Outcome = await asyncio.wait_for(_await(ref), config.timeout_s)
+            outcome: Outcome = await asyncio.wait_for(
+                asyncio.wrap_future(ref.future()), config.timeout_s
+            )
         except asyncio.TimeoutError:
             self._replace_actor(pool, actor)
             return _timed_out(rid, config)
@@ -455,10 +457,6 @@ def _retire(pool: _Pool, error: BaseException) -> None:
         waiter = pool.waiters.popleft()
         if not waiter.done():
             waiter.set_exception(error)
-
-
-async def _await(ref: Any) -> Any:
-    return await ref
 
 
 def _timed_out(request_id: str, config: FunctionConfig) -> Outcome:
