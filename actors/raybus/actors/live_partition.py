@@ -259,6 +259,7 @@ class LivePartition:
             if failed:
                 self.engine.abort_transfer(now, failed)
             await self.committer.commit()
+            self.wake()  # a FIFO group blocked behind a dead letter is free again
 
     def _spawn(self, coroutine: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coroutine)

@@ -88,6 +88,7 @@ class PartitionHost:
         self.functions = FunctionRuntime(self._controller)
         self.pollers: dict[PollerKey, MappingPoller | AsyncPoller] = {}
         self._watcher: asyncio.Task[None] | None = None
+        self._reconciling = asyncio.Lock()
 
     # -- lifecycle ------------------------------------------------------------------------------
     def _controller(self) -> Any:
@@ -156,8 +157,13 @@ class PartitionHost:
         return self.router.table.functions.get(name)
 
     async def _reconcile(self, table: RoutingTable) -> None:
+        """Start, resize, update and stop pollers to match ``table`` (serialised)."""
         if not table.functions and not self.pollers:
             return
+        async with self._reconciling:
+            await self._reconcile_now(table)
+
+    async def _reconcile_now(self, table: RoutingTable) -> None:
         from raybus.actors.pollers import AsyncPoller, MappingPoller, workers_per_partition
 
         wanted: dict[PollerKey, tuple[Any, ...]] = {}
@@ -307,6 +313,7 @@ class PartitionHost:
     ) -> int:
         await self.start()
         opened = await self._open(queue, partition, epoch, config, incarnation)
+        await self._reconcile(self.router.table)  # a function's event queue: start its poller
         return opened.epoch
 
     async def update_config(self, queue: str, config: dict[str, Any]) -> None:

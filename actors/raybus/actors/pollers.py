@@ -37,7 +37,8 @@ from raybus.core.retry import lambda_async_delay_ms
 from raybus.functions.batch_response import failed_items
 from raybus.functions.destinations import dlq_attributes, invocation_record
 from raybus.functions.events import sqs_event
-from raybus.functions.runtime import InvocationResult, Invoker
+from raybus.functions.runtime import Invoker
+from raybus.functions.sandbox import InvocationResult
 
 from raybus.actors.dispatch import Dispatcher
 from raybus.actors.live_partition import LivePartition
@@ -257,7 +258,13 @@ class AsyncPoller(_Poller):
         if result.ok:
             if config.on_success is not None:
                 record = invocation_record(
-                    config, message.message_id, payload, result, "Success", attempt
+                    config,
+                    message.message_id,
+                    payload,
+                    result,
+                    "Success",
+                    attempt,
+                    timestamp_ms=self.clock.now_ms(),
                 )
                 if not await self._send(config.on_success, json.dumps(record), message):
                     return
@@ -281,7 +288,13 @@ class AsyncPoller(_Poller):
     ) -> None:
         if config.on_failure is not None:
             record = invocation_record(
-                config, message.message_id, payload, result, condition, attempts
+                config,
+                message.message_id,
+                payload,
+                result,
+                condition,
+                attempts,
+                timestamp_ms=self.clock.now_ms(),
             )
             if not await self._send(config.on_failure, json.dumps(record), message):
                 return
