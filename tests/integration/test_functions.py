@@ -260,3 +260,42 @@ def test_a_disabled_mapping_leaves_messages_waiting(
     mapping.enable()
     wait_for(lambda: _lines(tmp_path / "seen") == ["waiting"])
     wait_for(lambda: mapping.stats()["backlog"] == 0)
+
+
+def test_metrics_report_subscriptions_functions_and_mapping_backlog(
+    client: Client, name: str, url: str
+) -> None:
+    import httpx
+
+    def handler(event: Any, context: Any) -> Any:
+        if event.get("fail"):
+            raise ValueError("no")
+        return "ok"
+
+    topic = client.create_topic(name)
+    queue = client.create_queue(name + "-q")
+    topic.subscribe(queue, raw=True)
+    topic.publish_batch([{"body": f"m{i}"} for i in range(3)])
+    client.create_function(name, handler)
+    client.invoke(name, {})
+    with pytest.raises(errors.FunctionError):
+        client.invoke(name, {"fail": True})
+    idle = client.create_queue(name + "-idle")
+    mapping = client.create_event_source_mapping(idle, name, enabled=False)
+    idle.send_batch(["a", "b"])
+    wait_for(lambda: client.queue(queue.name).stats()["visible"] == 3)
+    text = httpx.get(url + "/metrics").text
+
+    def sample(metric: str, resource: str) -> float:
+        for line in text.splitlines():
+            if line.startswith(metric + "{") and f'resource="{resource}"' in line:
+                return float(line.rsplit(" ", 1)[1])
+        raise AssertionError(f"no {metric} for {resource}")
+
+    (sub_id,) = topic.stats()["subscriptions"]
+    assert sample("raybus_topic_messages_published_total", name) == 3
+    assert sample("raybus_subscription_messages_delivered_total", f"{name}/{sub_id}") == 3
+    assert sample("raybus_function_invocations_total", name) == 2
+    assert sample("raybus_function_errors_total", name) == 1
+    assert sample("raybus_function_duration_seconds_count", name) == 2
+    assert sample("raybus_mapping_backlog_messages", mapping.id) == 2

@@ -95,6 +95,10 @@ class FunctionRuntime:
             self._invoker = Invoker()
         return self._invoker
 
+    def existing_invoker(self) -> Any:
+        """The invoker if this process ever invoked, else None (for metrics)."""
+        return self._invoker
+
     async def code_for(self, config: FunctionConfig) -> bytes | None:
         """The uploaded code of ``config``, or None for handlers given by import path."""
         sha = config.code_sha256

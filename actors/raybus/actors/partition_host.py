@@ -21,17 +21,15 @@ import os
 import resource
 import shutil
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ray
 
-if TYPE_CHECKING:
-    from raybus.actors.live_topic import LiveTopic, TopicDispatch
-    from raybus.actors.pollers import AsyncPoller, MappingPoller
-
 from raybus.actors.dispatch import Dispatcher, FunctionRuntime
 from raybus.actors.live_partition import LivePartition, Op, OpResult
+from raybus.actors.live_topic import LiveTopic, TopicDispatch
 from raybus.actors.options import CONTROLLER_NAME, NAMESPACE
+from raybus.actors.pollers import AsyncPoller, MappingPoller, workers_per_partition
 from raybus.actors.router import Router
 from raybus.core.clock import Clock, ManualClock, SystemClock
 from raybus.core.config import QueueConfig
@@ -118,8 +116,10 @@ class PartitionHost:
         table = await self.router.refresh()
         await asyncio.gather(
             *(
-                self._open_topic(*assignment, self._subs_of(table, assignment[0]))
-                for assignment in answer.get("topics", ())
+                self._open_topic(
+                    topic, index, epoch, config, incarnation, self._subs_of(table, topic)
+                )
+                for topic, index, epoch, config, incarnation in answer.get("topics", ())
             )
         )
         await self._reconcile(table)
@@ -164,8 +164,6 @@ class PartitionHost:
             await self._reconcile_now(table)
 
     async def _reconcile_now(self, table: RoutingTable) -> None:
-        from raybus.actors.pollers import AsyncPoller, MappingPoller, workers_per_partition
-
         wanted: dict[PollerKey, tuple[Any, ...]] = {}
         for function in table.functions:
             queue = async_queue_name(function)
@@ -284,8 +282,6 @@ class PartitionHost:
         incarnation: int,
         subscriptions: list[dict[str, Any]],
     ) -> LiveTopic:
-        from raybus.actors.live_topic import LiveTopic, TopicDispatch
-
         if self._topic_dispatch is None:
             self._topic_dispatch = TopicDispatch(self.dispatcher.send, self.dispatcher.is_fifo)
         key = (topic, partition)
@@ -485,14 +481,40 @@ class PartitionHost:
 
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(read(), loop))
 
+    @ray.method(concurrency_group="control")
+    async def resource_stats(self) -> dict[str, Any]:
+        """Topic stats, function metrics and mapping poller counts of this host (read on the
+        data loop, like :meth:`stats`)."""
+        loop = self._loop
+        if loop is None:
+            return {"topics": {}, "functions": {}, "mappings": {}}
+
+        async def read() -> dict[str, Any]:
+            mappings: dict[str, dict[str, int]] = {}
+            for (kind, ident, _), poller in self.pollers.items():
+                if kind == "mapping":
+                    total = mappings.setdefault(ident, {})
+                    for key, value in poller.counters.as_dict().items():
+                        total[key] = total.get(key, 0) + value
+            invoker = self.functions.existing_invoker()
+            return {
+                "topics": {name: live.stats() for (name, _), live in self.topics.items()},
+                "functions": {} if invoker is None else invoker.metrics(),
+                "mappings": mappings,
+            }
+
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(read(), loop))
+
     async def shutdown(self) -> None:
         """Stop the pollers, close every partition and topic cleanly (commit, release locks)."""
         if self._watcher is not None:
             self._watcher.cancel()
-        for key in list(self.pollers):
-            await self.pollers.pop(key).stop()
-        for key in list(self.topics):
-            await self.topics.pop(key).close()
+        for poller in list(self.pollers.values()):
+            await poller.stop()
+        self.pollers.clear()
+        for topic in list(self.topics.values()):
+            await topic.close()
+        self.topics.clear()
         for key in list(self.partitions):
             await self.partitions.pop(key).close()
         if self._topic_dispatch is not None:

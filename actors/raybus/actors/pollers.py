@@ -33,19 +33,18 @@ import math
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from raybus.core.retry import lambda_async_delay_ms
-from raybus.functions.batch_response import failed_items
-from raybus.functions.destinations import dlq_attributes, invocation_record
-from raybus.functions.events import sqs_event
-from raybus.functions.runtime import Invoker
-from raybus.functions.sandbox import InvocationResult
-
 from raybus.actors.dispatch import Dispatcher
 from raybus.actors.live_partition import LivePartition
 from raybus.core.clock import Clock
 from raybus.core.errors import RaybusError
 from raybus.core.resources import FunctionConfig, MappingConfig
+from raybus.core.retry import lambda_async_delay_ms
 from raybus.engines import ReceivedMessage
+from raybus.functions.batch_response import failed_items
+from raybus.functions.destinations import dlq_attributes, invocation_record
+from raybus.functions.events import sqs_event
+from raybus.functions.runtime import Invoker
+from raybus.functions.sandbox import InvocationResult
 from raybus.rules import CompiledPattern, compile_pattern
 
 __all__ = ["AsyncPoller", "MappingPoller", "PollerCounters", "workers_per_partition"]
@@ -271,10 +270,11 @@ class AsyncPoller(_Poller):
             await self._delete([message])
             return
         self.counters.errors += 1
-        if attempt - 1 >= config.max_retries:
+        delay_ms = lambda_async_delay_ms(attempt, config.max_retries)
+        if delay_ms is None:
             await self._failed(config, message, payload, result, "RetriesExhausted", attempt)
             return
-        delay_s = math.ceil(lambda_async_delay_ms(attempt) / 1000)
+        delay_s = math.ceil(delay_ms / 1000)
         await self.live.execute([("visibility", [(message.receipt, delay_s)])])
 
     async def _failed(

@@ -432,6 +432,15 @@ class ResourceAdmin:
         if topic is not None:
             await self._push_subscriptions(topic)
 
+    async def resource_stats(self) -> list[dict[str, Any]]:
+        """Every reachable host's :meth:`PartitionHost.resource_stats` (for /metrics); a host
+        that does not answer is left out of this scrape."""
+        results = await asyncio.gather(
+            *(asyncio.wait_for(h.resource_stats.remote(), 5.0) for h in self.hosts.values()),
+            return_exceptions=True,
+        )
+        return [r for r in results if isinstance(r, dict)]
+
     async def mapping_stats(self, mapping_id: str) -> dict[str, Any]:
         """The mapping's backlog: messages waiting in its source (visible and delayed for a
         queue; undelivered for a topic subscription)."""

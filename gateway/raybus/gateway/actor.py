@@ -150,7 +150,9 @@ class Gateway:
     async def start(self) -> str:
         """Bind and serve (idempotent); returns the URL."""
         if self.server is None or self.server.url is None:
-            self.server = _Server(self.spec, Router(_fetch_table), FunctionRuntime(_controller))
+            runtime = FunctionRuntime(_controller)
+            self.server = _Server(self.spec, Router(_fetch_table), runtime)
+            self.server.metrics.resources.own_invoker = runtime.existing_invoker
             await self.server.start()
         assert self.server.url is not None
         return self.server.url

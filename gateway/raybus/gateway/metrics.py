@@ -17,6 +17,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from raybus.gateway.resource_metrics import ResourceCollector
+
 __all__ = ["GatewayMetrics"]
 
 LATENCY_BUCKETS = (
@@ -102,6 +104,8 @@ class GatewayMetrics:
         )
         self.partitions = _PartitionCollector()
         self.registry.register(self.partitions)
+        self.resources = ResourceCollector()
+        self.registry.register(self.resources)
         self.totals = {"sent": 0, "received": 0, "deleted": 0}
 
     def count(self, kind: str, queue: str, amount: int, nbytes: int = 0) -> None:

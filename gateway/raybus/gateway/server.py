@@ -369,10 +369,32 @@ class _Api:
                 continue  # a queue mid-delete or a host restarting: skip it this scrape
         self.metrics.partitions.latest = latest
         self.metrics.partitions.parked = self.service.parked
+        await self._resource_samples(latest)
         body = generate_latest(self.metrics.registry)
         response = web.Response(body=body)
         response.headers["Content-Type"] = CONTENT_TYPE_LATEST
         return response
+
+    async def _resource_samples(self, queues: dict[str, list[dict[str, Any]]]) -> None:
+        """Topic, function and mapping samples for this scrape (see resource_metrics)."""
+        table = self.service.router.table
+        if not (table.topics or table.functions or table.mappings):
+            self.metrics.resources.hosts, self.metrics.resources.backlogs = (), {}
+            return
+        hosts: list[dict[str, Any]] = await self.admin.resource_stats.remote()
+        topics = {name: stats for host in hosts for name, stats in host["topics"].items()}
+        backlogs: dict[str, int] = {}
+        for mapping in table.mappings.values():
+            kind, _, source = mapping.source.partition(":")
+            if kind == "queue" and source in queues:
+                backlogs[mapping.id] = sum(
+                    p.get("visible", 0) + p.get("delayed", 0) for p in queues[source]
+                )
+            elif kind == "topic" and source in topics:
+                sub = topics[source]["subscriptions"].get(mapping.subscription or "", {})
+                backlogs[mapping.id] = sub.get("backlog", 0)
+        self.metrics.resources.hosts = hosts
+        self.metrics.resources.backlogs = backlogs
 
 
 def build_app(
