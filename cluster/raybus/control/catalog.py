@@ -328,10 +328,7 @@ class Catalog:
                     TopicConfig.from_dict(item["config"]),
                     item["incarnation"],
                     [list(p) for p in item["placements"]],
-                    {
-                        sub["id"]: SubscriptionConfig.from_dict(sub)
-                        for sub in item["subscriptions"]
-                    },
+                    {sub["id"]: SubscriptionConfig.from_dict(sub) for sub in item["subscriptions"]},
                 )
                 for name, item in data.get("topics", {}).items()
             },
