@@ -311,3 +311,61 @@ def test_the_store_keeps_the_latest_catalog_across_a_reopen(tmp_path: Path) -> N
         assert set(third.load().queues) == {"dlq", "a", "g.fifo", "later"}
     finally:
         third.close()
+
+
+def test_topics_subscriptions_functions_and_mappings_survive_a_round_trip() -> None:
+    from raybus.core.resources import (
+        FunctionConfig,
+        MappingConfig,
+        SubscriptionConfig,
+        TopicConfig,
+    )
+
+    catalog = Catalog(hosts=["h0", "h1"])
+    catalog.add_queue(QueueConfig.create("q", partitions=1))
+    record, created = catalog.add_topic(TopicConfig.from_dict({"name": "t"}))
+    assert created
+    assert catalog.add_topic(TopicConfig.from_dict({"name": "t"})) == (record, False)
+    sub = SubscriptionConfig.from_dict(
+        {"topic": "t", "protocol": "queue", "endpoint": "q", "filter_policy": {"a": ["b"]}}
+    )
+    catalog.put_subscription(sub)
+    catalog.put_function(FunctionConfig.from_dict({"name": "f", "handler": "m:h"}))
+    mapping = MappingConfig.from_dict({"source": "queue:q", "function": "f"})
+    catalog.put_mapping(mapping)
+    again = Catalog.from_bytes(catalog.to_bytes())
+    assert again.topics["t"].subscriptions == {sub.id: sub}
+    assert again.functions == catalog.functions
+    assert again.mappings == {mapping.id: mapping}
+    assert again.table().topics["t"].subscriptions == (sub,)
+    host = record.placements[0][0]
+    assert host == "h1"  # the queue took h0: the topic goes to the least-loaded host
+    again.reopen_host(host)
+    assert again.topics["t"].placements[0][1] == 2
+    assert again.subscription(sub.id)[1] == sub
+    again.remove_topic("t")
+    with pytest.raises(RaybusError) as missing:
+        again.subscription(sub.id)
+    assert missing.value.code == "ResourceNotFound"
+
+
+def test_a_format_1_catalog_is_still_read() -> None:
+    blob = msgpack.packb(
+        {
+            "format": 1,
+            "version": 3,
+            "hosts": ["h0"],
+            "clock_ms": None,
+            "queues": {
+                "q": {
+                    "config": QueueConfig.create("q").to_dict(),
+                    "incarnation": 7,
+                    "placements": [["h0", 1]],
+                }
+            },
+        },
+        use_bin_type=True,
+    )
+    catalog = Catalog.from_bytes(blob)
+    assert list(catalog.queues) == ["q"]
+    assert catalog.topics == {} and catalog.functions == {} and catalog.mappings == {}

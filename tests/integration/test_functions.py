@@ -28,9 +28,7 @@ def _lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
-def test_invoke_returns_the_result_or_raises_the_function_error(
-    client: Client, name: str
-) -> None:
+def test_invoke_returns_the_result_or_raises_the_function_error(client: Client, name: str) -> None:
     def handler(event: Any, context: Any) -> Any:
         if event.get("fail"):
             raise ValueError("asked to fail")
@@ -69,9 +67,7 @@ def test_async_invoke_retries_twice_then_goes_to_on_failure_and_the_dlq(
 
     failures = client.create_queue(name + "-failures")
     dlq = client.create_queue(name + "-dlq")
-    client.create_function(
-        name, handler, on_failure=failures, dead_letter_queue=dlq, max_retries=2
-    )
+    client.create_function(name, handler, on_failure=failures, dead_letter_queue=dlq, max_retries=2)
     request_id = client.invoke_async(name, {"order": 7})
     path = tmp_path / "attempts"
     wait_for(lambda: len(_lines(path)) == 1)
@@ -230,9 +226,7 @@ def test_filter_criteria_drop_messages_before_the_function(
 
     queue = client.create_queue(name)
     client.create_function(name, handler)
-    client.create_event_source_mapping(
-        queue, name, filter_criteria=[{"body": {"kind": ["keep"]}}]
-    )
+    client.create_event_source_mapping(queue, name, filter_criteria=[{"body": {"kind": ["keep"]}}])
     queue.send_batch(
         [{"body": json.dumps({"kind": k, "i": i})} for i, k in enumerate(["keep", "drop"] * 3)]
     )

@@ -39,9 +39,7 @@ def test_one_publish_reaches_every_subscribed_queue_in_the_sns_envelope(
     queues = [client.create_queue(f"{name}-q{i}") for i in range(3)]
     for queue in queues:
         topic.subscribe(queue)
-    published = topic.publish(
-        "hello", subject="greeting", attributes={"kind": ("String", "demo")}
-    )
+    published = topic.publish("hello", subject="greeting", attributes={"kind": ("String", "demo")})
     for queue in queues:
         (message,) = drain(client, queue.name, 1)
         envelope = json.loads(message.text)
@@ -65,9 +63,7 @@ def test_raw_delivery_passes_body_and_attributes_through(client: Client, name: s
     assert {m.attributes["n"] for m in got} == {str(i) for i in range(10)}
 
 
-def test_filter_policies_route_messages_to_the_right_subscribers(
-    client: Client, name: str
-) -> None:
+def test_filter_policies_route_messages_to_the_right_subscribers(client: Client, name: str) -> None:
     topic = client.create_topic(name)
     red = client.create_queue(name + "-red")
     big = client.create_queue(name + "-big")
