@@ -12,12 +12,13 @@ async SDK (``raybus.sdk.AsyncClient``), 1 KiB printable bodies (``--body-bytes``
 1. **Fan-out** — for N in ``--fanouts`` (1, 3, 10): a fresh topic with N fresh standard
    queues subscribed (raw delivery). ``--publishers`` concurrent tasks publish batches of
    ``--publish-batch`` (≤ 10, SNS's limit) for ``--seconds`` (at most ``--max-messages``).
-   "published/s" counts acknowledged messages over the publish phase. "deliveries/s during"
-   is what the N queues held when publishing stopped, over the publish phase. Then the
-   queues' stats are polled until every queue holds every acknowledged message: "drain" is
-   the time that took after publishing stopped, and **deliveries/s** = N × acknowledged /
-   (first publish → every queue complete). A queue's count is its ``visible + in_flight +
-   delayed`` (nobody consumes them).
+   "published/s" counts acknowledged messages over the publish phase. Then the queues'
+   stats are polled every ``--poll-s`` until every queue holds every acknowledged message:
+   "deliveries/s during" is what the first poll found (the queues as publishing stopped),
+   over the publish phase; "drain" is when the last poll's answers arrived, after publishing
+   stopped (resolution: one poll); **deliveries/s** = N × acknowledged / (first publish →
+   every queue complete). A queue's count is its ``visible + in_flight + delayed`` (nobody
+   consumes them).
 2. **Functions** — for each runtime in ``--runtimes`` (task, actor) and each mapping in
    ``--fn-batches`` (``10`` and ``100:1``: batch size, batching window in seconds): a fresh
    queue filled with ``--fn-messages`` messages, a function whose handler does nothing
@@ -26,7 +27,8 @@ async SDK (``raybus.sdk.AsyncClient``), 1 KiB printable bodies (``--body-bytes``
    in_flight + delayed == 0``). messages/s and invocations/s over that time (invocations
    from the mapping's stats when the gateway reports them, else ⌈messages / batch⌉ marked
    ``≈``: the queue is full, so every receive but the last fills a batch); "first" is
-   when the first message left the queue (the routing update and the first invocation).
+   when the first messages left the queue (the routing update, worker start-up and the first
+   invocations), "messages/s after first" the rate from then on (the warm rate).
 
 Every case runs ``--runs`` times on fresh resources; the tables show medians, ``--json`` every
 run with the CPU seconds of the server tree and of this client, and the server tree's memory
@@ -48,17 +50,21 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from .peers.base import tree_cpu_seconds, tree_memory
+from .peers.base import tree_memory, tree_pids
 from .peers.workload import make_bodies, median
 
 __all__ = [
     "FanoutBench",
     "add_arguments",
+    "case_table",
+    "cpu_delta",
     "deliveries_per_s",
     "fn_case_key",
+    "fn_result",
     "format_table",
     "main",
     "noop",
+    "parse_args",
     "parse_fn_batch",
     "render",
     "run",
@@ -100,26 +106,86 @@ def queue_count(stats: dict[str, Any]) -> int:
     return sum(int(stats.get(key, 0)) for key in COUNT_KEYS)
 
 
-FANOUT_HEADER = ["", "published/s", "deliveries/s during", "deliveries/s", "drain s", "PSS MB"]
-FN_HEADER = ["", "messages/s", "invocations/s", "first s"]
-FANOUT_FIELDS = ("published_per_s", "deliveries_per_s_during", "deliveries_per_s", "drain_s")
-FN_FIELDS = ("messages_per_s", "invocations_per_s", "first_s")
+# (header, field, decimals) of each table's columns; medians are taken of these fields
+FANOUT_COLUMNS = [
+    ("published/s", "published_per_s", 0),
+    ("deliveries/s during", "deliveries_per_s_during", 0),
+    ("deliveries/s", "deliveries_per_s", 0),
+    ("drain s", "drain_s", 2),
+    ("PSS MB", "pss_mb", 0),
+]
+FN_COLUMNS = [
+    ("messages/s", "messages_per_s", 0),
+    ("invocations/s", "invocations_per_s", 0),
+    ("first s", "first_s", 2),
+    ("messages/s after first", "warm_messages_per_s", 0),
+]
 
 
 def summarize(results: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, float]]:
-    """Median of every figure of each case over its successful runs (cases with none left out)."""
+    """Median of every figure of each case over its successful runs (cases with none left
+    out); ``estimated`` is 1.0 when a run estimated its invocations."""
     out: dict[str, dict[str, float]] = {}
     for key, runs in results.items():
         done = [r for r in runs if "error" not in r]
-        if not done:
-            continue
-        fields = FANOUT_FIELDS if key.startswith("fanout_") else FN_FIELDS
-        out[key] = {f: median(r[f] for r in done) for f in fields}
-        if key.startswith("fanout_") and any("pss_mb" in r for r in done):
-            out[key]["pss_mb"] = median(r["pss_mb"] for r in done if "pss_mb" in r)
-        if not key.startswith("fanout_"):
+        if done:
+            columns = FANOUT_COLUMNS if key.startswith("fanout_") else FN_COLUMNS
+            out[key] = {
+                field: median(r[field] for r in done if field in r)
+                for _, field, _ in columns
+                if any(field in r for r in done)
+            }
             out[key]["estimated"] = float(any(r.get("invocations_estimated") for r in done))
     return out
+
+
+def fn_result(
+    total: int,
+    batch: int,
+    started: float,
+    first: tuple[float, int],
+    ended: float,
+    stats: dict[str, Any],
+) -> dict[str, Any]:
+    """The figures of one function run: ``total`` messages from ``started`` to ``ended``;
+    ``first`` is (when the first ones had left the queue, how many had); invocations from the
+    mapping's ``stats`` when it reports them, else estimated as ⌈total / batch⌉."""
+    seconds, (first_at, first_done) = ended - started, first
+    reported = stats.get("invocations")
+    invocations = reported if isinstance(reported, int) else math.ceil(total / batch)
+    warm_s = ended - first_at if first_done < total else 0.0  # all gone at once: no warm rate
+    return {
+        "messages": total,
+        "seconds": seconds,
+        "first_s": first_at - started,
+        "messages_per_s": total / seconds if seconds > 0 else float("nan"),
+        "warm_messages_per_s": (total - first_done) / warm_s if warm_s > 0 else float("nan"),
+        "invocations": invocations,
+        "invocations_estimated": not isinstance(reported, int),
+        "invocations_per_s": invocations / seconds if seconds > 0 else float("nan"),
+        "mapping_stats": dict(stats),
+    }
+
+
+def cpu_by_pid(roots: Sequence[int]) -> dict[int, float]:
+    """User + system CPU seconds of every live process of the trees, by pid."""
+    import psutil
+
+    out: dict[int, float] = {}
+    for pid in tree_pids(roots):
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        out[pid] = times.user + times.system
+    return out
+
+
+def cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU used between two ``cpu_by_pid`` snapshots by the processes alive at the second one
+    (new ones count whole; ones that exited in between are lost, so this may undercount —
+    but never goes negative, as a plain sum over the tree does when Ray workers exit)."""
+    return sum(max(0.0, cpu - before.get(pid, 0.0)) for pid, cpu in after.items())
 
 
 def _num(value: float | None, digits: int = 0) -> str:
@@ -144,43 +210,22 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(out)
 
 
-def fanout_rows(medians: dict[str, dict[str, float]], fanouts: Sequence[int]) -> list[list[str]]:
+def case_table(
+    columns: Sequence[tuple[str, str, int]],
+    cases: Sequence[tuple[str, str]],
+    medians: dict[str, dict[str, float]],
+) -> str:
+    """One row per (label, key) case that has medians; invocations marked ``≈`` if estimated."""
     rows = []
-    for n in fanouts:
-        m = medians.get(f"fanout_{n}")
-        if m is None:
-            continue
-        rows.append(
-            [
-                f"topic → {n} queue{'s' if n > 1 else ''}",
-                _num(m["published_per_s"]),
-                _num(m["deliveries_per_s_during"]),
-                _num(m["deliveries_per_s"]),
-                _num(m["drain_s"], 2),
-                _num(m.get("pss_mb")),
-            ]
-        )
-    return rows
-
-
-def fn_rows(
-    medians: dict[str, dict[str, float]], cases: Sequence[tuple[str, int, int]]
-) -> list[list[str]]:
-    rows = []
-    for runtime, batch, window in cases:
-        m = medians.get(fn_case_key(runtime, batch, window))
-        if m is None:
-            continue
-        approx = "≈" if m.get("estimated") else ""
-        rows.append(
-            [
-                f"{runtime}, batch {batch}, window {window} s",
-                _num(m["messages_per_s"]),
-                approx + _num(m["invocations_per_s"]),
-                _num(m["first_s"], 2),
-            ]
-        )
-    return rows
+    for label, key in cases:
+        if key in medians:
+            m = medians[key]
+            row = [label]
+            for _, field, digits in columns:
+                mark = "≈" if field == "invocations_per_s" and m.get("estimated") else ""
+                row.append(mark + _num(m.get(field), digits))
+            rows.append(row)
+    return format_table(["", *(header for header, _, _ in columns)], rows)
 
 
 # --- the workload ------------------------------------------------------------------------------
@@ -231,8 +276,14 @@ class FanoutBench:
         stats = await asyncio.gather(*(self._guard(q.stats(), "queue stats") for q in queues))
         return [queue_count(s) for s in stats]
 
-    def _cpu(self) -> tuple[float, float]:
-        return tree_cpu_seconds(self.pids()), time.process_time()
+    def _cpu(self) -> tuple[dict[int, float], float]:
+        return cpu_by_pid(self.pids()), time.process_time()
+
+    def _cpu_used(self, before: tuple[dict[int, float], float]) -> dict[str, float]:
+        return {
+            "server_cpu_s": cpu_delta(before[0], cpu_by_pid(self.pids())),
+            "client_cpu_s": time.process_time() - before[1],
+        }
 
     def _pss_mb(self) -> float | None:
         memory = tree_memory(self.pids()) if self.pids() else None
@@ -286,29 +337,31 @@ class FanoutBench:
                 total = sum(await self._counts(queues))
                 delivered.update(total - delivered.n)
 
-        cpu0, client0 = self._cpu()
+        cpu = self._cpu()
         started = time.perf_counter()
         watcher = asyncio.ensure_future(monitor())
         try:
             deadline = started + args.seconds
             await asyncio.gather(*(publisher(deadline) for _ in range(args.publishers)))
             stopped = time.perf_counter()
-            at_stop = sum(await self._counts(queues))
         finally:
             watcher.cancel()
             published.close()
         acked = state["acked"]
+        polls: list[int] = []  # the first is what the queues held when publishing stopped
         try:
-            drained = await self._wait(
+            drained, _ = await self._wait(
                 lambda counts: sum(min(c, acked) for c in counts),
                 n * acked,
                 queues,
                 delivered,
                 f"{n} queues to hold the {acked:,} acknowledged messages",
+                polls,
             )
         finally:
             delivered.close()
-        cpu1, client1 = self._cpu()
+        at_stop = polls[0]
+        used = self._cpu_used(cpu)
         total_s, publish_s = drained - started, stopped - started
         result: dict[str, Any] = {
             "queues": n,
@@ -321,8 +374,7 @@ class FanoutBench:
             "published_per_s": acked / publish_s,
             "deliveries_per_s_during": at_stop / publish_s,
             "deliveries_per_s": deliveries_per_s(n, acked, total_s),
-            "server_cpu_s": cpu1 - cpu0,
-            "client_cpu_s": client1 - client0,
+            **used,
             "final_counts": await self._counts(queues),
         }
         if first_error:
@@ -339,17 +391,21 @@ class FanoutBench:
         queues: Sequence[Any],
         bar: Any | None,
         what: str,
-    ) -> float:
+        polls: list[int] | None = None,
+    ) -> tuple[float, int]:
         """Poll the queues every ``--poll-s`` until ``progress(counts)`` reaches ``goal``;
-        the time it first did. Raises ``Stalled`` after ``--drain-timeout-s``."""
+        the time it first did (when that poll's answers were in), and the progress then.
+        ``polls`` collects the progress of every poll. ``Stalled`` after ``--drain-timeout-s``."""
         deadline = time.perf_counter() + self.args.drain_timeout_s
         while True:
             done = progress(await self._counts(queues))
             now = time.perf_counter()  # the answer's arrival: every count is in by then
+            if polls is not None:
+                polls.append(done)
             if bar is not None:
                 bar.update(done - bar.n)
             if done >= goal:
-                return now
+                return now, done
             if now > deadline:
                 timeout = self.args.drain_timeout_s
                 raise Stalled(f"waited {timeout:g} s for {what}: {done:,}/{goal:,}")
@@ -372,7 +428,7 @@ class FanoutBench:
                 "create_function",
             )
             bar = self._bar(args.fn_messages, f"{runtime} ×{batch}/{window_s}s: handled")
-            cpu0, client0 = self._cpu()
+            cpu = self._cpu()
             started = time.perf_counter()
             try:
                 mapping = await self._guard(
@@ -385,24 +441,23 @@ class FanoutBench:
                     ),
                     "create_event_source_mapping",
                 )
-                total = args.fn_messages
-                first = await self._wait(
-                    lambda c: int(c[0] < total), 1, [queue], None, "a first batch"
-                )
-                ended = await self._wait(
-                    lambda c: total - c[0], total, [queue], bar, f"{total:,} messages handled"
-                )
+                total: int = args.fn_messages
+
+                def handled(counts: list[int]) -> int:
+                    return total - counts[0]
+
+                first = await self._wait(handled, 1, [queue], bar, "a first batch")
+                ended, _ = await self._wait(handled, total, [queue], bar, f"{total:,} handled")
             finally:
                 bar.close()
-            cpu1, client1 = self._cpu()
+            used = self._cpu_used(cpu)
             stats = await self._guard(mapping.stats(), "mapping stats")
-            return self._fn_result(total, batch, started, first, ended, stats) | {
+            return fn_result(total, batch, started, first, ended, stats) | {
                 "runtime": runtime,
                 "batch_size": batch,
                 "batching_window_s": window_s,
                 "fill_s": fill_s,
-                "server_cpu_s": cpu1 - cpu0,
-                "client_cpu_s": client1 - client0,
+                **used,
             }
         finally:
             if mapping is not None:
@@ -410,25 +465,6 @@ class FanoutBench:
             if function is not None:
                 await self._guard(client.delete_function(function), "delete_function")
             await self._guard(client.delete_queue(queue), "delete_queue")
-
-    @staticmethod
-    def _fn_result(
-        total: int, batch: int, started: float, first: float, ended: float, stats: dict[str, Any]
-    ) -> dict[str, Any]:
-        seconds = ended - started
-        reported = stats.get("invocations")
-        estimated = not isinstance(reported, int)
-        invocations = reported if isinstance(reported, int) else math.ceil(total / batch)
-        return {
-            "messages": total,
-            "seconds": seconds,
-            "first_s": first - started,
-            "messages_per_s": total / seconds if seconds > 0 else float("nan"),
-            "invocations": invocations,
-            "invocations_estimated": estimated,
-            "invocations_per_s": invocations / seconds if seconds > 0 else float("nan"),
-            "mapping_stats": dict(stats),
-        }
 
     async def _fill(self, queue: Any, total: int, desc: str) -> float:
         """Send ``total`` messages in batches of up to 1,000, 4 requests in flight."""
@@ -533,7 +569,11 @@ def render(report: dict[str, Any], args: argparse.Namespace) -> str:
             f"fan-out: {args.publishers} publishers × batches of {args.publish_batch}, "
             f"{args.seconds:g} s (≤ {args.max_messages:,} messages), raw delivery; "
             f"idle server {_num(report.get('pss_idle_mb'))} MB PSS",
-            format_table(FANOUT_HEADER, fanout_rows(medians, args.fanouts)),
+            case_table(
+                FANOUT_COLUMNS,
+                [(f"topic → {n} queue{'s' * (n > 1)}", f"fanout_{n}") for n in args.fanouts],
+                medians,
+            ),
         ]
     if "functions" in args.parts:
         lines += [
@@ -541,7 +581,14 @@ def render(report: dict[str, Any], args: argparse.Namespace) -> str:
             f"functions: {args.fn_messages:,} queued messages through a mapping "
             f"(max concurrency {args.max_concurrency or 'default'}), handler "
             f"{args.handler or 'noop (shipped callable)'}",
-            format_table(FN_HEADER, fn_rows(medians, function_cases(args))),
+            case_table(
+                FN_COLUMNS,
+                [
+                    (f"{rt}, batch {b}, window {w} s", fn_case_key(rt, b, w))
+                    for rt, b, w in function_cases(args)
+                ],
+                medians,
+            ),
         ]
     for key, runs in report["results"].items():
         errors = [r["error"] for r in runs if "error" in r]
@@ -585,12 +632,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--no-progress", action="store_true", help="no progress bars or notes on stderr")
 
 
-def apply_quick(args: argparse.Namespace, defaults: dict[str, Any]) -> None:
-    """``--quick``: the ``QUICK`` sizes for every option still at its default."""
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """The command line; with ``--quick`` the ``QUICK`` sizes become the defaults, so flags
+    given explicitly still win."""
+    parser = _parser()
+    args = parser.parse_args(argv)
     if args.quick:
+        parser.set_defaults(**QUICK)
+        args = parser.parse_args(argv)
+        args.quick_applied = True
+    return args
+
+
+def apply_quick(args: argparse.Namespace, defaults: dict[str, Any]) -> None:
+    """``--quick`` for arguments parsed elsewhere (``add_arguments`` on another parser): the
+    ``QUICK`` sizes for every option still equal to its default."""
+    if args.quick and not getattr(args, "quick_applied", False):
         for key, value in QUICK.items():
             if getattr(args, key) == defaults.get(key):
                 setattr(args, key, value)
+        args.quick_applied = True
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -635,7 +696,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     given = list(sys.argv[1:] if argv is None else argv)
-    args = _parser().parse_args(given)
+    args = parse_args(given)
     args.command = shlex.join([".venv/bin/python", "-m", "benchmarks.bench_fanout", *given])
     return run(args)
 

@@ -16,10 +16,13 @@ from benchmarks.bench_fanout import (
     FanoutBench,
     _parser,
     apply_quick,
+    cpu_delta,
     deliveries_per_s,
     fn_case_key,
+    fn_result,
     format_table,
     noop,
+    parse_args,
     parse_fn_batch,
     render,
     summarize,
@@ -193,7 +196,16 @@ def test_the_default_cases_are_the_issues_and_the_handler_does_nothing() -> None
     noop({"Records": [{"body": "x"}]}, None)  # returns nothing, raises nothing
 
 
-def test_quick_shrinks_only_what_was_left_at_its_default() -> None:
+def test_quick_shrinks_the_sizes_but_explicit_flags_win_even_when_equal_to_the_default() -> None:
+    args = parse_args(["--quick", "--fanouts", "1", "3", "10", "--runs", "3"])
+    assert (args.fanouts, args.runs) == ([1, 3, 10], 3)
+    assert (args.seconds, args.fn_messages) == (QUICK["seconds"], QUICK["fn_messages"])
+    before = vars(args).copy()
+    apply_quick(args, vars(parse()))  # run() does not shrink twice
+    assert vars(args) == before
+
+
+def test_quick_from_another_parser_shrinks_what_was_left_at_its_default() -> None:
     defaults = vars(parse())
     args = parse("--quick", "--fanouts", "10")
     apply_quick(args, defaults)
@@ -215,7 +227,12 @@ def test_summaries_are_medians_over_the_runs_that_succeeded() -> None:
     results: dict[str, list[dict[str, Any]]] = {
         "fanout_3": [fanout, {**fanout, "deliveries_per_s": 9.0}, {**fanout, "drain_s": 0.1}],
         "fn_task_b10_w0": [
-            {"messages_per_s": 5.0, "invocations_per_s": 0.5, "first_s": 1.0},
+            {
+                "messages_per_s": 5.0,
+                "invocations_per_s": 0.5,
+                "first_s": 1.0,
+                "warm_messages_per_s": 6.0,
+            },
             {"error": "Stalled: no"},
         ],
         "fn_actor_b10_w0": [{"error": "Stalled: no"}],
@@ -225,6 +242,24 @@ def test_summaries_are_medians_over_the_runs_that_succeeded() -> None:
     assert medians["fanout_3"]["drain_s"] == 0.5
     assert medians["fn_task_b10_w0"]["messages_per_s"] == 5.0
     assert "fn_actor_b10_w0" not in medians
+
+
+def test_a_function_run_reports_the_rate_overall_and_after_the_first_batch() -> None:
+    result = fn_result(1000, 10, started=100.0, first=(102.0, 100), ended=104.0, stats={})
+    assert result["first_s"] == 2.0
+    assert result["messages_per_s"] == 250.0  # 1000 in 4 s, start-up included
+    assert result["warm_messages_per_s"] == 450.0  # the other 900 in the last 2 s
+    assert (result["invocations"], result["invocations_estimated"]) == (100, True)
+    assert result["invocations_per_s"] == 25.0
+    at_once = fn_result(100, 100, started=0.0, first=(1.0, 100), ended=1.5, stats={})
+    assert math.isnan(at_once["warm_messages_per_s"])
+
+
+def test_server_cpu_counts_new_processes_whole_and_never_goes_negative_when_one_exits() -> None:
+    before = {1: 10.0, 2: 5.0, 3: 7.0}
+    after = {1: 12.5, 2: 5.0, 4: 1.5}  # 3 exited, 4 started
+    assert cpu_delta(before, after) == 4.0
+    assert cpu_delta({1: 3.0}, {1: 2.0}) == 0.0  # a reused pid
 
 
 def test_tables_align_numbers_right_under_a_dashed_header() -> None:
@@ -265,6 +300,7 @@ def test_a_function_run_lasts_until_the_queue_is_empty(batch: int, invocations: 
     assert result["invocations"] == invocations
     assert result["invocations_estimated"]
     assert 0 < result["first_s"] <= result["seconds"]
+    assert result["warm_messages_per_s"] > 0
     assert result["messages_per_s"] == pytest.approx(300 / result["seconds"])
     assert client.queues == {} and client.functions == {} and client.mappings == []
 
