@@ -32,7 +32,13 @@ def test_every_catalog_entry_has_a_valid_status_and_a_meaning() -> None:
 
 def test_only_transient_conditions_are_retriable() -> None:
     retriable = {code for code, spec in CATALOG.items() if spec.retriable}
-    assert retriable == {"StaleEpoch", "PartitionUnavailable", "Throttled", "InternalError"}
+    assert retriable == {
+        "StaleEpoch",
+        "PartitionUnavailable",
+        "Throttled",
+        "InternalError",
+        "TooManyRequestsException",
+    }
 
 
 def test_an_error_survives_the_wire_and_pickling() -> None:
