@@ -34,7 +34,7 @@ from raybus.actors.router import Router
 from raybus.core.clock import Clock, ManualClock, SystemClock
 from raybus.core.config import QueueConfig
 from raybus.core.errors import RaybusError
-from raybus.core.resources import FunctionConfig, SubscriptionConfig, TopicConfig
+from raybus.core.resources import FunctionConfig, MappingConfig, SubscriptionConfig, TopicConfig
 from raybus.core.routing import RoutingTable, async_queue_name, partition_tag
 from raybus.engines import DeadLetter, SendEntry, SendResult
 from raybus.storage import FsyncPolicy
@@ -188,38 +188,52 @@ class PartitionHost:
             live = self.partitions.get((queue, index))
             if live is None:
                 continue
-            poller = self.pollers.get(key)
-            if mapping is None:
-                config = table.functions[key[1]]
-                workers = min(8, config.concurrency) if config.concurrency is not None else 8
-                if poller is None:
-                    poller = AsyncPoller(
-                        key[1],
-                        live,
-                        self.functions.invoker(),
-                        self.functions.code_for,
-                        self._function,
-                        self.dispatcher,
-                        self.clock,
-                    )
-                    self.pollers[key] = poller
-                poller.resize(workers)
-            else:
-                count = len(table.queues[queue].partitions)
-                workers = workers_per_partition(mapping.max_concurrency, count)
-                if poller is None:
-                    poller = MappingPoller(
-                        mapping,
-                        queue,
-                        live,
-                        self.functions.invoker(),
-                        self.functions.code_for,
-                        self._function,
-                    )
-                    self.pollers[key] = poller
-                assert isinstance(poller, MappingPoller)
-                poller.update(mapping)
-                poller.resize(workers)
+            try:
+                self._place_poller(table, key, live, queue, mapping)
+            except Exception:  # one bad poller must not stop the others or the watch
+                log.exception("starting poller %s failed", key)
+
+    def _place_poller(
+        self,
+        table: RoutingTable,
+        key: PollerKey,
+        live: LivePartition,
+        queue: str,
+        mapping: MappingConfig | None,
+    ) -> None:
+        """Create, resize or update the poller for ``key`` (no await: atomic on the loop)."""
+        poller = self.pollers.get(key)
+        if mapping is None:
+            config = table.functions[key[1]]
+            workers = min(8, config.concurrency) if config.concurrency is not None else 8
+            if poller is None:
+                poller = AsyncPoller(
+                    key[1],
+                    live,
+                    self.functions.invoker(),
+                    self.functions.code_for,
+                    self._function,
+                    self.dispatcher,
+                    self.clock,
+                )
+                self.pollers[key] = poller
+            poller.resize(workers)
+        else:
+            count = len(table.queues[queue].partitions)
+            workers = workers_per_partition(mapping.max_concurrency, count)
+            if poller is None:
+                poller = MappingPoller(
+                    mapping,
+                    queue,
+                    live,
+                    self.functions.invoker(),
+                    self.functions.code_for,
+                    self._function,
+                )
+                self.pollers[key] = poller
+            assert isinstance(poller, MappingPoller)
+            poller.update(mapping)
+            poller.resize(workers)
 
     def _local_partitions(self, table: RoutingTable, queue: str) -> list[int]:
         route = table.queues.get(queue)

@@ -446,10 +446,17 @@ class ResourceAdmin:
         queue; undelivered for a topic subscription)."""
         config = self.catalog.mapping(mapping_id)
         target = config.target
-        if target.kind == "queue":
-            stats = await self.queue_stats(target.name)  # type: ignore[attr-defined]
-            backlog = int(stats["visible"]) + int(stats["delayed"])
-            return {"backlog": backlog, "in_flight": stats["in_flight"], "source": config.source}
-        topic = await self.topic_stats(target.name)
-        sub = topic["subscriptions"].get(config.subscription, {})
-        return {"backlog": sub.get("backlog", 0), "source": config.source}
+        if target.kind == "topic":
+            topic = await self.topic_stats(target.name)
+            sub = topic["subscriptions"].get(config.subscription, {})
+            return {"backlog": sub.get("backlog", 0), "source": config.source}
+        stats = await self.queue_stats(target.name)  # type: ignore[attr-defined]
+        counts: dict[str, Any] = {"backlog": int(stats["visible"]) + int(stats["delayed"])}
+        counts.update(in_flight=stats["in_flight"], source=config.source)
+        for key in ("invocations", "errors", "filtered", "deleted"):  # summed over the pollers
+            counts[key] = 0
+        for host in await self.resource_stats():
+            for key, value in host["mappings"].get(mapping_id, {}).items():
+                if key in counts:
+                    counts[key] += value
+        return counts
