@@ -3,6 +3,9 @@
 Queue engines: :class:`StandardQueuePartition` and :class:`FifoQueuePartition` share
 :class:`QueuePartition`'s contract: its requests in :mod:`raybus.engines.partition`, its
 state, time rules and recovery in :mod:`raybus.engines.queue_state`.
+
+Topic engine: :class:`TopicPartition` (requests in :mod:`raybus.engines.topic`, state and
+recovery in :mod:`raybus.engines.topic_state`, records in :mod:`raybus.engines.topic_records`).
 """
 
 from raybus.core.config import QueueConfig
@@ -21,6 +24,16 @@ from raybus.engines.queue_state import EngineLog, PartitionCounters, QueueState
 from raybus.engines.records import RecordType
 from raybus.engines.redrive import MoveTask, check_move_rate, check_move_task, check_redrive
 from raybus.engines.standard import StandardQueuePartition
+from raybus.engines.topic import (
+    Delivery,
+    Exhausted,
+    Message,
+    Subscriber,
+    SubscriptionCounters,
+    TopicCounters,
+    TopicPartition,
+    TopicRecordType,
+)
 
 __all__ = [
     "DEDUP_WINDOW_MS",
@@ -28,8 +41,11 @@ __all__ = [
     "MAX_VISIBILITY_TIMEOUT_S",
     "DeadLetter",
     "DedupWindow",
+    "Delivery",
     "EngineLog",
+    "Exhausted",
     "FifoQueuePartition",
+    "Message",
     "MoveTask",
     "PartitionCounters",
     "QueuePartition",
@@ -40,6 +56,11 @@ __all__ = [
     "SendEntry",
     "SendResult",
     "StandardQueuePartition",
+    "Subscriber",
+    "SubscriptionCounters",
+    "TopicCounters",
+    "TopicPartition",
+    "TopicRecordType",
     "check_move_rate",
     "check_move_task",
     "check_redrive",
