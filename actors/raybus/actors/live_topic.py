@@ -35,16 +35,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aiohttp
-from raybus.core.retry import policy_for
-from raybus.engines.topic import Delivery, Message, Subscriber, TopicPartition
-from raybus.functions.envelope import http_headers, sns_envelope, sns_event
 
 from raybus.actors.live_partition import Op, OpResult, _Waker
 from raybus.core.clock import Clock
 from raybus.core.errors import RaybusError
 from raybus.core.resources import SubscriptionConfig, TopicConfig
+from raybus.core.retry import policy_for
 from raybus.core.routing import async_queue_name
 from raybus.engines import SendEntry, SendResult
+from raybus.engines.topic import Delivery, Message, Subscriber, TopicPartition
+from raybus.functions.envelope import http_headers, sns_envelope, sns_event
 from raybus.host import CheckpointPolicy, checkpoint_engine, recover_engine
 from raybus.rules import compile_filter_policy
 from raybus.storage import FileLog, FsyncPolicy, GroupCommitter
