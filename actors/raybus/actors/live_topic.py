@@ -272,6 +272,9 @@ class LiveTopic:
         except RaybusError as error:  # the endpoint is missing or down: retry on the policy
             log.debug("delivery %s/%s failed: %s", self.name, sub.id, error)
             return [(d.seq, False) for d in batch]
+        except Exception:  # settle as failed: an unsettled FIFO batch would block the loop
+            log.exception("delivery %s/%s failed unexpectedly", self.name, sub.id)
+            return [(d.seq, False) for d in batch]
 
     def _envelope(self, sub: SubscriptionConfig, message: Message) -> str:
         return json.dumps(sns_envelope(self.name, message, subscription_id=sub.id))
