@@ -376,8 +376,7 @@ class LiveTopic:
 
     # -- housekeeping ---------------------------------------------------------------------------
     def _maybe_checkpoint(self) -> None:
-        grown = self.log.disk_bytes() - self._baseline
-        if grown <= max(self.policy.min_checkpoint_bytes, self.policy.slack_ratio * self._baseline):
+        if not self.policy.due(self.log.disk_bytes(), self._baseline):
             return
         try:
             checkpoint_engine(self.engine, self.log, self.policy.slack_ratio)

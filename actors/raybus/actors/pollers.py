@@ -182,8 +182,10 @@ class MappingPoller(_Poller):
         function = self.function_for(self.mapping.function)
         if function is None:  # deleted meanwhile: leave the messages for the queue's redrive
             return
-        wanted = [m for m in batch if self._wanted(m)]
-        dropped = [m for m in batch if m not in wanted] if len(wanted) < len(batch) else []
+        wanted: list[ReceivedMessage] = []
+        dropped: list[ReceivedMessage] = []
+        for message in batch:
+            (wanted if self._wanted(message) else dropped).append(message)
         self.counters.filtered += len(dropped)
         await self._delete(dropped)
         if not wanted:

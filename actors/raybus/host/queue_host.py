@@ -60,6 +60,12 @@ class CheckpointPolicy:
         if self.slack_ratio <= 0 or self.min_checkpoint_bytes < 0:
             raise ValueError("slack_ratio must be > 0 and min_checkpoint_bytes >= 0")
 
+    def due(self, disk_bytes: int, baseline_bytes: int) -> bool:
+        """A log of ``disk_bytes`` that measured ``baseline_bytes`` after its last checkpoint
+        has grown enough to compact and snapshot again."""
+        grown = disk_bytes - baseline_bytes
+        return grown > max(self.min_checkpoint_bytes, self.slack_ratio * baseline_bytes)
+
 
 @dataclass(frozen=True, slots=True)
 class RecoveryStats:
@@ -195,10 +201,7 @@ class QueueHost:
 
     # -- checkpoints -----------------------------------------------------------------------------
     def checkpoint_due(self) -> bool:
-        grown = self.log.disk_bytes() - self._baseline_bytes
-        return grown > max(
-            self.policy.min_checkpoint_bytes, self.policy.slack_ratio * self._baseline_bytes
-        )
+        return self.policy.due(self.log.disk_bytes(), self._baseline_bytes)
 
     def maybe_checkpoint(self) -> bool:
         if not self.checkpoint_due():

@@ -32,7 +32,9 @@ from raybus.core.resources import (
     Target,
     TopicConfig,
 )
+from raybus.core.retry import policy_for
 from raybus.core.routing import ASYNC_QUEUE_PREFIX, async_queue_name
+from raybus.functions.loader import check_handler
 from raybus.rules import PatternError, compile_filter_policy, compile_pattern
 
 if TYPE_CHECKING:
@@ -165,8 +167,6 @@ class ResourceAdmin:
             except PatternError as error:
                 raise _policy_error(error, "filter_policy", "InvalidParameter") from None
         if sub.delivery_policy is not None:
-            from raybus.core.retry import policy_for
-
             policy_for(sub.protocol, sub.delivery_policy)
 
     async def subscribe(self, topic: str, settings: dict[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -251,8 +251,6 @@ class ResourceAdmin:
             settings.update(code_sha256=None, code_size=0)
         config = base.updated(settings) if base is not None else FunctionConfig.from_dict(settings)
         if config.handler is not None:
-            from raybus.functions.loader import check_handler
-
             check_handler(config.handler)
         return config, code
 
