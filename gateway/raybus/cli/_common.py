@@ -1,5 +1,9 @@
 """What the SDK-backed verbs share: the connection options, the client, JSON output, the
-error convention (``error: <code>: <message>`` on stderr, exit 2) and argument parsers."""
+error convention (``error: <code>: <message>`` on stderr, exit 2) and argument parsers.
+
+Every argument of a verb made by :func:`add_command` is checked before the client is made:
+text that is not UTF-8 (a non-UTF-8 byte in ``argv`` or the environment reaches Python as a
+lone surrogate) is an ``InvalidArgument`` naming the argument, and nothing is sent."""
 
 from __future__ import annotations
 
@@ -12,6 +16,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import httpx
+
+from raybus.cli._text import TextError, decode_utf8, lone_surrogate, non_utf8, read_stdin
 from raybus.core import RaybusError
 from raybus.sdk import DEFAULT_URL, Client, GatewayConnectionError
 
@@ -21,6 +28,8 @@ __all__ = [
     "Run",
     "UsageError",
     "add_command",
+    "add_json_argument",
+    "check_arguments",
     "connection_options",
     "json_argument",
     "make_client",
@@ -61,26 +70,81 @@ def add_command(verbs: Any, name: str, run: Run, help: str) -> argparse.Argument
     """A sub-command that runs ``run(client, args)`` through :func:`run_with_client`."""
     verb: argparse.ArgumentParser = verbs.add_parser(name, help=help, description=help)
     connection_options(verb)
-    verb.set_defaults(func=lambda args: run_with_client(run, args))
+    verb.set_defaults(func=lambda args: run_with_client(run, args, verb))
     return verb
+
+
+def add_json_argument(verb: argparse.ArgumentParser, *flags: str, **kwargs: Any) -> None:
+    """An argument read with :func:`json_argument` (inline JSON, ``@path`` or ``-``): its
+    ``@path`` is a file name, which may be any bytes, so :func:`check_arguments` leaves it to
+    :func:`json_argument` to check what the file holds."""
+    action = verb.add_argument(*flags, **kwargs)
+    paths = verb.get_default("path_arguments") or frozenset()
+    verb.set_defaults(path_arguments=paths | {action.dest})
+
+
+def _argument_name(action: argparse.Action) -> str:
+    return "/".join(action.option_strings) or str(action.metavar or action.dest)
+
+
+def check_arguments(verb: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """:class:`UsageError` for the first argument of ``verb`` that is not UTF-8 text."""
+    paths: frozenset[str] = getattr(args, "path_arguments", frozenset())
+    for action in verb._actions:
+        value = getattr(args, action.dest, None)
+        for item in value if isinstance(value, list) else [value]:
+            if not isinstance(item, str) or (action.dest in paths and item.startswith("@")):
+                continue
+            problem = non_utf8(item)
+            if problem is not None:
+                raise UsageError(
+                    f"argument {_argument_name(action)} is not valid UTF-8 ({problem})"
+                )
 
 
 def report(code: str, message: str) -> None:
     print(f"error: {code}: {message}", file=sys.stderr)
 
 
-def run_with_client(run: Run, args: argparse.Namespace) -> int:
-    url = getattr(args, "url", None) or os.environ.get("RAYBUS_URL") or DEFAULT_URL
-    token = getattr(args, "token", None) or os.environ.get("RAYBUS_TOKEN") or None
+def _connection(args: argparse.Namespace) -> tuple[str, str | None]:
+    """The gateway URL and token from the options or the environment, checked: both must be
+    UTF-8, and the token printable ASCII (it travels in an HTTP header)."""
+    url = getattr(args, "url", None)
+    url_source = "--url"
+    if not url:
+        url, url_source = os.environ.get("RAYBUS_URL") or DEFAULT_URL, "$RAYBUS_URL"
+    token = getattr(args, "token", None)
+    token_source = "--token"
+    if not token:
+        token, token_source = os.environ.get("RAYBUS_TOKEN") or None, "$RAYBUS_TOKEN"
+    problem = non_utf8(url)
+    if problem is not None:
+        raise UsageError(f"{url_source} is not valid UTF-8 ({problem})")
+    if token is not None and not (token.isascii() and token.isprintable()):
+        raise UsageError(f"{token_source} must be printable ASCII (it is sent in an HTTP header)")
+    return url, token
+
+
+def run_with_client(
+    run: Run, args: argparse.Namespace, verb: argparse.ArgumentParser | None = None
+) -> int:
+    """Check the arguments (``verb``'s, when given) and the connection settings, then run
+    ``run`` with a client; every failure is reported on stderr with exit 2."""
+    url = "?"
     try:
+        if verb is not None:
+            check_arguments(verb, args)
+        url, token = _connection(args)
         with make_client(url, token) as client:
             return run(client, args)
     except RaybusError as exc:
         report(exc.code, exc.message)
     except GatewayConnectionError as exc:
         report("GatewayConnectionError", exc.message)
-    except UsageError as exc:
+    except (UsageError, TextError) as exc:
         report("InvalidArgument", str(exc))
+    except httpx.InvalidURL as exc:
+        report("InvalidArgument", f"the gateway URL {url!r} is not valid: {exc}")
     return EXIT_ERROR
 
 
@@ -104,15 +168,24 @@ def parse_attribute(text: str) -> tuple[str, tuple[str, str | bytes]]:
 
 
 def json_argument(text: str, option: str) -> Any:
-    """A JSON value given inline, as ``@path`` (read from a file) or ``-`` (stdin)."""
+    """A JSON value given inline, as ``@path`` (read from a file) or ``-`` (stdin). The file or
+    stdin must be UTF-8, and no string in the value a lone surrogate (a ``\\ud800`` escape):
+    :class:`UsageError` otherwise, saying where."""
     try:
         if text == "-":
-            text = sys.stdin.read()
+            text = decode_utf8(read_stdin(), f"{option}: stdin")
         elif text.startswith("@"):
-            with open(text[1:], encoding="utf-8") as handle:
-                text = handle.read()
-        return json.loads(text)
+            with open(text[1:], "rb") as handle:
+                data = handle.read()
+            text = decode_utf8(data, f"{option}: {text[1:]!r}")
+        value = json.loads(text)
+    except TextError as exc:
+        raise UsageError(str(exc)) from exc
     except OSError as exc:
         raise UsageError(f"{option}: cannot read {text[1:]!r}: {exc.strerror}") from exc
     except ValueError as exc:
         raise UsageError(f"{option} is not valid JSON: {exc}") from exc
+    problem = lone_surrogate(value)
+    if problem is not None:
+        raise UsageError(f"{option} cannot be sent as UTF-8: it holds a {problem}")
+    return value

@@ -23,6 +23,7 @@ from typing import Any
 from raybus.cli._common import (
     EXIT_OK,
     add_command,
+    add_json_argument,
     connection_options,
     json_argument,
     print_json,
@@ -81,8 +82,12 @@ def register(sub: Any) -> None:
     ):
         verb = add_command(verbs, name, run, text)
         verb.add_argument("name")
-        verb.add_argument(
-            "payload", nargs="?", default="{}", help="JSON event: inline, @file or - (default {})"
+        add_json_argument(
+            verb,
+            "payload",
+            nargs="?",
+            default="{}",
+            help="JSON event: inline, @file or - (default {})",
         )
 
 

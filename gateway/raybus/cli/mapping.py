@@ -18,7 +18,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from raybus.cli._common import EXIT_OK, add_command, connection_options, json_argument, print_json
+from raybus.cli._common import (
+    EXIT_OK,
+    add_command,
+    add_json_argument,
+    connection_options,
+    json_argument,
+    print_json,
+)
 from raybus.sdk import Client, EventSourceMapping
 
 __all__ = ["register"]
@@ -40,7 +47,8 @@ def register(sub: Any) -> None:
     create.add_argument("--batching-window-s", type=int, default=0, metavar="N")
     create.add_argument("--max-concurrency", type=int, metavar="N", help="2-1000")
     create.add_argument("--report-batch-item-failures", action="store_true")
-    create.add_argument(
+    add_json_argument(
+        create,
         "--filter",
         action="append",
         default=[],

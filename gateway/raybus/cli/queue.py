@@ -7,6 +7,7 @@
     raybus queue stats orders                # visible / in_flight / delayed ... as JSON
     raybus queue send orders 'hello' --attribute kind=greeting --attribute n:Number=3
     printf 'a\\nb\\n' | raybus queue send orders -      # one message per non-empty line
+    raybus queue send orders - --binary < lines.bin     # each line's bytes, not decoded
     raybus queue receive orders --max 10 --wait-s 5 --delete
     raybus queue purge orders
     raybus queue delete orders
@@ -14,6 +15,11 @@
 ``--url`` (default ``$RAYBUS_URL``, else ``http://127.0.0.1:8000``) and ``--token`` (default
 ``$RAYBUS_TOKEN``) go before or after the command. ``send`` and ``receive`` print one JSON
 object per line; ``create``, ``get`` and ``stats`` print one JSON object.
+
+``send -`` reads all of stdin before it sends anything. Lines end at ``\\n`` (a trailing
+``\\r`` is dropped) and empty lines are skipped. Without ``--binary`` stdin must be UTF-8: a
+line that is not is an error naming it, and then nothing is sent. With ``--binary`` each line
+is sent as its bytes (received again, such a body prints as ``body_base64``).
 
 Exit codes: 0 success; 2 on any error (printed to stderr as ``error: <code>: <message>``;
 for a ``send -`` or ``receive --delete`` whose entries partly fail, after the others are done).
@@ -23,8 +29,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import sys
-from collections.abc import Iterator
 from itertools import islice
 from typing import Any
 
@@ -39,6 +43,7 @@ from raybus.cli._common import (
     print_json,
     report,
 )
+from raybus.cli._text import find_undecodable, read_stdin, stdin_lines
 from raybus.core import RaybusError
 from raybus.sdk import Client, Message, Queue, SendResult
 
@@ -106,6 +111,11 @@ def register(sub: Any) -> None:
     send.add_argument(
         "--batch-size", type=int, default=100, metavar="N", help="stdin lines per request"
     )
+    send.add_argument(
+        "--binary",
+        action="store_true",
+        help="with -, send each line's bytes as they are (default: lines must be UTF-8)",
+    )
 
     receive = command("receive", run_receive, "receive messages and print them as JSON lines")
     receive.add_argument("name")
@@ -172,13 +182,6 @@ def _send_result(result: SendResult) -> dict[str, Any]:
     return out
 
 
-def _stdin_lines() -> Iterator[str]:
-    for line in sys.stdin:
-        stripped = line.rstrip("\r\n")
-        if stripped:
-            yield stripped
-
-
 def run_send(client: Client, args: argparse.Namespace) -> int:
     queue = Queue(client, {"name": args.name})
     attributes = dict(parse_attribute(text) for text in args.attribute)
@@ -189,6 +192,8 @@ def run_send(client: Client, args: argparse.Namespace) -> int:
         "dedup_id": args.dedup_id,
     }
     if args.body != "-":
+        if args.binary:
+            raise UsageError("--binary applies to stdin lines (a body of -)")
         print_json(_send_result(queue.send(args.body, **options)))
         return EXIT_OK
     if args.dedup_id is not None:
@@ -196,8 +201,15 @@ def run_send(client: Client, args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise UsageError("--batch-size is at least 1")
     options = {key: value for key, value in options.items() if value is not None}
+    data = read_stdin()
+    bad = None if args.binary else find_undecodable(data)
+    if bad is not None:
+        raise UsageError(
+            f"stdin line {bad.line} is not valid UTF-8 (byte 0x{bad.byte:02x} at column "
+            f"{bad.column}); nothing was sent (--binary sends each line's bytes as they are)"
+        )
     status = EXIT_OK
-    lines = _stdin_lines()
+    lines = stdin_lines(data)  # UTF-8 checked (or --binary): sent as the bytes they are
     while batch := list(islice(lines, args.batch_size)):
         for result in queue.send_batch([{"body": line, **options} for line in batch]):
             if isinstance(result, RaybusError):

@@ -18,6 +18,8 @@ import json
 import sys
 from typing import Any
 
+from raybus.cli._text import TextError, decode_utf8, read_stdin
+
 __all__ = ["EXIT_ERROR", "EXIT_MATCH", "EXIT_NO_MATCH", "register"]
 
 EXIT_MATCH = 0
@@ -53,10 +55,11 @@ def register(sub: Any) -> None:
 
 
 def _read(path: str) -> str:
+    """The file's (or stdin's) text; it must be UTF-8 (:class:`TextError` says where not)."""
     if path == "-":
-        return sys.stdin.read()
-    with open(path, encoding="utf-8") as handle:
-        return handle.read()
+        return decode_utf8(read_stdin(), "stdin")
+    with open(path, "rb") as handle:
+        return decode_utf8(handle.read(), repr(path))
 
 
 def _inputs(args: argparse.Namespace, names: tuple[str, ...]) -> list[str] | None:
@@ -67,7 +70,7 @@ def _inputs(args: argparse.Namespace, names: tuple[str, ...]) -> list[str] | Non
     for name in names:
         try:
             texts.append(_read(getattr(args, name)))
-        except (OSError, UnicodeDecodeError) as exc:
+        except (OSError, TextError) as exc:
             print(f"error: cannot read --{name}: {exc}", file=sys.stderr)
             return None
     return texts

@@ -5,7 +5,7 @@
     raybus topic get alerts                   # {"topic": {...}, "subscriptions": [...]}
     raybus topic stats alerts
     raybus topic publish alerts 'hello' --subject greeting --attribute kind=greeting
-    printf 'a\\nb\\n' | raybus topic publish alerts -    # one message per non-empty line
+    printf 'a\\nb\\n' | raybus topic publish alerts -    # one message per non-empty line (UTF-8)
     raybus topic subscribe alerts queue:orders --raw --filter-policy '{"kind": ["order"]}'
     raybus topic subscribe alerts resize                 # a function
     raybus topic subscribe alerts https://example.com/hook
@@ -14,13 +14,13 @@
 
 Output, options and exit codes as ``raybus queue``: JSON out, ``--url``/``--token`` before or
 after the command, ``error: <code>: <message>`` on stderr and exit 2 on any error.
+``publish -`` reads stdin as ``raybus queue send -`` does; a topic message is text, so a line
+that is not UTF-8 is an error naming it, and then nothing is published.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Iterator
 from itertools import islice
 from typing import Any
 
@@ -29,12 +29,14 @@ from raybus.cli._common import (
     EXIT_OK,
     UsageError,
     add_command,
+    add_json_argument,
     connection_options,
     json_argument,
     parse_attribute,
     print_json,
     report,
 )
+from raybus.cli._text import find_undecodable, read_stdin, stdin_lines
 from raybus.core import RaybusError
 from raybus.sdk import Client, PublishResult, Subscription, Topic
 
@@ -90,14 +92,19 @@ def register(sub: Any) -> None:
         "target", help="queue:<name>, function:<name> or a function name, or an http(s):// URL"
     )
     subscribe.add_argument("--raw", action="store_true", help="deliver without the envelope")
-    subscribe.add_argument("--filter-policy", metavar="JSON", help="inline, @file or -")
+    add_json_argument(subscribe, "--filter-policy", metavar="JSON", help="inline, @file or -")
     subscribe.add_argument(
         "--filter-policy-scope",
         choices=("MessageAttributes", "MessageBody"),
         default="MessageAttributes",
     )
     subscribe.add_argument("--dead-letter-queue", metavar="QUEUE")
-    subscribe.add_argument("--delivery-policy", metavar="JSON", help="HTTP(S) retry policy")
+    add_json_argument(
+        subscribe,
+        "--delivery-policy",
+        metavar="JSON",
+        help="HTTP(S) retry policy (inline, @file or -)",
+    )
 
     unsubscribe = add_command(verbs, "unsubscribe", run_unsubscribe, "delete a subscription")
     unsubscribe.add_argument("subscription_id")
@@ -147,13 +154,6 @@ def _result(result: PublishResult) -> dict[str, Any]:
     return out
 
 
-def _stdin_lines() -> Iterator[str]:
-    for line in sys.stdin:
-        stripped = line.rstrip("\r\n")
-        if stripped:
-            yield stripped
-
-
 def run_publish(client: Client, args: argparse.Namespace) -> int:
     topic = _topic(client, args.name)
     attributes = dict(parse_attribute(text) for text in args.attribute)
@@ -169,8 +169,15 @@ def run_publish(client: Client, args: argparse.Namespace) -> int:
     if args.dedup_id is not None:
         raise UsageError("--dedup-id names one message; with - use content-based deduplication")
     options = {key: value for key, value in options.items() if value is not None}
+    data = read_stdin()
+    bad = find_undecodable(data)
+    if bad is not None:
+        raise UsageError(
+            f"stdin line {bad.line} is not valid UTF-8 (byte 0x{bad.byte:02x} at column "
+            f"{bad.column}); nothing was published (a topic message is text)"
+        )
     status = EXIT_OK
-    lines = _stdin_lines()
+    lines = stdin_lines(data)
     while batch := list(islice(lines, STDIN_LINES_PER_CALL)):
         for result in topic.publish_batch([{"body": line, **options} for line in batch]):
             if isinstance(result, RaybusError):

@@ -56,9 +56,28 @@ def _rate_line(previous: dict[str, int], current: dict[str, int], seconds: float
     )
 
 
-def run(args: argparse.Namespace) -> int:
+def _argument_error(args: argparse.Namespace) -> str | None:
+    """Why the arguments cannot start a cluster, checked before anything starts: ``--host``,
+    ``--address`` and ``--token`` must be UTF-8 (``--data-dir`` is a path: any bytes), and
+    the token printable ASCII, as clients send it in an HTTP header."""
+    from raybus.cli._text import non_utf8
+
     if args.partition_hosts < 1:
-        print("error: --partition-hosts must be at least 1", file=sys.stderr)
+        return "--partition-hosts must be at least 1"
+    for option in ("host", "address", "token"):
+        value = getattr(args, option)
+        problem = None if value is None else non_utf8(value)
+        if problem is not None:
+            return f"--{option} is not valid UTF-8 ({problem})"
+    if args.token is not None and not (args.token.isascii() and args.token.isprintable()):
+        return "--token must be printable ASCII (clients send it in an HTTP header)"
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    problem = _argument_error(args)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     from raybus.control import ClusterSpec, start
     from raybus.core.errors import RaybusError
