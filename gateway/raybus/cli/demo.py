@@ -177,5 +177,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if not args.data_dir:
             shutil.rmtree(root, ignore_errors=True)
-    _say("\nThe gateway, SDK and `raybus up` come next; see README.md.")
+    _say(
+        "\n`raybus up` serves these engines from Ray actors behind an HTTP gateway; "
+        "README.md's quick tour drives them with the SDK and the CLI."
+    )
     return 0 if ok else 1
