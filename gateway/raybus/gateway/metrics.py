@@ -3,8 +3,16 @@
 Counters the gateway sees itself (messages sent/received/deleted, bytes, request latency,
 throttles) are updated on the request path. Depth gauges and the dead-letter counter belong to
 the partitions: at scrape time the gateway reads every partition's stats once and a custom
-collector turns them into samples labelled ``resource`` and ``partition``. Labels are only
-``resource``, ``partition``, ``operation`` and ``outcome`` — never message or group ids.
+collector turns them into samples labelled ``resource`` and ``partition``. Labels are
+``resource``, ``partition``, ``operation`` and ``outcome``, and ``endpoint`` for subscriptions
+and event-source mappings (:mod:`raybus.gateway.resource_metrics`) — never message, group,
+subscription or mapping ids.
+
+No ``_created`` series: prometheus_client adds one to every counter and histogram child by
+default, doubling the lines of a scrape for a value nobody graphs. The registry drops them
+itself (:class:`MetricsRegistry`) rather than through ``disable_created_metrics()`` or
+``PROMETHEUS_DISABLE_CREATED_SERIES``, which switch every registry of the process (and the
+variable is read only when prometheus_client is first imported, which Ray may do first).
 """
 
 from __future__ import annotations
@@ -14,16 +22,30 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from raybus.gateway.resource_metrics import ResourceCollector
 
-__all__ = ["GatewayMetrics"]
+__all__ = ["GatewayMetrics", "MetricsRegistry"]
 
 LATENCY_BUCKETS = (
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0,
 )  # fmt: skip
+
+
+class MetricsRegistry(CollectorRegistry):
+    """A registry whose counters and histograms export no ``<name>_created`` samples (only
+    this registry: nothing process-wide changes)."""
+
+    def collect(self) -> Iterator[Metric]:
+        for family in super().collect():
+            created = family.name + "_created"
+            if any(sample.name == created for sample in family.samples):
+                kept = Metric(family.name, family.documentation, family.type, family.unit)
+                kept.samples = [s for s in family.samples if s.name != created]
+                family = kept
+            yield family
 
 
 class _PartitionCollector(Collector):
@@ -72,7 +94,7 @@ class _PartitionCollector(Collector):
 
 class GatewayMetrics:
     def __init__(self) -> None:
-        self.registry = CollectorRegistry()
+        self.registry: CollectorRegistry = MetricsRegistry()
         resource = ["resource"]
         self.sent = Counter(
             "raybus_queue_messages_sent", "Messages accepted.", resource, registry=self.registry
