@@ -1,16 +1,29 @@
 """Prometheus samples of topics, subscriptions, functions and event-source mappings.
 
 At scrape time the gateway asks every partition host for its resource stats once (topic
-engines, the function invoker, mapping pollers; :meth:`PartitionHost.resource_stats`) and this
-collector turns the merged answer into samples. Counters count since the hosting process
-started (Prometheus handles the resets). Labels: ``resource`` only — a topic, a subscription
-as ``<topic>/<subscription id>``, a function, or a mapping id.
+engines, the function invoker, mapping pollers; :meth:`PartitionHost.resource_stats`) and hands
+them, with its routing table and the queue partitions' stats, to
+:meth:`ResourceCollector.update`; the collector turns them into samples. Counters count since
+the hosting process started (Prometheus handles the resets).
+
+Labels name what a person recognises, never an id: ``resource`` is the topic or function; a
+subscription is ``resource="<topic>"`` with ``endpoint`` (:func:`subscription_endpoint`), and
+a mapping ``resource="<source>"`` (``queue:<name>`` or ``topic:<name>``) with
+``endpoint="function:<name>"``. ``endpoint`` means where the messages go in both. Each pair
+names one subscription or mapping — a topic's subscriptions are unique per endpoint (SNS
+returns the existing one), the subscription a topic's mapping owns is ``mapping:<function>``,
+and there is one mapping per source and function — so there is one series per subscription or
+mapping and nothing per message (samples of one pair are summed, so a duplicate can never
+break a scrape). A subscription or mapping the routing table does not know yet (or any more)
+is left out of that scrape.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -19,7 +32,15 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-__all__ = ["ResourceCollector", "merge_function_metrics"]
+from raybus.core.resources import SubscriptionConfig
+from raybus.core.routing import RoutingTable
+
+__all__ = [
+    "ResourceCollector",
+    "mapping_backlogs",
+    "merge_function_metrics",
+    "subscription_endpoint",
+]
 
 _SUBSCRIPTION_COUNTERS = (
     ("delivered", "Deliveries acknowledged by the endpoint."),
@@ -41,6 +62,50 @@ _MAPPING_COUNTERS = (
     ("filtered", "Messages dropped by the filter criteria."),
     ("deleted", "Messages deleted after processing or filtering."),
 )
+
+
+def subscription_endpoint(sub: SubscriptionConfig, mapping: bool = False) -> str:
+    """The ``endpoint`` label of a subscription: ``queue:<name>``, ``function:<name>``,
+    ``mapping:<function>`` for the subscription an event-source mapping from the topic owns,
+    or for HTTP(S) ``<scheme>://<host[:port]>#<first 8 hex digits of the URL's SHA-256>`` —
+    /metrics is open and a webhook URL's path or query may be a secret, so it is not shown;
+    the digest tells two endpoints on one host apart."""
+    if mapping:
+        return f"mapping:{sub.endpoint}"
+    if sub.protocol in ("queue", "function"):
+        return f"{sub.protocol}:{sub.endpoint}"
+    digest = hashlib.sha256(sub.endpoint.encode("utf-8")).hexdigest()[:8]
+    try:
+        parts = urlsplit(sub.endpoint)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:  # checked by the controller; never fail a scrape over one URL
+        host, port = "", None
+    if port is not None:
+        host = f"{host}:{port}"
+    return f"{sub.protocol}://{host}#{digest}"
+
+
+def mapping_backlogs(
+    table: RoutingTable,
+    queues: Mapping[str, Sequence[Mapping[str, Any]]],
+    hosts: Sequence[Mapping[str, Any]],
+) -> dict[str, int]:
+    """Messages waiting for each mapping, by mapping id: a queue source's visible and delayed
+    messages (``queues``: its partitions' stats), a topic source's subscription backlog
+    (from the hosts' resource stats). Sources without stats this scrape are left out."""
+    topics = {name: stats for host in hosts for name, stats in host.get("topics", {}).items()}
+    backlogs: dict[str, int] = {}
+    for mapping in table.mappings.values():
+        kind, _, source = mapping.source.partition(":")
+        if kind == "queue" and source in queues:
+            backlogs[mapping.id] = sum(
+                p.get("visible", 0) + p.get("delayed", 0) for p in queues[source]
+            )
+        elif kind == "topic" and source in topics:
+            sub = topics[source].get("subscriptions", {}).get(mapping.subscription or "", {})
+            backlogs[mapping.id] = sub.get("backlog", 0)
+    return backlogs
 
 
 def merge_function_metrics(parts: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -74,10 +139,48 @@ def merge_function_metrics(parts: Sequence[Mapping[str, Any]]) -> dict[str, dict
 
 
 class ResourceCollector(Collector):
+    """Samples of the latest :meth:`update` (one scrape's inputs; replaced whole each time)."""
+
     def __init__(self) -> None:
+        self.table: RoutingTable | None = None  # names the subscriptions and mappings
         self.hosts: Sequence[Mapping[str, Any]] = ()
         self.own_invoker: Callable[[], Any] | None = None  # a standalone gateway's invoker
         self.backlogs: Mapping[str, int] = {}  # mapping id -> waiting messages
+
+    def update(
+        self,
+        table: RoutingTable,
+        queues: Mapping[str, Sequence[Mapping[str, Any]]],
+        hosts: Sequence[Mapping[str, Any]],
+    ) -> None:
+        """This scrape's inputs: the gateway's routing table, every queue's partition stats
+        and every host's :meth:`PartitionHost.resource_stats` (empty when the table has no
+        topics, functions or mappings)."""
+        self.table = table
+        self.hosts = hosts
+        self.backlogs = mapping_backlogs(table, queues, hosts)
+
+    def _subscription_labels(self) -> dict[str, tuple[str, str]]:
+        """Subscription id -> (topic, endpoint), from the routing table."""
+        table = self.table
+        if table is None:
+            return {}
+        owned = {m.subscription for m in table.mappings.values() if m.subscription is not None}
+        return {
+            sub.id: (topic, subscription_endpoint(sub, mapping=sub.id in owned))
+            for topic, route in table.topics.items()
+            for sub in route.subscriptions
+        }
+
+    def _mapping_labels(self) -> dict[str, tuple[str, str]]:
+        """Mapping id -> (source, ``function:<name>``), from the routing table."""
+        table = self.table
+        if table is None:
+            return {}
+        return {
+            mapping_id: (mapping.source, f"function:{mapping.function}")
+            for mapping_id, mapping in table.mappings.items()
+        }
 
     def collect(self) -> Iterator[Any]:
         labels = ["resource"]
@@ -89,24 +192,33 @@ class ResourceCollector(Collector):
             "Messages kept until every subscription settles them.",
             labels=labels,
         )
+        pair = ["resource", "endpoint"]
         subs = {
-            key: CounterMetricFamily(f"raybus_subscription_messages_{key}", text, labels=labels)
+            key: CounterMetricFamily(f"raybus_subscription_messages_{key}", text, labels=pair)
             for key, text in _SUBSCRIPTION_COUNTERS
         }
         backlog = GaugeMetricFamily(
             "raybus_subscription_backlog_messages",
             "Messages not yet settled for the subscription (including retries).",
-            labels=labels,
+            labels=pair,
         )
-        for host in self.hosts:
+        names = self._subscription_labels()
+        topics: dict[str, dict[str, int]] = {}
+        per_sub: dict[tuple[str, str], dict[str, int]] = {}
+        for host in self.hosts:  # summed, so a topic seen twice (mid-move) is one series
             for topic, stats in host.get("topics", {}).items():
-                published.add_metric([topic], stats.get("published", 0))
-                retained.add_metric([topic], stats.get("retained", 0))
+                _add(topics.setdefault(topic, {}), stats, ("published", "retained"))
                 for sub_id, sub in stats.get("subscriptions", {}).items():
-                    resource = [f"{topic}/{sub_id}"]
-                    for key, family in subs.items():
-                        family.add_metric(resource, sub.get(key, 0))
-                    backlog.add_metric(resource, sub.get("backlog", 0))
+                    if sub_id in names:
+                        keys = (*(key for key, _ in _SUBSCRIPTION_COUNTERS), "backlog")
+                        _add(per_sub.setdefault(names[sub_id], {}), sub, keys)
+        for topic, counts in topics.items():
+            published.add_metric([topic], counts["published"])
+            retained.add_metric([topic], counts["retained"])
+        for (topic, endpoint), counts in per_sub.items():
+            for key, family in subs.items():
+                family.add_metric([topic, endpoint], counts[key])
+            backlog.add_metric([topic, endpoint], counts["backlog"])
         yield from (published, retained, *subs.values(), backlog)
         yield from self._functions()
         yield from self._mappings()
@@ -139,25 +251,35 @@ class ResourceCollector(Collector):
         yield from (*families.values(), in_flight, duration)
 
     def _mappings(self) -> Iterator[Any]:
-        labels = ["resource"]
+        labels = ["resource", "endpoint"]
+        names = self._mapping_labels()
         backlog = GaugeMetricFamily(
             "raybus_mapping_backlog_messages",
             "Messages waiting in the mapping's source.",
             labels=labels,
         )
-        for mapping_id, waiting in self.backlogs.items():
-            backlog.add_metric([mapping_id], waiting)
+        waiting: dict[tuple[str, str], dict[str, int]] = {}
+        for mapping_id, count in self.backlogs.items():
+            if mapping_id in names:
+                _add(waiting.setdefault(names[mapping_id], {}), {"backlog": count}, ("backlog",))
+        for pair, counts in waiting.items():
+            backlog.add_metric(list(pair), counts["backlog"])
         counters = {
             key: CounterMetricFamily(f"raybus_mapping_{key}", text, labels=labels)
             for key, text in _MAPPING_COUNTERS
         }
-        totals: dict[str, dict[str, int]] = {}
+        totals: dict[tuple[str, str], dict[str, int]] = {}
         for host in self.hosts:
             for mapping_id, counts in host.get("mappings", {}).items():
-                total = totals.setdefault(mapping_id, {})
-                for key, value in counts.items():
-                    total[key] = total.get(key, 0) + value
-        for mapping_id, counts in totals.items():
+                if mapping_id in names:
+                    _add(totals.setdefault(names[mapping_id], {}), counts, tuple(counts))
+        for pair, counts in totals.items():
             for key, family in counters.items():
-                family.add_metric([mapping_id], counts.get(key, 0))
+                family.add_metric(list(pair), counts.get(key, 0))
         yield from (backlog, *counters.values())
+
+
+def _add(total: dict[str, int], counts: Mapping[str, Any], keys: Sequence[str]) -> None:
+    """Add ``counts[key]`` (0 when absent) into ``total[key]`` for every key."""
+    for key in keys:
+        total[key] = total.get(key, 0) + counts.get(key, 0)
