@@ -8,16 +8,26 @@ Keys come from
 - Lambda's SQS event (an event-source mapping on a queue): each record's ``body``;
 - Lambda's SNS event (a topic's function subscription): each record's ``Sns.Message``.
 
-Anything else contributes no key, so a mapping that feeds it any queue succeeds and deletes its
-batches.
+A body or message that is a JSON object with a string ``"key"`` contributes that key; any other
+text is the key itself. Anything else contributes no key, so a mapping that feeds it any queue
+succeeds and deletes its batches.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 __all__ = ["resize"]
+
+
+def _key_in(text: str) -> str:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return value["key"] if isinstance(value, dict) and isinstance(value.get("key"), str) else text
 
 
 def _keys(event: Any) -> list[str]:
@@ -29,11 +39,11 @@ def _keys(event: Any) -> list[str]:
         if not isinstance(record, Mapping):
             continue
         if isinstance(record.get("body"), str):  # SQS
-            keys.append(record["body"])
+            keys.append(_key_in(record["body"]))
         elif isinstance(record.get("Sns"), Mapping) and isinstance(
             record["Sns"].get("Message"), str
         ):  # SNS
-            keys.append(record["Sns"]["Message"])
+            keys.append(_key_in(record["Sns"]["Message"]))
     return keys
 
 
