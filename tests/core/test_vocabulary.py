@@ -38,6 +38,7 @@ def test_only_transient_conditions_are_retriable() -> None:
         "Throttled",
         "InternalError",
         "TooManyRequestsException",
+        "RequestTimeout",  # the body arrived too slowly: the same request may make it later
     }
 
 

@@ -12,15 +12,24 @@ Contract:
 
 from __future__ import annotations
 
+import functools
+import inspect
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = [
     "CATALOG",
     "ErrorSpec",
     "RaybusError",
     "error_from_wire",
+    "printable",
+    "replies_with_errors",
 ]
+
+log = logging.getLogger(__name__)
+C = TypeVar("C", bound=type)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +90,11 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec(
         "TooManyRequestsException", 429, True, "The function's concurrency limit is reached."
     ),
+    # -- the HTTP boundary ---------------------------------------------------------------------
+    ErrorSpec(
+        "UnsupportedMediaType", 415, False, "The body's content type is not JSON or msgpack."
+    ),
+    ErrorSpec("RequestTimeout", 408, True, "The request's body did not arrive in time."),
 )
 
 CATALOG: dict[str, ErrorSpec] = {spec.code: spec for spec in _SPECS}
@@ -91,11 +105,17 @@ class RaybusError(Exception):
 
     ``details`` carries machine-readable context (the parameter name, the limit, the failing
     batch entry id) and must be msgpack-serialisable.
+
+    The message and every string in ``details`` are made encodable as UTF-8 on construction
+    (a lone surrogate becomes ``\\ud800``): an error often quotes the input that caused it,
+    and an unencodable string in an exception kills the Ray worker that tries to report it.
     """
 
     def __init__(self, code: str, message: str, **details: Any) -> None:
         if code not in CATALOG:
             raise ValueError(f"unknown error code {code!r}")
+        message = printable(message)
+        details = {printable(key): _printable_value(value) for key, value in details.items()}
         super().__init__(message)
         self.code = code
         self.message = message
@@ -124,6 +144,28 @@ class RaybusError(Exception):
         return (_rebuild, (self.code, self.message, self.details))
 
 
+def printable(text: str) -> str:
+    """``text`` with every code point UTF-8 cannot encode (lone surrogates) escaped as
+    ``\\udXXX``; valid text is returned unchanged (and uncopied)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    except AttributeError:  # not a str: an error message must still be text
+        return printable(str(text))
+    return text
+
+
+def _printable_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_printable_value(item) for item in value)
+    if isinstance(value, dict):
+        return {_printable_value(k): _printable_value(v) for k, v in value.items()}
+    return value
+
+
 def _rebuild(code: str, message: str, details: dict[str, Any]) -> RaybusError:
     return RaybusError(code, message, **details)
 
@@ -136,3 +178,53 @@ def error_from_wire(payload: dict[str, Any]) -> RaybusError:
     if not isinstance(code, str) or code not in CATALOG:
         return RaybusError("InternalError", f"{code}: {message}")
     return RaybusError(code, message, **dict(details))
+
+
+def _as_reply(error: Exception, where: str) -> RaybusError:
+    """What a caller is told of ``error``: the same catalog error (rebuilt, so no chained
+    cause travels with it) or, for anything unexpected, ``InternalError`` after logging it."""
+    if isinstance(error, RaybusError):
+        return RaybusError(error.code, error.message, **error.details)
+    log.error("unexpected error in %s", where, exc_info=error)
+    return RaybusError("InternalError", f"{where} failed: {type(error).__name__}: {error}")
+
+
+def replies_with_errors(cls: C) -> C:
+    """Class decorator for Ray actors: every public method (sync, async or async generator is
+    not supported) reports a failure to its caller as a :class:`RaybusError` raised ``from
+    None``, and never lets any other exception escape.
+
+    Why: Ray formats the traceback of an exception that leaves an actor method, chained causes
+    included, and a string it cannot encode as UTF-8 there (a lone surrogate quoted from a
+    request) kills the actor's worker process. Rebuilt catalog errors carry printable text
+    only (see :class:`RaybusError`) and no cause. ``ray.method`` options on a method survive
+    (``functools.wraps`` copies the function's attributes)."""
+    for name, method in list(vars(cls).items()):
+        if name.startswith("_") or not inspect.isfunction(method):
+            continue
+        setattr(cls, name, _wrap(method, f"{cls.__name__}.{name}"))
+    return cls
+
+
+def _wrap(method: Callable[..., Any], where: str) -> Callable[..., Any]:
+    if inspect.iscoroutinefunction(method):
+
+        @functools.wraps(method)
+        async def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await method(*args, **kwargs)
+            except Exception as error:
+                reply = _as_reply(error, where)
+            raise reply from None
+
+        return guarded
+
+    @functools.wraps(method)
+    def guarded_sync(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except Exception as error:
+            reply = _as_reply(error, where)
+        raise reply from None
+
+    return guarded_sync

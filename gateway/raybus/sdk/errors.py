@@ -51,6 +51,7 @@ __all__ = [
     "RaybusError",
     "ReceiptHandleIsInvalid",
     "RedriveNotAllowed",
+    "RequestTimeout",
     "RequestTooLarge",
     "ResourceConflict",
     "ResourceNotFound",
@@ -60,6 +61,7 @@ __all__ = [
     "TooManyEntriesInBatchRequest",
     "TooManyRequestsException",
     "Unauthorized",
+    "UnsupportedMediaType",
     "UnsupportedOperation",
     "ValidationException",
     "error_class",
@@ -208,6 +210,12 @@ class ResourceConflict(CatalogError, code="ResourceConflict"): ...
 
 
 class TooManyRequestsException(CatalogError, code="TooManyRequestsException"): ...
+
+
+class UnsupportedMediaType(CatalogError, code="UnsupportedMediaType"): ...
+
+
+class RequestTimeout(CatalogError, code="RequestTimeout"): ...
 
 
 class FunctionError(Exception):
