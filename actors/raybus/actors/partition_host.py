@@ -33,7 +33,7 @@ from raybus.actors.pollers import AsyncPoller, MappingPoller, workers_per_partit
 from raybus.actors.router import Router
 from raybus.core.clock import Clock, ManualClock, SystemClock
 from raybus.core.config import QueueConfig
-from raybus.core.errors import RaybusError
+from raybus.core.errors import RaybusError, replies_with_errors
 from raybus.core.resources import FunctionConfig, MappingConfig, SubscriptionConfig, TopicConfig
 from raybus.core.routing import RoutingTable, async_queue_name, partition_tag
 from raybus.engines import DeadLetter, SendEntry, SendResult
@@ -66,6 +66,7 @@ def _raise_fd_limit() -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+@replies_with_errors
 class PartitionHost:
     def __init__(self, name: str, data_dir: str, *, fsync: str = "always") -> None:
         _raise_fd_limit()

@@ -47,6 +47,9 @@ class QueueRecord:
     incarnation: int
     placements: list[list[Any]]  # [host, epoch] per partition
 
+    def copy(self) -> QueueRecord:
+        return QueueRecord(self.config, self.incarnation, [list(p) for p in self.placements])
+
     def route(self) -> QueueRoute:
         return QueueRoute(
             config=self.config,
@@ -61,6 +64,14 @@ class TopicRecord:
     incarnation: int
     placements: list[list[Any]]
     subscriptions: dict[str, SubscriptionConfig] = field(default_factory=dict)
+
+    def copy(self) -> TopicRecord:
+        return TopicRecord(
+            self.config,
+            self.incarnation,
+            [list(p) for p in self.placements],
+            dict(self.subscriptions),
+        )
 
     def route(self) -> TopicRoute:
         return TopicRoute(
@@ -80,6 +91,24 @@ class Catalog:
     topics: dict[str, TopicRecord] = field(default_factory=dict)
     functions: dict[str, FunctionConfig] = field(default_factory=dict)
     mappings: dict[str, MappingConfig] = field(default_factory=dict)
+
+    # -- drafts (see raybus.control.keeper) --------------------------------------------------
+    def copy(self) -> Catalog:
+        """A copy that shares only immutable values (configs) with this catalog."""
+        return Catalog(
+            version=self.version,
+            hosts=list(self.hosts),
+            clock_ms=self.clock_ms,
+            queues={name: record.copy() for name, record in self.queues.items()},
+            topics={name: record.copy() for name, record in self.topics.items()},
+            functions=dict(self.functions),
+            mappings=dict(self.mappings),
+        )
+
+    def differs_from(self, other: Catalog) -> bool:
+        """Whether saving this catalog would change what ``other`` saved: every change bumps
+        the version except a clock advance."""
+        return (self.version, self.clock_ms) != (other.version, other.clock_ms)
 
     # -- queries ----------------------------------------------------------------------------------
     def record(self, name: str) -> QueueRecord:

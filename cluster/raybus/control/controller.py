@@ -4,10 +4,13 @@ It owns the catalog (durable, see :mod:`raybus.control.catalog`), creates the pa
 places partitions with epochs and serves the routing table to gateways and hosts
 (:meth:`Controller.routing`, or :meth:`Controller.watch_routing` as a long poll). Every call is
 idempotent: creating an existing queue with equal settings, deleting twice (the second is
-``QueueDoesNotExist``), a host registering again. Catalog changes are serialised by one lock
-that is never held across a call to another actor, so a host calling back during a placement
-cannot deadlock it. The monitor loop (health, restarting hosts' registration) survives every
-error it meets.
+``QueueDoesNotExist``), a host registering again. Every catalog change goes through
+:class:`~raybus.control.keeper.CatalogKeeper`: validated and applied to a draft, saved, and
+only then installed, so a rejected or unsaveable change leaves memory and disk as they were.
+The keeper's lock is never held across a call to another actor, so a host calling back during
+a placement cannot deadlock it. Every public method answers a failure as a catalog error
+(:func:`~raybus.core.errors.replies_with_errors`): no input can kill the controller. The
+monitor loop (health, restarting hosts' registration) survives every error it meets.
 
 Under ``--test-clock`` the controller holds the virtual time (durably, in the catalog) and
 pushes every advance to all hosts before answering.
@@ -33,11 +36,12 @@ from raybus.actors import (
     merge_stats,
 )
 from raybus.control.catalog import Catalog, CatalogStore, CodeStore
+from raybus.control.keeper import CatalogKeeper
 from raybus.control.moves import MoveTasks
 from raybus.control.resources import ResourceAdmin
 from raybus.core.clock import SystemClock
 from raybus.core.config import QueueConfig
-from raybus.core.errors import RaybusError
+from raybus.core.errors import RaybusError, replies_with_errors
 from raybus.core.routing import ASYNC_QUEUE_PREFIX, RoutingTable
 from raybus.engines import check_redrive
 
@@ -51,6 +55,7 @@ MAX_LIST = 1000
 MAX_ADVANCE_S = 366 * 24 * 3600  # one call moves at most a (leap) year
 
 
+@replies_with_errors
 class Controller(ResourceAdmin):
     def __init__(
         self,
@@ -68,11 +73,15 @@ class Controller(ResourceAdmin):
         self.data_dir = data_dir
         self.store = CatalogStore(data_dir)
         self.code_store = CodeStore(data_dir)
-        self.catalog: Catalog = self.store.load()
-        self.catalog.ensure_hosts([host_name(i) for i in range(hosts)])
-        if test_clock and self.catalog.clock_ms is None:
-            self.catalog.clock_ms = SystemClock().now_ms()
-        self.store.save(self.catalog)
+        self.keeper = CatalogKeeper(self.store, on_change=self._installed)
+        self.router = Router(self._local_table)
+
+        def prepare(catalog: Catalog) -> None:
+            catalog.ensure_hosts([host_name(i) for i in range(hosts)])
+            if test_clock and catalog.clock_ms is None:
+                catalog.clock_ms = SystemClock().now_ms()
+
+        self.keeper.change_now(prepare)
         self.fsync = fsync
         remote: Any = ray.remote(**host_class_options())(host_class)
         self.hosts: dict[str, Any] = {}
@@ -84,29 +93,30 @@ class Controller(ResourceAdmin):
 
         self.incarnations: dict[str, int] = {}
         self.health_state: dict[str, dict[str, Any]] = {}
-        self.lock: asyncio.Lock | None = None
-        self.changed: asyncio.Event | None = None
-        self.router = Router(self._local_table)
         self.moves = MoveTasks(self)
         self._monitor: asyncio.Task[None] | None = None
 
     # -- plumbing -------------------------------------------------------------------------------
-    def _ensure_loop(self) -> asyncio.Lock:
-        if self.lock is None:
-            self.lock = asyncio.Lock()
-            self.changed = asyncio.Event()
+    @property
+    def catalog(self) -> Catalog:
+        """The installed catalog (read only: change it with :meth:`_change`)."""
+        return self.keeper.catalog
+
+    def _ensure_loop(self) -> None:
+        """Start the monitor loop on the actor's event loop (the first call that has one)."""
+        if self._monitor is None:
             self._monitor = asyncio.ensure_future(self._monitor_loop())
-        return self.lock
+
+    def _change(self) -> contextlib.AbstractAsyncContextManager[Catalog]:
+        """A draft of the catalog, saved and installed when the block ends (see keeper)."""
+        self._ensure_loop()
+        return self.keeper.change()
 
     async def _local_table(self) -> RoutingTable:
         return self.catalog.table()
 
-    def _publish(self) -> None:
-        self.store.save(self.catalog)
-        self.router.install(self.catalog.table())
-        assert self.changed is not None
-        self.changed.set()
-        self.changed = asyncio.Event()
+    def _installed(self, catalog: Catalog) -> None:
+        self.router.install(catalog.table())
 
     def now_ms(self) -> int:
         return (
@@ -166,24 +176,22 @@ class Controller(ResourceAdmin):
     async def watch_routing(self, known_version: int, timeout_s: float = 10.0) -> RoutingTable:
         """Long poll: the table as soon as its version exceeds ``known_version``."""
         self._ensure_loop()
-        if self.catalog.version <= known_version:
-            assert self.changed is not None
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.changed.wait(), timeout_s)
-        return self.catalog.table()
+        return (await self.keeper.wait_newer(known_version, timeout_s)).table()
 
     async def host_started(self, name: str, incarnation: int) -> dict[str, Any]:
         """A host (re)started: new epochs for its partitions, and what it must open."""
-        async with self._ensure_loop():
+        fresh = False
+        async with self._change() as catalog:
             if self.incarnations.get(name) != incarnation:
-                self.incarnations[name] = incarnation
-                self.catalog.reopen_host(name)
-                self._publish()
-            return {
-                "now_ms": self.catalog.clock_ms,
-                "assignments": self.catalog.assignments(name),
-                "topics": self.catalog.topic_assignments(name),
-            }
+                catalog.reopen_host(name)
+                fresh = True
+        if fresh:  # only once the new epochs are saved (the block may raise)
+            self.incarnations[name] = incarnation
+        return {
+            "now_ms": self.catalog.clock_ms,
+            "assignments": self.catalog.assignments(name),
+            "topics": self.catalog.topic_assignments(name),
+        }
 
     # -- queues ---------------------------------------------------------------------------------
     async def create_queue(self, settings: dict[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -196,19 +204,18 @@ class Controller(ResourceAdmin):
                 f"Queue names starting with {ASYNC_QUEUE_PREFIX} are reserved.",
                 parameter="name",
             )
-        async with self._ensure_loop():
-            self._check_redrive(config)
-            record, created = self.catalog.add_queue(config)
-            if created:
-                self._publish()
+        async with self._change() as catalog:
+            self._check_redrive(catalog, config)
+            record, created = catalog.add_queue(config)
         if created:
             await self._open_partitions(config.name)
         return record.config.to_dict(), created
 
-    def _check_redrive(self, config: QueueConfig) -> None:
+    @staticmethod
+    def _check_redrive(catalog: Catalog, config: QueueConfig) -> None:
         policy = config.redrive_policy
         if policy is not None:
-            target = self.catalog.queues.get(policy.dead_letter_queue)
+            target = catalog.queues.get(policy.dead_letter_queue)
             check_redrive(config, None if target is None else target.config)
 
     async def _open_partitions(self, name: str) -> None:
@@ -239,12 +246,11 @@ class Controller(ResourceAdmin):
     async def update_queue(self, name: str, changes: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(changes, dict):
             raise RaybusError("MalformedRequest", "Queue settings are a map.")
-        async with self._ensure_loop():
-            record = self.catalog.record(name)
+        async with self._change() as catalog:
+            record = catalog.record(name)
             config = record.config.updated(**changes)
-            self._check_redrive(config)
-            self.catalog.update_queue(name, config)
-            self._publish()
+            self._check_redrive(catalog, config)
+            catalog.update_queue(name, config)
         hosts = {host for host, _ in record.placements}
         await asyncio.gather(
             *(self.hosts[h].update_config.remote(name, config.to_dict()) for h in hosts)
@@ -252,9 +258,8 @@ class Controller(ResourceAdmin):
         return config.to_dict()
 
     async def delete_queue(self, name: str) -> None:
-        async with self._ensure_loop():
-            record = self.catalog.remove_queue(name)
-            self._publish()
+        async with self._change() as catalog:
+            record = catalog.remove_queue(name)
         self.moves.forget(name)
         hosts = {host for host, _ in record.placements}
         results = await asyncio.gather(
@@ -304,14 +309,10 @@ class Controller(ResourceAdmin):
                 f"seconds must be a number from 0 to {MAX_ADVANCE_S}.",
                 parameter="seconds",
             )
-        async with self._ensure_loop():
-            now = self.catalog.clock_ms + round(seconds * 1000)
-            self.catalog.clock_ms = now
-            try:
-                self.store.save(self.catalog)
-            except BaseException:
-                self.catalog.clock_ms = now - round(seconds * 1000)
-                raise
+        async with self._change() as catalog:
+            assert catalog.clock_ms is not None
+            now = catalog.clock_ms + round(seconds * 1000)
+            catalog.clock_ms = now
         await asyncio.gather(*(h.set_clock.remote(now) for h in self.hosts.values()))
         self.moves.wake()
         return now

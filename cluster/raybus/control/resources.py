@@ -1,8 +1,9 @@
 """The controller's calls for topics, subscriptions, functions and event-source mappings.
 
 A mixin of :class:`raybus.control.controller.Controller`, split out to keep files small; it
-uses the controller's catalog, lock, ``_publish`` and host handles. The same rules hold: every
-change is durable in the catalog before it is answered, creates are idempotent for equal
+uses the controller's catalog, ``_change`` (a draft saved before it is installed) and host
+handles. The same rules hold: every change is durable in the catalog before it is answered
+(and a rejected change changes nothing), creates are idempotent for equal
 settings (``ResourceConflict`` otherwise), and the lock is never held across a call to a host.
 
 Checks that need more than one resource live here: a subscription's queue or function must
@@ -18,6 +19,7 @@ follow the routing table, which hosts long-poll: their start may lag a change by
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
@@ -63,18 +65,18 @@ def _policy_error(error: PatternError, parameter: str, code: str) -> RaybusError
 
 
 class ResourceAdmin:
-    """Mixin: needs ``catalog``, ``hosts``, ``router``, ``code_store``, ``_ensure_loop`` and
-    ``_publish`` from the controller."""
+    """Mixin: needs ``catalog``, ``hosts``, ``router``, ``code_store`` and ``_change`` from
+    the controller."""
 
-    catalog: Catalog
     hosts: dict[str, Any]
     router: Router
     code_store: CodeStore
 
-    def _ensure_loop(self) -> asyncio.Lock:
+    @property
+    def catalog(self) -> Catalog:
         raise NotImplementedError
 
-    def _publish(self) -> None:
+    def _change(self) -> contextlib.AbstractAsyncContextManager[Catalog]:
         raise NotImplementedError
 
     async def _open_partitions(self, name: str) -> None:
@@ -83,10 +85,8 @@ class ResourceAdmin:
     # -- topics ---------------------------------------------------------------------------------
     async def create_topic(self, settings: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         config = TopicConfig.from_dict(settings)
-        async with self._ensure_loop():
-            record, created = self.catalog.add_topic(config)
-            if created:
-                self._publish()
+        async with self._change() as catalog:
+            record, created = catalog.add_topic(config)
         if created:
             await self._open_topic(record)
         return record.config.to_dict(), created
@@ -119,9 +119,8 @@ class ResourceAdmin:
         return names[: max(0, min(limit, MAX_LIST))]
 
     async def delete_topic(self, name: str) -> None:
-        async with self._ensure_loop():
-            record = self.catalog.remove_topic(name)
-            self._publish()
+        async with self._change() as catalog:
+            record = catalog.remove_topic(name)
         results = await asyncio.gather(
             *(
                 self.hosts[host].close_topic.remote(name, record.incarnation, delete_files=True)
@@ -142,9 +141,10 @@ class ResourceAdmin:
         return result
 
     # -- subscriptions --------------------------------------------------------------------------
-    def _check_subscription(self, topic: TopicConfig, sub: SubscriptionConfig) -> None:
+    @staticmethod
+    def _check_subscription(catalog: Catalog, topic: TopicConfig, sub: SubscriptionConfig) -> None:
         if sub.protocol == "queue":
-            queue = self.catalog.record(sub.endpoint).config
+            queue = catalog.record(sub.endpoint).config
             if queue.fifo and not topic.fifo:
                 raise RaybusError(
                     "InvalidParameter",
@@ -158,9 +158,9 @@ class ResourceAdmin:
                 parameter="protocol",
             )
         if sub.protocol == "function":
-            self.catalog.function(sub.endpoint)
+            catalog.function(sub.endpoint)
         if sub.dead_letter_queue is not None:
-            self.catalog.record(sub.dead_letter_queue)
+            catalog.record(sub.dead_letter_queue)
         if sub.filter_policy is not None:
             try:
                 compile_filter_policy(sub.filter_policy, sub.filter_policy_scope)
@@ -173,14 +173,13 @@ class ResourceAdmin:
         if not isinstance(settings, dict):
             raise RaybusError("MalformedRequest", "Subscription settings are a map.")
         sub = SubscriptionConfig.from_dict({**settings, "topic": topic})
-        async with self._ensure_loop():
-            record = self.catalog.topic(topic)
+        async with self._change() as catalog:
+            record = catalog.topic(topic)
             for existing in record.subscriptions.values():
                 if existing.same_endpoint(sub):  # SNS returns the existing subscription
                     return existing.to_dict(), False
-            self._check_subscription(record.config, sub)
-            self.catalog.put_subscription(sub)
-            self._publish()
+            self._check_subscription(catalog, record.config, sub)
+            catalog.put_subscription(sub)
         await self._push_subscriptions(topic)
         return sub.to_dict(), True
 
@@ -203,19 +202,17 @@ class ResourceAdmin:
         return self.catalog.subscription(sub_id)[1].to_dict()
 
     async def update_subscription(self, sub_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-        async with self._ensure_loop():
-            record, sub = self.catalog.subscription(sub_id)
+        async with self._change() as catalog:
+            record, sub = catalog.subscription(sub_id)
             updated = sub.updated(changes)
-            self._check_subscription(record.config, updated)
-            self.catalog.put_subscription(updated)
-            self._publish()
+            self._check_subscription(catalog, record.config, updated)
+            catalog.put_subscription(updated)
         await self._push_subscriptions(updated.topic)
         return updated.to_dict()
 
     async def unsubscribe(self, sub_id: str) -> None:
-        async with self._ensure_loop():
-            sub = self.catalog.remove_subscription(sub_id)
-            self._publish()
+        async with self._change() as catalog:
+            sub = catalog.remove_subscription(sub_id)
         await self._push_subscriptions(sub.topic)
 
     # -- functions ------------------------------------------------------------------------------
@@ -256,8 +253,8 @@ class ResourceAdmin:
 
     async def create_function(self, settings: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         config, code = self._function_settings(settings, None)
-        async with self._ensure_loop():
-            existing = self.catalog.functions.get(config.name)
+        async with self._change() as catalog:
+            existing = catalog.functions.get(config.name)
             if existing is not None:
                 if config == existing:
                     return existing.to_dict(), False
@@ -269,20 +266,18 @@ class ResourceAdmin:
             if code is not None:
                 self.code_store.put(config.name, code)
             queue = async_queue_config(config)
-            self.catalog.add_queue(queue)
-            self.catalog.put_function(config)
-            self._publish()
+            catalog.add_queue(queue)
+            catalog.put_function(config)
         await self._open_partitions(queue.name)
         return config.to_dict(), True
 
     async def update_function(self, name: str, changes: dict[str, Any]) -> dict[str, Any]:
-        async with self._ensure_loop():
-            base = self.catalog.function(name)
+        async with self._change() as catalog:
+            base = catalog.function(name)
             config, code = self._function_settings(changes, base)
             if code is not None:
                 self.code_store.put(name, code)
-            self.catalog.put_function(config)
-            self._publish()
+            catalog.put_function(config)
         self.code_store.prune(name, config.code_sha256)
         if config.timeout_s != base.timeout_s:
             timeout = async_queue_config(config).visibility_timeout_s
@@ -303,13 +298,12 @@ class ResourceAdmin:
         return names[: max(0, min(limit, MAX_LIST))]
 
     async def delete_function(self, name: str) -> None:
-        async with self._ensure_loop():
-            self.catalog.remove_function(name)
-            for mapping in [m for m in self.catalog.mappings.values() if m.function == name]:
-                self.catalog.remove_mapping(mapping.id)
+        async with self._change() as catalog:
+            catalog.remove_function(name)
+            for mapping in [m for m in catalog.mappings.values() if m.function == name]:
+                catalog.remove_mapping(mapping.id)
                 if mapping.subscription is not None:
-                    self.catalog.remove_subscription(mapping.subscription)
-            self._publish()
+                    catalog.remove_subscription(mapping.subscription)
         self.code_store.prune(name, None)
         try:
             await self.delete_queue(async_queue_name(name))  # type: ignore[attr-defined]
@@ -318,8 +312,9 @@ class ResourceAdmin:
                 raise
 
     # -- event-source mappings ------------------------------------------------------------------
-    def _check_mapping(self, config: MappingConfig) -> None:
-        self.catalog.function(config.function)
+    @staticmethod
+    def _check_mapping(catalog: Catalog, config: MappingConfig) -> None:
+        catalog.function(config.function)
         target = config.target
         if target.kind == "queue":
             if target.name.startswith(ASYNC_QUEUE_PREFIX):
@@ -328,7 +323,7 @@ class ResourceAdmin:
                     "Internal queues cannot be sources.",
                     parameter="source",
                 )
-            queue = self.catalog.record(target.name).config
+            queue = catalog.record(target.name).config
             if queue.fifo and config.batch_size > 10:
                 raise RaybusError(
                     "InvalidParameterValue",
@@ -342,7 +337,7 @@ class ResourceAdmin:
                     parameter="batching_window_s",
                 )
         else:
-            self.catalog.topic(target.name)
+            catalog.topic(target.name)
             if config.batch_size != 10 or config.batching_window_s or config.filter_criteria:
                 raise RaybusError(
                     "InvalidParameterValue",
@@ -358,8 +353,8 @@ class ResourceAdmin:
 
     async def create_mapping(self, settings: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         config = MappingConfig.from_dict(settings)
-        async with self._ensure_loop():
-            for existing in self.catalog.mappings.values():
+        async with self._change() as catalog:
+            for existing in catalog.mappings.values():
                 if (existing.source, existing.function) == (config.source, config.function):
                     same = existing.to_dict() | {"id": config.id, "subscription": None}
                     if same == config.to_dict():
@@ -369,7 +364,7 @@ class ResourceAdmin:
                         f"A mapping from {config.source} to {config.function} exists.",
                         resource=existing.id,
                     )
-            self._check_mapping(config)
+            self._check_mapping(catalog, config)
             target = config.target
             topic = None
             if target.kind == "topic":
@@ -381,12 +376,11 @@ class ResourceAdmin:
                         "enabled": config.enabled,
                     }
                 )
-                self._check_subscription(self.catalog.topic(target.name).config, sub)
-                self.catalog.put_subscription(sub)
+                self._check_subscription(catalog, catalog.topic(target.name).config, sub)
+                catalog.put_subscription(sub)
                 config = MappingConfig.from_dict({**config.to_dict(), "subscription": sub.id})
                 topic = target.name
-            self.catalog.put_mapping(config)
-            self._publish()
+            catalog.put_mapping(config)
         if topic is not None:
             await self._push_subscriptions(topic)
         return config.to_dict(), True
@@ -406,27 +400,25 @@ class ResourceAdmin:
         ][:MAX_LIST]
 
     async def update_mapping(self, mapping_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-        async with self._ensure_loop():
-            config = self.catalog.mapping(mapping_id).updated(changes)
-            self._check_mapping(config)
-            self.catalog.put_mapping(config)
+        async with self._change() as catalog:
+            config = catalog.mapping(mapping_id).updated(changes)
+            self._check_mapping(catalog, config)
+            catalog.put_mapping(config)
             topic = None
             if config.subscription is not None:
-                record, sub = self.catalog.subscription(config.subscription)
-                self.catalog.put_subscription(sub.updated({"enabled": config.enabled}))
+                record, sub = catalog.subscription(config.subscription)
+                catalog.put_subscription(sub.updated({"enabled": config.enabled}))
                 topic = record.config.name
-            self._publish()
         if topic is not None:
             await self._push_subscriptions(topic)
         return config.to_dict()
 
     async def delete_mapping(self, mapping_id: str) -> None:
-        async with self._ensure_loop():
-            config = self.catalog.remove_mapping(mapping_id)
+        async with self._change() as catalog:
+            config = catalog.remove_mapping(mapping_id)
             topic = None
             if config.subscription is not None:
-                topic = self.catalog.remove_subscription(config.subscription).topic
-            self._publish()
+                topic = catalog.remove_subscription(config.subscription).topic
         if topic is not None:
             await self._push_subscriptions(topic)
 
