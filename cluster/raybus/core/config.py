@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from raybus.core.bounds import bounded, check_bounds
 from raybus.core.errors import RaybusError
-from raybus.core.names import validate_queue_name
+from raybus.core.names import FIFO_SUFFIX, validate_queue_name
 
 __all__ = [
     "HARD_MAX_MESSAGE_BYTES",
@@ -47,13 +48,21 @@ class RedrivePolicy:
     """Where messages go after ``max_receive_count`` receives (1–1,000)."""
 
     dead_letter_queue: str
-    max_receive_count: int
+    max_receive_count: int = bounded(1, 1000)
 
     def __post_init__(self) -> None:
         if not isinstance(self.dead_letter_queue, str) or not self.dead_letter_queue:
             raise RaybusError(
                 "InvalidRedrivePolicy", "A redrive policy names its dead-letter queue."
             )
+        try:
+            validate_queue_name(
+                self.dead_letter_queue, fifo=self.dead_letter_queue.endswith(FIFO_SUFFIX)
+            )
+        except RaybusError as error:
+            raise RaybusError(
+                "InvalidRedrivePolicy", f"dead_letter_queue: {error.message}"
+            ) from None
         try:
             _int_in("maxReceiveCount", self.max_receive_count, 1, 1000)
         except RaybusError as exc:
@@ -93,31 +102,27 @@ class RedriveAllowPolicy:
 class QueueConfig:
     """One queue's settings. Times in seconds, sizes in bytes, as the names say."""
 
-    name: str
+    name: str = field(
+        metadata={"schema_extra": {"maxLength": 80, "pattern": r"^[A-Za-z0-9_-]+(\.fifo)?$"}}
+    )
     fifo: bool = False
-    visibility_timeout_s: int = 30
-    delay_s: int = 0
-    retention_s: int = 345_600
-    max_message_bytes: int = 262_144
-    receive_wait_s: int = 0
+    visibility_timeout_s: int = bounded(0, 43_200, default=30)
+    delay_s: int = bounded(0, 900, default=0)
+    retention_s: int = bounded(60, 1_209_600, default=345_600)
+    max_message_bytes: int = bounded(1024, HARD_MAX_MESSAGE_BYTES, default=262_144)
+    receive_wait_s: int = bounded(0, 20, default=0)
     content_based_dedup: bool = False
     dedup_scope: DedupScope = "queue"
     throughput_limit: ThroughputLimit = "perQueue"
     redrive_policy: RedrivePolicy | None = None
     redrive_allow_policy: RedriveAllowPolicy = field(default_factory=RedriveAllowPolicy)
-    partitions: int | None = None
+    partitions: int | None = bounded(1, 1024, default=None)
 
     def __post_init__(self) -> None:
         if not isinstance(self.fifo, bool):
             raise _invalid("fifo", "fifo must be true or false.")
         validate_queue_name(self.name, fifo=self.fifo)
-        _int_in("visibility_timeout_s", self.visibility_timeout_s, 0, 43_200)
-        _int_in("delay_s", self.delay_s, 0, 900)
-        _int_in("retention_s", self.retention_s, 60, 1_209_600)
-        _int_in("max_message_bytes", self.max_message_bytes, 1024, HARD_MAX_MESSAGE_BYTES)
-        _int_in("receive_wait_s", self.receive_wait_s, 0, 20)
-        if self.partitions is not None:
-            _int_in("partitions", self.partitions, 1, 1024)
+        check_bounds(self, _int_in)
         if self.dedup_scope not in ("queue", "messageGroup"):
             raise _invalid("dedup_scope", "dedup_scope must be queue or messageGroup.")
         if self.throughput_limit not in ("perQueue", "perMessageGroupId"):
@@ -236,5 +241,12 @@ def _allow(value: object) -> RedriveAllowPolicy:
         sources = value.get("source_queues", ())
         if not isinstance(sources, (list, tuple)) or not all(isinstance(s, str) for s in sources):
             raise RaybusError("InvalidRedrivePolicy", "source_queues is a list of queue names.")
+        for source in sources:
+            try:
+                validate_queue_name(source, fifo=source.endswith(FIFO_SUFFIX))
+            except RaybusError as error:
+                raise RaybusError(
+                    "InvalidRedrivePolicy", f"source_queues: {error.message}"
+                ) from None
         return RedriveAllowPolicy(value.get("permission", "allowAll"), tuple(sources))
     raise RaybusError("InvalidRedrivePolicy", "A redrive-allow policy is a map.")

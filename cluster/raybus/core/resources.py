@@ -16,9 +16,10 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
+from raybus.core.bounds import bounded, check_bounds
 from raybus.core.errors import RaybusError
 from raybus.core.names import FIFO_SUFFIX, validate_queue_name
 
@@ -40,6 +41,7 @@ MAX_SUBJECT_CHARS = 100
 MAX_FILTERS = 5
 LAMBDA_MB_PER_VCPU = 1769  # Lambda gives one vCPU per 1,769 MB of memory
 _STEM = re.compile(r"[A-Za-z0-9_-]+")
+NAME_PATTERN = r"^[A-Za-z0-9_-]+(\.fifo)?$"  # queues and topics (JSON Schema form)
 _URL = re.compile(r"https?://[^\s/$.?#][^\s]*", re.IGNORECASE)
 
 TargetKind = Literal["queue", "topic", "function"]
@@ -149,7 +151,9 @@ def _target(value: object, parameter: str, allowed: tuple[TargetKind, ...]) -> s
 
 @dataclass(frozen=True, slots=True)
 class TopicConfig:
-    name: str
+    name: str = field(
+        metadata={"schema_extra": {"maxLength": MAX_TOPIC_NAME_CHARS, "pattern": NAME_PATTERN}}
+    )
     fifo: bool = False
     content_based_dedup: bool = False
 
@@ -301,21 +305,25 @@ class FunctionConfig:
     invocation is throttled). ``runtime`` ``task`` runs each invocation as a Ray task;
     ``actor`` keeps ``pool_size`` warm Ray actors (default: the concurrency, else 2)."""
 
-    name: str
+    name: str = field(
+        metadata={"schema_extra": {"pattern": f"^[A-Za-z0-9_-]{{1,{MAX_FUNCTION_NAME_CHARS}}}$"}}
+    )
     handler: str | None = None
     code_sha256: str | None = None
     code_size: int = 0
-    timeout_s: int = 3
-    memory_mb: int = 128
-    cpus: float | None = None
-    concurrency: int | None = None
-    max_retries: int = 2
-    max_event_age_s: int = 21_600
+    timeout_s: int = bounded(1, 900, default=3)
+    memory_mb: int = bounded(128, 10_240, default=128)
+    cpus: float | None = field(
+        default=None, metadata={"schema_extra": {"exclusiveMinimum": 0, "maximum": 64}}
+    )
+    concurrency: int | None = bounded(0, 1000, default=None)
+    max_retries: int = bounded(0, 2, default=2)
+    max_event_age_s: int = bounded(60, 21_600, default=21_600)
     on_success: str | None = None
     on_failure: str | None = None
     dead_letter_queue: str | None = None
     runtime: Runtime = "task"
-    pool_size: int | None = None
+    pool_size: int | None = bounded(1, 1000, default=None)
 
     def __post_init__(self) -> None:
         validate_function_name(self.name)
@@ -326,18 +334,13 @@ class FunctionConfig:
             or not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", self.handler)
         ):
             raise _invalid("handler", "handler is an import path such as package.module:function.")
-        _int_in("timeout_s", self.timeout_s, 1, 900)
-        _int_in("memory_mb", self.memory_mb, 128, 10_240)
+        check_bounds(self, _int_in)
         if self.cpus is not None and (
             isinstance(self.cpus, bool)
             or not isinstance(self.cpus, (int, float))
             or not 0 < self.cpus <= 64
         ):
             raise _invalid("cpus", "cpus must be a number above 0 and at most 64.")
-        if self.concurrency is not None:
-            _int_in("concurrency", self.concurrency, 0, 1000)
-        _int_in("max_retries", self.max_retries, 0, 2)
-        _int_in("max_event_age_s", self.max_event_age_s, 60, 21_600)
         allowed: tuple[TargetKind, ...] = ("queue", "topic", "function")
         for name in ("on_success", "on_failure"):
             value = getattr(self, name)
@@ -347,8 +350,6 @@ class FunctionConfig:
             Target.parse(self.dead_letter_queue, "dead_letter_queue", ("queue", "topic"))
         if self.runtime not in ("task", "actor"):
             raise _invalid("runtime", "runtime must be task or actor.")
-        if self.pool_size is not None:
-            _int_in("pool_size", self.pool_size, 1, 1000)
 
     @property
     def cpu_share(self) -> float:
@@ -397,26 +398,35 @@ class MappingConfig:
     id: str
     source: str
     function: str
-    batch_size: int = 10
-    batching_window_s: int = 0
-    max_concurrency: int | None = None
+    batch_size: int = bounded(1, 10_000, default=10)
+    batching_window_s: int = bounded(0, 300, default=0)
+    max_concurrency: int | None = bounded(2, 1000, default=None)
     report_batch_item_failures: bool = False
-    filter_criteria: tuple[Any, ...] = ()
+    filter_criteria: tuple[Any, ...] = field(
+        default=(),
+        metadata={
+            "schema": {
+                "description": "Up to 5 event patterns (objects or their JSON text), or "
+                'Lambda\'s {"Filters": [{"Pattern": "<json>"}]}.',
+                "anyOf": [
+                    {"type": "array", "maxItems": MAX_FILTERS},
+                    {"type": "object", "properties": {"Filters": {"type": "array"}}},
+                ],
+            }
+        },
+    )
     enabled: bool = True
     subscription: str | None = None
 
     def __post_init__(self) -> None:
         Target.parse(self.source, "source", ("queue", "topic"))
         validate_function_name(self.function)
-        _int_in("batch_size", self.batch_size, 1, 10_000)
-        _int_in("batching_window_s", self.batching_window_s, 0, 300)
+        check_bounds(self, _int_in)
         if self.batch_size > 10 and self.batching_window_s < 1:
             raise _invalid(
                 "batching_window_s",
                 "A batch_size above 10 needs a batching_window_s of at least 1 second.",
             )
-        if self.max_concurrency is not None:
-            _int_in("max_concurrency", self.max_concurrency, 2, 1000)
         _bool("report_batch_item_failures", self.report_batch_item_failures)
         _bool("enabled", self.enabled)
         if len(self.filter_criteria) > MAX_FILTERS:
