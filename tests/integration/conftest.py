@@ -30,7 +30,13 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCluster
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     running = start(
-        ClusterSpec(data_dir=str(data_dir), port=port, partition_hosts=2, test_clock=True),
+        ClusterSpec(
+            data_dir=str(data_dir),
+            port=port,
+            partition_hosts=2,
+            test_clock=True,
+            body_timeout_s=2.0,  # a truncated body is answered 408 in 2 s, not the default 30
+        ),
         gateway=Gateway,
         gateway_host=GatewayHost,
     )

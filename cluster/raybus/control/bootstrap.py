@@ -36,6 +36,17 @@ class ClusterSpec:
     token: str | None = None
     allow_open: bool = False
     fsync: str = "always"
+    idle_timeout_s: float = 75.0
+    body_timeout_s: float = 30.0
+
+    def serve_options(self) -> dict[str, Any]:
+        """The gateway's keyword arguments (ServeSpec's fields)."""
+        return {
+            "token": self.token,
+            "allow_open": self.allow_open,
+            "idle_timeout_s": self.idle_timeout_s,
+            "body_timeout_s": self.body_timeout_s,
+        }
 
 
 @dataclass(slots=True)
@@ -109,8 +120,7 @@ def start(spec: ClusterSpec, *, gateway: type, gateway_host: type | None = None)
     colocated = gateway_host is not None and not attached
     options: dict[str, Any] = {}
     if colocated:
-        serve = {"host": spec.host, "port": spec.port, "token": spec.token,
-                 "allow_open": spec.allow_open}  # fmt: skip
+        serve = {"host": spec.host, "port": spec.port, **spec.serve_options()}
         options = {"host_class": gateway_host, "host_zero_options": {"serve": serve}}
     controller: Any = (
         ray.remote(Controller)
@@ -134,7 +144,7 @@ def start(spec: ClusterSpec, *, gateway: type, gateway_host: type | None = None)
         nodes = [n["NodeID"] for n in ray.nodes() if n.get("Alive")]  # type: ignore[no-untyped-call]
     gateways = [
         remote_gateway.options(**gateway_options(node, detached=attached)).remote(
-            spec.host, spec.port, token=spec.token, allow_open=spec.allow_open
+            spec.host, spec.port, **spec.serve_options()
         )
         for node in nodes
     ]

@@ -27,8 +27,9 @@ from aiohttp import web
 
 from raybus.actors import CONTROLLER_NAME, NAMESPACE, PartitionHost, Router
 from raybus.actors.dispatch import FunctionRuntime
-from raybus.core.errors import RaybusError
+from raybus.core.errors import RaybusError, replies_with_errors
 from raybus.core.routing import RoutingTable
+from raybus.gateway.boundary import BODY_TIMEOUT_S, IDLE_TIMEOUT_S, Limits
 from raybus.gateway.metrics import GatewayMetrics
 from raybus.gateway.resources_service import FunctionService, TopicService
 from raybus.gateway.server import build_app
@@ -54,8 +55,15 @@ class ServeSpec:
     port: int = 8000
     token: str | None = None
     allow_open: bool = False
+    idle_timeout_s: float = IDLE_TIMEOUT_S
+    body_timeout_s: float = BODY_TIMEOUT_S
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(idle_timeout_s=self.idle_timeout_s, body_timeout_s=self.body_timeout_s)
 
     def check(self) -> None:
+        self.limits  # noqa: B018 — raises ValueError for an out-of-range timeout
         if self.token is None and not is_loopback(self.host) and not self.allow_open:
             raise RaybusError(
                 "Unauthorized",
@@ -97,8 +105,13 @@ class _Server:
             token=spec.token,
             topics=self.topics,
             functions=self.functions,
+            limits=spec.limits,
         )
-        self.runner = web.AppRunner(app, access_log=None)
+        # keepalive_timeout closes a connection that has not sent a whole request head within
+        # this long of opening or of its previous answer: slow headers and idle connections
+        self.runner = web.AppRunner(
+            app, access_log=None, keepalive_timeout=spec.limits.idle_timeout_s
+        )
         await self.runner.setup()
         site = web.TCPSite(self.runner, spec.host, spec.port, reuse_address=True)
         await site.start()
@@ -133,13 +146,21 @@ class _Server:
         self.url = None
 
 
+@replies_with_errors
 class Gateway:
     """A standalone gateway actor."""
 
     def __init__(
-        self, host: str, port: int, *, token: str | None = None, allow_open: bool = False
+        self,
+        host: str,
+        port: int,
+        *,
+        token: str | None = None,
+        allow_open: bool = False,
+        idle_timeout_s: float = IDLE_TIMEOUT_S,
+        body_timeout_s: float = BODY_TIMEOUT_S,
     ) -> None:
-        self.spec = ServeSpec(host, port, token, allow_open)
+        self.spec = ServeSpec(host, port, token, allow_open, idle_timeout_s, body_timeout_s)
         self.spec.check()
         self.server: _Server | None = None
 
@@ -165,6 +186,7 @@ class Gateway:
             await self.server.stop()
 
 
+@replies_with_errors
 class GatewayHost(PartitionHost):
     """A partition host that also serves the gateway (see the module docstring). It serves as
     part of :meth:`start`, so a restarted host (same constructor arguments) serves again on

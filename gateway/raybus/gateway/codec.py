@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +20,7 @@ import msgpack
 
 from raybus.core.errors import RaybusError
 from raybus.engines import ReceivedMessage, SendEntry, SendResult
+from raybus.gateway.text import check_text
 
 __all__ = [
     "JSON",
@@ -31,6 +33,7 @@ __all__ = [
     "entries_from_wire",
     "entry_from_wire",
     "error_body",
+    "media_type",
     "message_to_wire",
     "result_to_wire",
     "utf8_len",
@@ -42,6 +45,25 @@ MAX_HTTP_BODY = 4 << 20
 MAX_BATCH = 1000
 MAX_BATCH_BYTES = 1 << 20
 _ENTRY_KEYS = frozenset({"body", "body_base64", "attributes", "delay_s", "group_id", "dedup_id"})
+_JSON_TYPES = ("application/json", "text/json")
+_MSGPACK_TYPES = ("application/msgpack", "application/x-msgpack", "application/vnd.msgpack")
+# A lone surrogate in JSON comes from an escape \uD800-\uDFFF or from the raw bytes ED A0-BF
+# (Python's json decodes bytes with "surrogatepass"). Paired surrogates match too: then the
+# decoded value is walked, which finds nothing wrong.
+_MAYBE_SURROGATE = re.compile(rb"\\u[dD][89abcdefABCDEF]|\xed[\xa0-\xbf]")
+
+
+def media_type(content_type: str | None) -> bool | None:
+    """Whether a body of ``content_type`` is JSON (True) or msgpack (False); None if it is
+    neither (the gateway answers 415). A missing content type means JSON."""
+    if not content_type:
+        return True
+    kind = content_type.split(";", 1)[0].strip().lower()
+    if kind in _JSON_TYPES or kind.endswith("+json"):
+        return True
+    if kind in _MSGPACK_TYPES:
+        return False
+    return None
 
 
 class Codec:
@@ -54,8 +76,10 @@ class Codec:
 
     @classmethod
     def for_request(cls, content_type: str | None, accept: str | None) -> Codec:
-        if content_type:
-            return cls(json="msgpack" not in content_type)
+        """The body's encoding if it has a supported one, else what ``Accept`` asks for."""
+        kind = media_type(content_type) if content_type else None
+        if kind is not None:
+            return cls(json=kind)
         return cls(json=not (accept and "msgpack" in accept))
 
     @property
@@ -63,14 +87,29 @@ class Codec:
         return JSON if self.json else MSGPACK
 
     def decode(self, raw: bytes) -> dict[str, Any]:
-        """The request body as a map (an empty body is an empty map)."""
+        """The request body as a map (an empty body is an empty map), every string in it
+        valid Unicode (:func:`raybus.gateway.text.check_text`). (Python's JSON reads ``NaN``
+        and ``Infinity``, as msgpack carries them: the fields that take numbers refuse them.)
+        Cost: a regular-expression scan of the raw JSON decides
+        whether the decoded value needs walking at all; msgpack is decoded strictly and
+        decoded again only to name the field of a string that is not UTF-8."""
         if not raw:
             return {}
         try:
             data = json.loads(raw) if self.json else msgpack.unpackb(raw, raw=False)
+        except UnicodeDecodeError:
+            where = None if self.json else _bad_msgpack_text(raw)
+            if where is not None:
+                raise RaybusError(
+                    "MalformedRequest",
+                    f"{where} is a msgpack string that is not UTF-8.",
+                    parameter=where,
+                ) from None
+            kind = "UTF-8 JSON" if self.json else "msgpack"
+            raise RaybusError("MalformedRequest", f"The body is not valid {kind}.") from None
         except (
             ValueError,
-            RecursionError,  # JSON nested past the parser's depth
+            RecursionError,  # nested past the parser's depth
             msgpack.ExtraData,
             msgpack.FormatError,
             msgpack.StackError,
@@ -79,6 +118,8 @@ class Codec:
             raise RaybusError("MalformedRequest", f"The body is not valid {kind}.") from exc
         if not isinstance(data, dict):
             raise RaybusError("MalformedRequest", "The body must be a map.")
+        if self.json and _MAYBE_SURROGATE.search(raw):
+            check_text(data)
         return data
 
     def encode(self, payload: Mapping[str, Any]) -> bytes:
@@ -86,6 +127,19 @@ class Codec:
             return json.dumps(payload, separators=(",", ":")).encode()
         packed: bytes = msgpack.packb(payload, use_bin_type=True)
         return packed
+
+
+def _bad_msgpack_text(raw: bytes) -> str | None:
+    """The field whose msgpack string is not UTF-8 (decoded with ``surrogateescape`` its
+    bytes become lone surrogates, which :func:`check_text` finds), or None."""
+    try:
+        data = msgpack.unpackb(raw, raw=False, unicode_errors="surrogateescape")
+        check_text(data if isinstance(data, dict) else {"body": data})
+    except RaybusError as error:
+        return str(error.details.get("parameter", "body"))
+    except Exception:
+        return None
+    return None
 
 
 def error_body(error: RaybusError) -> dict[str, Any]:

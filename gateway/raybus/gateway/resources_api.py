@@ -6,7 +6,7 @@ Same conventions as the queue routes (docs/http-api.md): msgpack or JSON chosen 
 middleware to turn into the catalog's status and error body (and to time under the route's
 name). Control-plane routes call the controller actor (``await admin.X.remote(...)``) and
 refresh the gateway's routing table after every change, so the next data-plane call sees the
-new resource; publish and invoke go to the data-plane services handed to :func:`add_routes`.
+new resource; publish and invoke go to the data-plane services handed to :func:`resource_routes`.
 """
 
 from __future__ import annotations
@@ -18,15 +18,10 @@ from aiohttp import web
 
 from raybus.core.errors import RaybusError
 from raybus.core.resources import PublishEntry, PublishResult
-from raybus.gateway.codec import Codec, check_keys, error_body
+from raybus.gateway import schemas as S
+from raybus.gateway.boundary import BODY, CODEC, Route
+from raybus.gateway.codec import error_body
 from raybus.gateway.resources_codec import (
-    FUNCTION_CREATE_KEYS,
-    FUNCTION_UPDATE_KEYS,
-    MAPPING_CREATE_KEYS,
-    MAPPING_UPDATE_KEYS,
-    SUBSCRIBE_KEYS,
-    SUBSCRIPTION_UPDATE_KEYS,
-    TOPIC_CREATE_KEYS,
     check_json_value,
     function_settings_from_wire,
     publish_entries_from_wire,
@@ -40,11 +35,10 @@ __all__ = [
     "FunctionInvoker",
     "ResourcesApi",
     "TopicPublisher",
-    "add_routes",
+    "resource_routes",
 ]
 
 FUNCTION_ERROR_HEADER = "X-Amz-Function-Error"
-_INVOKE_KEYS = frozenset({"payload"})
 
 
 class TopicPublisher(Protocol):
@@ -71,17 +65,15 @@ def _clean(error: RaybusError) -> RaybusError:
 
 
 class ResourcesApi:
-    """The handlers; ``codec_key`` is where the middleware left the request's codec."""
+    """The handlers; each reads the body the boundary admitted (``request[BODY]``)."""
 
     def __init__(
         self,
-        codec_key: web.RequestKey[Codec],
         service: QueueService,
         admin: Any,
         topics: TopicPublisher | None,
         functions: FunctionInvoker | None,
     ) -> None:
-        self.codec_key = codec_key
         self.service = service
         self.admin = admin
         self.topics = topics
@@ -96,7 +88,7 @@ class ResourcesApi:
         status: int = 200,
         headers: Mapping[str, str] | None = None,
     ) -> web.Response:
-        codec = request[self.codec_key]
+        codec = request[CODEC]
         return web.Response(
             status=status,
             body=codec.encode(payload),
@@ -104,17 +96,16 @@ class ResourcesApi:
             headers=headers,
         )
 
-    async def _body(self, request: web.Request, allowed: frozenset[str]) -> dict[str, Any]:
-        data = request[self.codec_key].decode(await request.read())
-        check_keys(data, allowed)
-        return data
+    @staticmethod
+    def _body(request: web.Request) -> dict[str, Any]:
+        return request[BODY]
 
     async def _changed(self) -> None:
         await self.service.router.refresh()
 
     # -- topics ---------------------------------------------------------------------------------
     async def create_topic(self, request: web.Request) -> web.Response:
-        settings = await self._body(request, TOPIC_CREATE_KEYS)
+        settings = self._body(request)
         config, created = await self.admin.create_topic.remote(settings)
         await self._changed()
         return self._ok(request, {"topic": config, "created": created})
@@ -139,8 +130,8 @@ class ResourcesApi:
     async def publish(self, request: web.Request) -> web.Response:
         assert self.topics is not None
         name = request.match_info["name"]
-        codec = request[self.codec_key]
-        data = codec.decode(await request.read())
+        codec = request[CODEC]
+        data = self._body(request)
         entries, ids, batch = publish_entries_from_wire(data, json=codec.json)
         if not batch and isinstance(entries[0], RaybusError):
             raise entries[0]
@@ -172,7 +163,7 @@ class ResourcesApi:
 
     # -- subscriptions --------------------------------------------------------------------------
     async def subscribe(self, request: web.Request) -> web.Response:
-        settings = await self._body(request, SUBSCRIBE_KEYS)
+        settings = self._body(request)
         subscription, created = await self.admin.subscribe.remote(
             request.match_info["name"], settings
         )
@@ -188,7 +179,7 @@ class ResourcesApi:
         return self._ok(request, {"subscription": subscription})
 
     async def update_subscription(self, request: web.Request) -> web.Response:
-        changes = await self._body(request, SUBSCRIPTION_UPDATE_KEYS)
+        changes = self._body(request)
         subscription = await self.admin.update_subscription.remote(
             request.match_info["id"], changes
         )
@@ -202,10 +193,7 @@ class ResourcesApi:
 
     # -- functions ------------------------------------------------------------------------------
     async def create_function(self, request: web.Request) -> web.Response:
-        codec = request[self.codec_key]
-        settings = function_settings_from_wire(
-            codec.decode(await request.read()), json=codec.json, allowed=FUNCTION_CREATE_KEYS
-        )
+        settings = function_settings_from_wire(self._body(request), json=request[CODEC].json)
         config, created = await self.admin.create_function.remote(settings)
         await self._changed()
         return self._ok(request, {"function": config, "created": created})
@@ -220,10 +208,7 @@ class ResourcesApi:
         return self._ok(request, {"function": config})
 
     async def update_function(self, request: web.Request) -> web.Response:
-        codec = request[self.codec_key]
-        changes = function_settings_from_wire(
-            codec.decode(await request.read()), json=codec.json, allowed=FUNCTION_UPDATE_KEYS
-        )
+        changes = function_settings_from_wire(self._body(request), json=request[CODEC].json)
         config = await self.admin.update_function.remote(request.match_info["name"], changes)
         await self._changed()
         return self._ok(request, {"function": config})
@@ -234,12 +219,8 @@ class ResourcesApi:
         return self._ok(request, {})
 
     async def _payload(self, request: web.Request) -> Any:
-        codec = request[self.codec_key]
-        data = codec.decode(await request.read())
-        check_keys(data, _INVOKE_KEYS)
-        payload = data.get("payload")
-        if not codec.json:
-            check_json_value(payload)
+        payload = self._body(request).get("payload")
+        check_json_value(payload)  # msgpack bytes, JSON's NaN: not a JSON event
         return payload
 
     async def invoke(self, request: web.Request) -> web.Response:
@@ -257,7 +238,7 @@ class ResourcesApi:
 
     # -- event-source mappings ----------------------------------------------------------------
     async def create_mapping(self, request: web.Request) -> web.Response:
-        settings = await self._body(request, MAPPING_CREATE_KEYS)
+        settings = self._body(request)
         mapping, created = await self.admin.create_mapping.remote(settings)
         await self._changed()
         return self._ok(request, {"mapping": mapping, "created": created})
@@ -273,7 +254,7 @@ class ResourcesApi:
         return self._ok(request, {"mapping": mapping})
 
     async def update_mapping(self, request: web.Request) -> web.Response:
-        changes = await self._body(request, MAPPING_UPDATE_KEYS)
+        changes = self._body(request)
         mapping = await self.admin.update_mapping.remote(request.match_info["id"], changes)
         await self._changed()
         return self._ok(request, {"mapping": mapping})
@@ -287,48 +268,110 @@ class ResourcesApi:
         return self._ok(request, await self.admin.mapping_stats.remote(request.match_info["id"]))
 
 
-def add_routes(
-    app: web.Application,
-    codec_key: web.RequestKey[Codec],
+def resource_routes(
     service: QueueService,
     admin: Any,
-    *,
     topics: TopicPublisher | None = None,
     functions: FunctionInvoker | None = None,
-) -> ResourcesApi:
-    """Register the topic and subscription routes when ``topics`` is given, the function and
+) -> list[Route]:
+    """The topic and subscription routes when ``topics`` is given, the function and
     event-source-mapping routes when ``functions`` is given. Route names label the gateway's
     latency histogram (``operation``)."""
-    api = ResourcesApi(codec_key, service, admin, topics, functions)
-    r = app.router
+    api = ResourcesApi(service, admin, topics, functions)
+    routes: list[Route] = []
+    names = {"prefix": S.STRING, "limit": {"type": "integer", "minimum": 1}}
     if topics is not None:
         t = "/v1/topics/{name}"
-        r.add_post("/v1/topics", api.create_topic, name="create_topic")
-        r.add_get("/v1/topics", api.list_topics, name="list_topics")
-        r.add_get(t, api.get_topic, name="get_topic")
-        r.add_delete(t, api.delete_topic, name="delete_topic")
-        r.add_get(t + "/stats", api.topic_stats, name="topic_stats")
-        r.add_post(t + "/publish", api.publish, name="publish")
-        r.add_post(t + "/subscriptions", api.subscribe, name="subscribe")
-        r.add_get(t + "/subscriptions", api.list_subscriptions, name="list_subscriptions")
         s = "/v1/subscriptions/{id}"
-        r.add_get(s, api.get_subscription, name="get_subscription")
-        r.add_patch(s, api.update_subscription, name="update_subscription")
-        r.add_delete(s, api.unsubscribe, name="unsubscribe")
+        topic = S.open_object({"topic": S.ref("TopicConfig"), "created": S.BOOLEAN}, ["topic"])
+        subs = S.open_object(
+            {"subscriptions": {"type": "array", "items": S.ref("SubscriptionConfig")}},
+            ["subscriptions"],
+        )
+        sub = S.open_object(
+            {"subscription": S.ref("SubscriptionConfig"), "created": S.BOOLEAN},
+            ["subscription"],
+        )
+        routes += [
+            Route("POST", "/v1/topics", "create_topic", api.create_topic,
+                  "Create a topic (idempotent for equal settings).", "topics",
+                  body=S.COMPONENTS["TopicConfig"], answer=topic),
+            Route("GET", "/v1/topics", "list_topics", api.list_topics, "List topic names.",
+                  "topics", query=names,
+                  answer=S.open_object({"topics": S.NAMES}, ["topics"])),
+            Route("GET", t, "get_topic", api.get_topic,
+                  "A topic's settings and subscriptions.", "topics",
+                  answer=S.open_object({"topic": S.ref("TopicConfig"),
+                                        "subscriptions": subs["properties"]["subscriptions"]},
+                                       ["topic", "subscriptions"])),
+            Route("DELETE", t, "delete_topic", api.delete_topic,
+                  "Delete a topic and its subscriptions.", "topics"),
+            Route("GET", t + "/stats", "topic_stats", api.topic_stats,
+                  "A topic's delivery counts per subscription.", "topics",
+                  answer={"type": "object"}),
+            Route("POST", t + "/publish", "publish", api.publish,
+                  "Publish a message or a batch (SNS's limits: 10 entries, 256 KiB).",
+                  "topics", body=S.PUBLISH, answer=S.PUBLISH_ANSWER),
+            Route("POST", t + "/subscriptions", "subscribe", api.subscribe,
+                  "Subscribe a queue, a function or an HTTP(S) endpoint.", "subscriptions",
+                  body=S.SUBSCRIBE, answer=sub),
+            Route("GET", t + "/subscriptions", "list_subscriptions", api.list_subscriptions,
+                  "A topic's subscriptions.", "subscriptions", answer=subs),
+            Route("GET", s, "get_subscription", api.get_subscription, "A subscription.",
+                  "subscriptions", answer=sub),
+            Route("PATCH", s, "update_subscription", api.update_subscription,
+                  "Change a subscription.", "subscriptions", body=S.SUBSCRIPTION_CHANGES,
+                  answer=sub),
+            Route("DELETE", s, "unsubscribe", api.unsubscribe, "Delete a subscription.",
+                  "subscriptions"),
+        ]  # fmt: skip
     if functions is not None:
         f = "/v1/functions/{name}"
-        r.add_post("/v1/functions", api.create_function, name="create_function")
-        r.add_get("/v1/functions", api.list_functions, name="list_functions")
-        r.add_get(f, api.get_function, name="get_function")
-        r.add_patch(f, api.update_function, name="update_function")
-        r.add_delete(f, api.delete_function, name="delete_function")
-        r.add_post(f + "/invoke", api.invoke, name="invoke")
-        r.add_post(f + "/invoke-async", api.invoke_async, name="invoke_async")
         m = "/v1/event-source-mappings/{id}"
-        r.add_post("/v1/event-source-mappings", api.create_mapping, name="create_mapping")
-        r.add_get("/v1/event-source-mappings", api.list_mappings, name="list_mappings")
-        r.add_get(m, api.get_mapping, name="get_mapping")
-        r.add_patch(m, api.update_mapping, name="update_mapping")
-        r.add_delete(m, api.delete_mapping, name="delete_mapping")
-        r.add_get(m + "/stats", api.mapping_stats, name="mapping_stats")
-    return api
+        function = S.open_object(
+            {"function": S.ref("FunctionConfig"), "created": S.BOOLEAN}, ["function"]
+        )
+        mapping = S.open_object(
+            {"mapping": S.ref("MappingConfig"), "created": S.BOOLEAN}, ["mapping"]
+        )
+        routes += [
+            Route("POST", "/v1/functions", "create_function", api.create_function,
+                  "Create a function from an import path or uploaded code.", "functions",
+                  body=S.FUNCTION_CREATE, answer=function),
+            Route("GET", "/v1/functions", "list_functions", api.list_functions,
+                  "List function names.", "functions", query=names,
+                  answer=S.open_object({"functions": S.NAMES}, ["functions"])),
+            Route("GET", f, "get_function", api.get_function, "A function's settings.",
+                  "functions", answer=function),
+            Route("PATCH", f, "update_function", api.update_function,
+                  "Change a function's settings or code.", "functions",
+                  body=S.FUNCTION_CHANGES, answer=function),
+            Route("DELETE", f, "delete_function", api.delete_function,
+                  "Delete a function and its mappings.", "functions"),
+            Route("POST", f + "/invoke", "invoke", api.invoke,
+                  "Invoke synchronously: the handler's result or Lambda's error object.",
+                  "functions", body=S.INVOKE, answer=S.INVOKE_ANSWER),
+            Route("POST", f + "/invoke-async", "invoke_async", api.invoke_async,
+                  "Queue an asynchronous invocation (durable before the answer).",
+                  "functions", body=S.INVOKE,
+                  answer=S.open_object({"request_id": S.STRING}, ["request_id"]), status=202),
+            Route("POST", "/v1/event-source-mappings", "create_mapping", api.create_mapping,
+                  "Feed a function from a queue or a topic.", "event-source mappings",
+                  body=S.MAPPING_CREATE, answer=mapping),
+            Route("GET", "/v1/event-source-mappings", "list_mappings", api.list_mappings,
+                  "List mappings, by function and/or source.", "event-source mappings",
+                  query={"function": S.STRING, "source": S.STRING},
+                  answer=S.open_object({"mappings": {"type": "array",
+                                                     "items": S.ref("MappingConfig")}},
+                                       ["mappings"])),
+            Route("GET", m, "get_mapping", api.get_mapping, "A mapping.",
+                  "event-source mappings", answer=mapping),
+            Route("PATCH", m, "update_mapping", api.update_mapping, "Change a mapping.",
+                  "event-source mappings", body=S.MAPPING_CHANGES, answer=mapping),
+            Route("DELETE", m, "delete_mapping", api.delete_mapping, "Delete a mapping.",
+                  "event-source mappings"),
+            Route("GET", m + "/stats", "mapping_stats", api.mapping_stats,
+                  "A mapping's backlog and poller counts.", "event-source mappings",
+                  answer={"type": "object"}),
+        ]  # fmt: skip
+    return routes

@@ -1,13 +1,18 @@
-"""The HTTP server: the native `/v1/` API (docs/http-api.md), `/healthz` and `/metrics`.
+"""The HTTP server: the native `/v1/` API (docs/http-api.md), `/healthz`, `/metrics` and
+`/openapi.json`.
 
-Every request goes through one middleware that authenticates (bearer token, constant-time
-compare), bounds the body (413 before reading anything over the limit), times the request for
-the latency histogram and turns every failure into the catalog's status and error body. An
-unexpected exception is logged and answered as ``InternalError``; it never crashes the server.
+Every route is declared once as a :class:`~raybus.gateway.boundary.Route`. Every request goes
+through one middleware that authenticates (bearer token, constant-time compare), bounds the
+body (413 before reading anything over the limit), admits it through the boundary (query,
+content type, body read timeout, decoding, text, fields: :mod:`raybus.gateway.boundary`), times
+it for the latency histogram and turns every failure into the catalog's status and error body.
+An unexpected exception is logged and answered as ``InternalError``; it never crashes the
+server.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import time
@@ -18,21 +23,34 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from raybus.core.errors import RaybusError
+from raybus.gateway import schemas as S
+from raybus.gateway.boundary import (
+    BODY,
+    CODEC,
+    EMPTY_OBJECT,
+    Limits,
+    Route,
+    check_fields,
+    read_body,
+)
 from raybus.gateway.codec import (
     MAX_BATCH,
     MAX_HTTP_BODY,
     Codec,
-    check_keys,
     entries_from_wire,
     error_body,
+    media_type,
     message_to_wire,
     result_to_wire,
     utf8_len,
 )
 from raybus.gateway.metrics import GatewayMetrics
-from raybus.gateway.resources_api import FunctionInvoker, TopicPublisher
-from raybus.gateway.resources_api import add_routes as add_resource_routes
+from raybus.gateway.openapi import openapi_document
+from raybus.gateway.resources_api import FunctionInvoker, TopicPublisher, resource_routes
+from raybus.gateway.resources_codec import query_limit
+from raybus.gateway.schemas import COMPONENTS
 from raybus.gateway.service import MAX_WAIT_S, QueueService
+from raybus.gateway.text import check_text
 
 __all__ = ["Admin", "build_app"]
 
@@ -40,7 +58,6 @@ log = logging.getLogger(__name__)
 
 Admin = Any  # the controller's actor handle (methods called as `.remote(...)`)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-CODEC = web.RequestKey("codec", Codec)
 
 
 def _fail(code: str, message: str, **details: Any) -> RaybusError:
@@ -73,19 +90,21 @@ def _int(data: dict[str, Any], key: str, default: int | None, low: int, high: in
     return value
 
 
-_RECEIVE_KEYS = frozenset({"max_messages", "wait_s", "visibility_timeout_s"})
-_DELETE_KEYS = frozenset({"receipt", "receipts"})
-_CHANGE_KEYS = frozenset({"receipt", "visibility_timeout_s"})
-
-
 class _Api:
     def __init__(
-        self, service: QueueService, admin: Admin, metrics: GatewayMetrics, token: str | None
+        self,
+        service: QueueService,
+        admin: Admin,
+        metrics: GatewayMetrics,
+        token: str | None,
+        limits: Limits,
     ) -> None:
         self.service = service
         self.admin = admin
         self.metrics = metrics
         self.token = token.encode() if token else None
+        self.limits = limits
+        self.routes: dict[str, Route] = {}
 
     # -- middleware -----------------------------------------------------------------------------
     @web.middleware
@@ -93,11 +112,12 @@ class _Api:
         started = time.perf_counter()
         operation = request.match_info.route.name or "unknown"
         codec = Codec.for_request(
-            request.headers.get("Content-Type") if request.can_read_body else None,
+            request.headers.get("Content-Type") if request.body_exists else None,
             request.headers.get("Accept"),
         )
         request[CODEC] = codec
         outcome = "ok"
+        close = False
         try:
             if request.path.startswith("/v1/"):
                 self._authenticate(request)
@@ -107,12 +127,16 @@ class _Api:
                         f"The request body exceeds {MAX_HTTP_BODY} bytes.",
                         limit=MAX_HTTP_BODY,
                     )
+            route = self.routes.get(operation)
+            if route is not None:
+                await self._admit(request, route)
             response = await handler(request)
         except RaybusError as error:
             error = _clean(error)
             outcome = error.code
             if error.code == "Throttled":
                 self.metrics.throttled.labels(operation).inc()
+            close = error.code == "RequestTimeout"  # the rest of the body may still arrive
             response = self._error(codec, error)
         except web.HTTPRequestEntityTooLarge:
             outcome = "RequestTooLarge"
@@ -134,8 +158,35 @@ class _Api:
             log.exception("unexpected error serving %s %s", request.method, request.path)
             outcome = "InternalError"
             response = self._error(codec, _fail("InternalError", "An unexpected server error."))
+        if close:
+            response.force_close()
         self.metrics.latency.labels(operation, outcome).observe(time.perf_counter() - started)
         return response
+
+    async def _admit(self, request: web.Request, route: Route) -> None:
+        """The boundary (raybus.gateway.boundary): query, content type, body, text, fields."""
+        unknown = sorted(set(request.query) - set(route.query))
+        if unknown:
+            raise _fail(
+                "InvalidParameterValue",
+                f"Unknown query parameter(s): {', '.join(unknown)}.",
+                parameter=unknown[0],
+            )
+        check_text(dict(request.match_info), ("path",))
+        raw = await read_body(request, self.limits.body_timeout_s) if request.body_exists else b""
+        if raw:
+            json_body = media_type(request.headers.get("Content-Type"))
+            if json_body is None:
+                raise _fail(
+                    "UnsupportedMediaType",
+                    "Send the body as application/json or application/msgpack, not "
+                    f"{request.headers.get('Content-Type')}.",
+                )
+            body = Codec(json=json_body).decode(raw)
+        else:
+            body = {}
+        check_fields(body, route.body or EMPTY_OBJECT, COMPONENTS)
+        request[BODY] = body
 
     def _authenticate(self, request: web.Request) -> None:
         if self.token is None:
@@ -163,24 +214,20 @@ class _Api:
         return web.Response(body=codec.encode(payload), content_type=codec.content_type)
 
     @staticmethod
-    async def _body(request: web.Request) -> dict[str, Any]:
-        codec: Codec = request[CODEC]
-        return codec.decode(await request.read())
+    def _body(request: web.Request) -> dict[str, Any]:
+        """The request's body, decoded and checked by the boundary."""
+        return request[BODY]
 
     # -- queues ---------------------------------------------------------------------------------
     async def create_queue(self, request: web.Request) -> web.Response:
-        settings = await self._body(request)
+        settings = self._body(request)
         config, created = await self.admin.create_queue.remote(settings)
         await self.service.router.refresh()
         return self._ok(request, {"queue": config, "created": created})
 
     async def list_queues(self, request: web.Request) -> web.Response:
         prefix = request.query.get("prefix") or None
-        try:
-            limit = int(request.query.get("limit", "1000"))
-        except ValueError as exc:
-            raise _fail("InvalidParameterValue", "limit must be an integer.") from exc
-        names = await self.admin.list_queues.remote(prefix, limit)
+        names = await self.admin.list_queues.remote(prefix, query_limit(request.query))
         return self._ok(request, {"queues": names})
 
     async def get_queue(self, request: web.Request) -> web.Response:
@@ -188,7 +235,7 @@ class _Api:
         return self._ok(request, {"queue": config})
 
     async def update_queue(self, request: web.Request) -> web.Response:
-        changes = await self._body(request)
+        changes = self._body(request)
         config = await self.admin.update_queue.remote(request.match_info["name"], changes)
         await self.service.router.refresh()
         return self._ok(request, {"queue": config})
@@ -212,7 +259,7 @@ class _Api:
     async def send(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         codec: Codec = request[CODEC]
-        entries, batch = entries_from_wire(await self._body(request), json=codec.json)
+        entries, batch = entries_from_wire(self._body(request), json=codec.json)
         if not batch and isinstance(entries[0], RaybusError):
             raise entries[0]
         results = await self.service.send(name, entries)
@@ -242,8 +289,7 @@ class _Api:
     async def receive(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         codec: Codec = request[CODEC]
-        data = await self._body(request)
-        check_keys(data, _RECEIVE_KEYS)
+        data = self._body(request)
         max_messages = _int(data, "max_messages", 1, 1, MAX_BATCH)
         wait_s = _int(data, "wait_s", None, 0, MAX_WAIT_S)
         visibility = _int(data, "visibility_timeout_s", None, 0, 43_200)
@@ -282,8 +328,7 @@ class _Api:
 
     async def delete(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
-        data = await self._body(request)
-        check_keys(data, _DELETE_KEYS)
+        data = self._body(request)
         if "receipts" in data:
             receipts, batch = self._batch(data, "receipts"), True
         elif "receipt" in data:
@@ -296,9 +341,8 @@ class _Api:
 
     async def visibility(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
-        data = await self._body(request)
+        data = self._body(request)
         if "changes" in data:
-            check_keys(data, frozenset({"changes"}))
             raw, batch = self._batch(data, "changes"), True
         else:
             raw, batch = [data], False
@@ -306,7 +350,6 @@ class _Api:
         for item in raw:
             if not isinstance(item, dict) or "receipt" not in item:
                 raise _fail("MissingParameter", "Each change needs a receipt.", parameter="receipt")
-            check_keys(item, _CHANGE_KEYS)
             if "visibility_timeout_s" not in item:
                 raise _fail(
                     "MissingParameter",
@@ -319,7 +362,7 @@ class _Api:
 
     # -- move tasks, clock, operations --------------------------------------------------------
     async def start_move_task(self, request: web.Request) -> web.Response:
-        data = await self._body(request)
+        data = self._body(request)
         source = data.get("source")
         if not isinstance(source, str):
             raise _fail("MissingParameter", "A move task needs a source.", parameter="source")
@@ -345,14 +388,22 @@ class _Api:
         return self._ok(request, await self.admin.clock.remote())
 
     async def advance_clock(self, request: web.Request) -> web.Response:
-        data = await self._body(request)
+        data = self._body(request)
         if "seconds" not in data:
             raise _fail("MissingParameter", "Give seconds.", parameter="seconds")
         now = await self.admin.advance_clock.remote(data["seconds"])
         return self._ok(request, {"now_ms": now})
 
     async def healthz(self, request: web.Request) -> web.Response:
-        health = await self.admin.health.remote()
+        try:
+            health = await asyncio.wait_for(
+                self.admin.health.remote(), self.limits.health_timeout_s
+            )
+        except Exception as error:  # the controller is restarting (or its node is gone)
+            health = {
+                "status": "degraded",
+                "error": f"The controller did not answer ({type(error).__name__}).",
+            }
         codec: Codec = request[CODEC]
         return web.Response(
             status=200 if health["status"] == "ok" else 503,
@@ -378,23 +429,10 @@ class _Api:
     async def _resource_samples(self, queues: dict[str, list[dict[str, Any]]]) -> None:
         """Topic, function and mapping samples for this scrape (see resource_metrics)."""
         table = self.service.router.table
-        if not (table.topics or table.functions or table.mappings):
-            self.metrics.resources.hosts, self.metrics.resources.backlogs = (), {}
-            return
-        hosts: list[dict[str, Any]] = await self.admin.resource_stats.remote()
-        topics = {name: stats for host in hosts for name, stats in host["topics"].items()}
-        backlogs: dict[str, int] = {}
-        for mapping in table.mappings.values():
-            kind, _, source = mapping.source.partition(":")
-            if kind == "queue" and source in queues:
-                backlogs[mapping.id] = sum(
-                    p.get("visible", 0) + p.get("delayed", 0) for p in queues[source]
-                )
-            elif kind == "topic" and source in topics:
-                sub = topics[source]["subscriptions"].get(mapping.subscription or "", {})
-                backlogs[mapping.id] = sub.get("backlog", 0)
-        self.metrics.resources.hosts = hosts
-        self.metrics.resources.backlogs = backlogs
+        hosts: list[dict[str, Any]] = []
+        if table.topics or table.functions or table.mappings:
+            hosts = await self.admin.resource_stats.remote()
+        self.metrics.resources.update(table, queues, hosts)
 
 
 def build_app(
@@ -405,32 +443,80 @@ def build_app(
     token: str | None,
     topics: TopicPublisher | None = None,
     functions: FunctionInvoker | None = None,
+    limits: Limits | None = None,
 ) -> web.Application:
     """The application. ``topics`` and ``functions`` (the data-plane services of topics and
     functions) add the routes of :mod:`raybus.gateway.resources_api`: topics and
-    subscriptions with ``topics``, functions and event-source mappings with ``functions``."""
-    api = _Api(service, admin, metrics, token)
+    subscriptions with ``topics``, functions and event-source mappings with ``functions``.
+    Every route is declared as a :class:`~raybus.gateway.boundary.Route`; the same list
+    registers the handlers, drives the boundary's checks and makes ``/openapi.json``."""
+    api = _Api(service, admin, metrics, token, limits or Limits())
     app = web.Application(middlewares=[api.middleware], client_max_size=MAX_HTTP_BODY)
-    q = "/v1/queues/{name}"
-    app.router.add_post("/v1/queues", api.create_queue, name="create_queue")
-    app.router.add_get("/v1/queues", api.list_queues, name="list_queues")
-    app.router.add_get(q, api.get_queue, name="get_queue")
-    app.router.add_patch(q, api.update_queue, name="update_queue")
-    app.router.add_delete(q, api.delete_queue, name="delete_queue")
-    app.router.add_get(q + "/stats", api.stats, name="stats")
-    app.router.add_post(q + "/purge", api.purge, name="purge")
-    app.router.add_post(q + "/messages", api.send, name="send")
-    app.router.add_post(q + "/receive", api.receive, name="receive")
-    app.router.add_post(q + "/delete", api.delete, name="delete")
-    app.router.add_post(q + "/visibility", api.visibility, name="change_visibility")
-    app.router.add_post("/v1/move-tasks", api.start_move_task, name="start_move_task")
-    app.router.add_get("/v1/move-tasks", api.list_move_tasks, name="list_move_tasks")
-    app.router.add_post(
-        "/v1/move-tasks/{handle}/cancel", api.cancel_move_task, name="cancel_move_task"
-    )
-    app.router.add_get("/v1/clock", api.clock, name="clock")
-    app.router.add_post("/v1/clock/advance", api.advance_clock, name="advance_clock")
-    app.router.add_get("/healthz", api.healthz, name="healthz")
-    app.router.add_get("/metrics", api.metrics_text, name="metrics")
-    add_resource_routes(app, CODEC, service, admin, topics=topics, functions=functions)
+    routes = [*_queue_routes(api), *resource_routes(service, admin, topics, functions)]
+
+    async def openapi(request: web.Request) -> web.Response:
+        return web.json_response(document)
+
+    routes.append(
+        Route("GET", "/openapi.json", "openapi", openapi, "This API's OpenAPI 3.1 description.",
+              "operations", answer={"type": "object"})
+    )  # fmt: skip
+    document = openapi_document(routes)
+    for route in routes:
+        app.router.add_route(route.method, route.path, route.handler, name=route.operation)
+        api.routes[route.operation] = route
     return app
+
+
+def _queue_routes(api: _Api) -> list[Route]:
+    q = "/v1/queues/{name}"
+    name_query = {"prefix": S.STRING, "limit": {"type": "integer", "minimum": 1}}
+    return [
+        Route("POST", "/v1/queues", "create_queue", api.create_queue,
+              "Create a queue (idempotent for equal settings).", "queues",
+              body=S.QUEUE_CONFIG, answer=S.QUEUE_ANSWER),
+        Route("GET", "/v1/queues", "list_queues", api.list_queues, "List queue names.",
+              "queues", query=name_query,
+              answer=S.open_object({"queues": S.NAMES}, ["queues"])),
+        Route("GET", q, "get_queue", api.get_queue, "A queue's settings.", "queues",
+              answer=S.QUEUE_ANSWER),
+        Route("PATCH", q, "update_queue", api.update_queue, "Change a queue's settings.",
+              "queues", body=S.QUEUE_CHANGES, answer=S.QUEUE_ANSWER),
+        Route("DELETE", q, "delete_queue", api.delete_queue, "Delete a queue and its messages.",
+              "queues"),
+        Route("GET", q + "/stats", "stats", api.stats, "A queue's depth and counters.",
+              "queues", answer=S.STATS),
+        Route("POST", q + "/purge", "purge", api.purge, "Delete every message of a queue.",
+              "queues"),
+        Route("POST", q + "/messages", "send", api.send, "Send a message or a batch.",
+              "messages", body=S.SEND, answer=S.SEND_ANSWER),
+        Route("POST", q + "/receive", "receive", api.receive,
+              "Receive messages (long-polling up to wait_s).", "messages", body=S.RECEIVE,
+              answer=S.RECEIVE_ANSWER),
+        Route("POST", q + "/delete", "delete", api.delete, "Delete received messages.",
+              "messages", body=S.DELETE, answer=S.SETTLE_ANSWER),
+        Route("POST", q + "/visibility", "change_visibility", api.visibility,
+              "Change the visibility timeout of received messages.", "messages",
+              body=S.VISIBILITY, answer=S.SETTLE_ANSWER),
+        Route("POST", "/v1/move-tasks", "start_move_task", api.start_move_task,
+              "Start moving a dead-letter queue's messages back.", "move tasks",
+              body=S.MOVE_TASK_START,
+              answer=S.open_object({"task": S.ref("MoveTask")}, ["task"])),
+        Route("GET", "/v1/move-tasks", "list_move_tasks", api.list_move_tasks,
+              "The move tasks of a source queue, newest first.", "move tasks",
+              query={"source": S.STRING},
+              answer=S.open_object({"tasks": {"type": "array", "items": S.ref("MoveTask")}},
+                                   ["tasks"])),
+        Route("POST", "/v1/move-tasks/{handle}/cancel", "cancel_move_task",
+              api.cancel_move_task, "Cancel a move task.", "move tasks",
+              answer=S.open_object({"task": S.ref("MoveTask")}, ["task"])),
+        Route("GET", "/v1/clock", "clock", api.clock, "The cluster's clock.", "clock",
+              answer=S.open_object({"now_ms": S.INTEGER, "test_clock": S.BOOLEAN})),
+        Route("POST", "/v1/clock/advance", "advance_clock", api.advance_clock,
+              "Move the virtual clock forward (raybus up --test-clock only).", "clock",
+              body=S.CLOCK_ADVANCE, answer=S.open_object({"now_ms": S.INTEGER}, ["now_ms"])),
+        Route("GET", "/healthz", "healthz", api.healthz,
+              "Cluster health: 200 ok, 503 degraded.", "operations", answer=S.HEALTH),
+        Route("GET", "/metrics", "metrics", api.metrics_text, "Prometheus metrics.",
+              "operations", answer={"type": "string"}),
+    ]  # fmt: skip
