@@ -42,6 +42,20 @@ def register(subparsers: Any) -> None:
         default="always",
         help="when the log fsyncs (always: per group commit)",
     )
+    parser.add_argument(
+        "--idle-timeout-s",
+        type=float,
+        default=75.0,
+        metavar="S",
+        help="close a connection that sends no whole request head for S seconds (75)",
+    )
+    parser.add_argument(
+        "--body-timeout-s",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="answer 408 when a request body takes longer than S seconds (30)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no live rate line")
     parser.set_defaults(func=run)
 
@@ -64,6 +78,9 @@ def _argument_error(args: argparse.Namespace) -> str | None:
 
     if args.partition_hosts < 1:
         return "--partition-hosts must be at least 1"
+    for option in ("idle_timeout_s", "body_timeout_s"):
+        if not 0 < getattr(args, option) <= 3600:
+            return f"--{option.replace('_', '-')} must be above 0 and at most 3600"
     for option in ("host", "address", "token"):
         value = getattr(args, option)
         problem = None if value is None else non_utf8(value)
@@ -93,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
         token=args.token,
         allow_open=args.allow_open,
         fsync=args.fsync,
+        idle_timeout_s=args.idle_timeout_s,
+        body_timeout_s=args.body_timeout_s,
     )
     stop = threading.Event()
 
