@@ -28,7 +28,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 EXAMPLES = int(os.environ.get("RAYBUS_SCHEMATHESIS_EXAMPLES", "40"))
-MAX_TIME_S = int(os.environ.get("RAYBUS_SCHEMATHESIS_MAX_TIME_S", "300"))
+MAX_TIME_S = int(os.environ.get("RAYBUS_SCHEMATHESIS_MAX_TIME_S", "120"))
 
 
 def test_schemathesis_finds_no_server_error_hang_or_undocumented_answer(url: str) -> None:
