@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from raybus.sdk import GatewayConnectionError, SendResult, errors
-from raybus.sdk._ops import MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, chunks
+from raybus.sdk._batch import chunks
+from raybus.sdk.queues.ops import MAX_BATCH_BYTES, MAX_BATCH_ENTRIES
 from tests.sdk.conftest import Api, ait
 from tests.sdk.fakes import answer, error_answer
 

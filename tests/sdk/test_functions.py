@@ -12,7 +12,7 @@ import pytest
 
 from raybus.sdk import FunctionError, errors
 from raybus.sdk._code import serialize_handler
-from raybus.sdk._resource_ops import INVOKE_EXTRA_TIMEOUT_S
+from raybus.sdk.functions.ops import INVOKE_EXTRA_TIMEOUT_S
 from tests.sdk.conftest import Api, ait
 
 DEFAULTS = {

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from raybus.sdk import PublishResult, Topic, errors
-from raybus.sdk._resource_ops import MAX_PUBLISH_BYTES
+from raybus.sdk.topics.ops import MAX_PUBLISH_BYTES
 from tests.sdk.conftest import Api, ait
 from tests.sdk.fakes import answer, error_answer
 

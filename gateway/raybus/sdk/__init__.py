@@ -15,20 +15,22 @@ at-least-once. Besides queues it manages topics (:class:`Topic`, :class:`Subscri
 functions (:class:`Function`) and event-source mappings (:class:`EventSourceMapping`). It
 depends on ``raybus.core``, ``httpx``, ``aiohttp`` and ``msgpack`` (and on ``cloudpickle`` only
 to upload a Python callable as a function's code).
+
+Layout: one folder per resource kind (``queues``, ``topics``, ``functions``, ``mappings``),
+each with ``ops.py`` (the kind's operations as pure requests and answers), ``_aio.py`` (its
+client methods and handles, with coroutines: the one hand-written source) and ``_sync.py``
+(the same, generated from ``_aio.py`` by ``python -m tests.sdk.generate_sync``); ``base``
+holds the generic client (transport, retries, batches) and ``client`` puts the kinds together.
+Adding a kind adds a folder and one base class of the client.
 """
 
 from raybus.core.attributes import Attribute
 from raybus.sdk import errors
 from raybus.sdk._retry import Backoff
-from raybus.sdk.aio import AsyncClient, AsyncConsumer, AsyncMessage, AsyncQueue
-from raybus.sdk.aio_resources import (
-    AsyncEventSourceMapping,
-    AsyncFunction,
-    AsyncSubscription,
-    AsyncTopic,
-)
-from raybus.sdk.client import DEFAULT_URL, Client, Consumer, Message, Queue
+from raybus.sdk.client import DEFAULT_URL, AsyncClient, Client
 from raybus.sdk.errors import FunctionError, GatewayConnectionError, RaybusError
+from raybus.sdk.functions import AsyncFunction, Function
+from raybus.sdk.mappings import AsyncEventSourceMapping, EventSourceMapping
 from raybus.sdk.models import (
     Health,
     MappingStats,
@@ -40,7 +42,8 @@ from raybus.sdk.models import (
     SubscriptionStats,
     TopicStats,
 )
-from raybus.sdk.resources import EventSourceMapping, Function, Subscription, Topic
+from raybus.sdk.queues import AsyncConsumer, AsyncMessage, AsyncQueue, Consumer, Message, Queue
+from raybus.sdk.topics import AsyncSubscription, AsyncTopic, Subscription, Topic
 
 __all__ = [
     "DEFAULT_URL",

@@ -1,4 +1,6 @@
-"""Bookkeeping of a consumer loop, shared by the sync and async consumers (pure, no I/O).
+"""Bookkeeping of a consumer loop, shared by the sync and async consumers (pure, no I/O), and
+the two small things the consumers of the two flavours differ in: the type of their message
+stream, and whether a callback's result is awaited.
 
 The loop hands messages out one at a time from a prefetched buffer. Handing out the next message
 (or ending the loop normally) marks the previous one handled, and handled receipts are deleted
@@ -9,14 +11,22 @@ deleted; messages received but not handed out are released (visibility 0) on clo
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections import deque
-from collections.abc import Iterable
-from typing import Generic, Protocol, TypeVar
+from collections.abc import AsyncGenerator, Generator, Iterable
+from typing import Generic, Protocol, TypeAlias, TypeVar
 
 from raybus.sdk.errors import RaybusError
 
-__all__ = ["ConsumeState", "log_entry_failures"]
+__all__ = [
+    "AsyncMessages",
+    "ConsumeState",
+    "Messages",
+    "asettle",
+    "log_entry_failures",
+    "settle",
+]
 
 logger = logging.getLogger("raybus.sdk")
 
@@ -27,6 +37,11 @@ class _Delivery(Protocol):
 
 
 M = TypeVar("M", bound=_Delivery)
+T = TypeVar("T")
+
+# The generator behind a consumer (closing it runs the consumer's cleanup).
+Messages: TypeAlias = Generator[T, None, None]
+AsyncMessages: TypeAlias = AsyncGenerator[T, None]
 
 
 class ConsumeState(Generic[M]):
@@ -90,3 +105,14 @@ def log_entry_failures(action: str, results: Iterable[object]) -> None:
     for result in results:
         if isinstance(result, RaybusError):
             logger.warning("consumer could not %s a message: %s: %s", action, result.code, result)
+
+
+def settle(outcome: object) -> None:
+    """A synchronous callback's result needs nothing more (twin of :func:`asettle`)."""
+
+
+async def asettle(outcome: object) -> None:
+    """Await a callback's result when it is awaitable: the asynchronous consumer's callbacks
+    may be plain or coroutine functions."""
+    if inspect.isawaitable(outcome):
+        await outcome

@@ -16,14 +16,19 @@ Contract:
 from __future__ import annotations
 
 import random as _random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 import httpx
 
 from raybus.sdk.errors import GatewayConnectionError, RaybusError
 
-__all__ = ["Backoff", "connection_error", "is_retriable", "next_delay_s"]
+__all__ = ["AsyncSleep", "Backoff", "Sleep", "connection_error", "is_retriable", "next_delay_s"]
+
+# How each client pauses between attempts (injectable, so that tests need no real time).
+Sleep: TypeAlias = Callable[[float], object]
+AsyncSleep: TypeAlias = Callable[[float], Awaitable[object]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """The wire: one HTTP call as data, msgpack in and out, answers turned into payloads or errors.
 
-Pure functions shared by :class:`~raybus.sdk.Client` and :class:`~raybus.sdk.AsyncClient`; only
-the I/O differs between them.
+Pure functions shared by every kind's operations and by both clients; nothing here does I/O.
+An operation is an :class:`Op`: the :class:`Call` to make and how to read its answer.
 """
 
 from __future__ import annotations
@@ -28,16 +28,21 @@ __all__ = [
     "MSGPACK",
     "Call",
     "Op",
+    "answer_list",
+    "answer_map",
     "body_bytes",
     "decode_answer",
     "encode_attributes",
     "headers",
+    "names_query",
+    "nothing",
     "parse_attributes",
     "path",
     "retry_after_s",
+    "without_none",
 ]
 
-T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 MSGPACK = "application/msgpack"
 
@@ -63,16 +68,32 @@ class Call:
 
 
 @dataclass(frozen=True, slots=True)
-class Op(Generic[T]):
-    """A call and how to read its answer."""
+class Op(Generic[T_co]):
+    """A call and how to read its answer (the result type is covariant: an ``Op[dict]`` is
+    an ``Op[Mapping]``)."""
 
     call: Call
-    parse: Callable[[dict[str, Any]], T] = field(repr=False)
+    parse: Callable[[dict[str, Any]], T_co] = field(repr=False)
 
 
 def path(*segments: str) -> str:
     """``/v1/<segment>/...`` with every segment percent-encoded."""
     return "/v1/" + "/".join(quote(segment, safe="") for segment in segments)
+
+
+def names_query(prefix: str | None, limit: int | None) -> dict[str, str] | None:
+    """The query of a list call (``prefix``, ``limit``); ``None`` when neither is given."""
+    params = {}
+    if prefix:
+        params["prefix"] = prefix
+    if limit is not None:
+        params["limit"] = str(limit)
+    return params or None
+
+
+def without_none(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``settings`` without its ``None`` values (left to the server's default)."""
+    return {key: value for key, value in settings.items() if value is not None}
 
 
 def headers(token: str | None, user_agent: str) -> dict[str, str]:
@@ -133,6 +154,30 @@ def retry_after_s(header: str | None, error: RaybusError) -> float | None:
             continue
         if seconds >= 0 and seconds == seconds:  # not NaN
             return seconds
+    return None
+
+
+# -- reading answers ---------------------------------------------------------------------------
+
+
+def answer_map(answer: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """``answer[key]``, which must be a map (else :class:`InternalError`)."""
+    value = answer.get(key)
+    if not isinstance(value, dict):
+        raise InternalError(f"The gateway's answer lacks the map {key!r}.")
+    return value
+
+
+def answer_list(answer: Mapping[str, Any], key: str) -> list[Any]:
+    """``answer[key]``, which must be a list (else :class:`InternalError`)."""
+    value = answer.get(key)
+    if not isinstance(value, list):
+        raise InternalError(f"The gateway's answer lacks the list {key!r}.")
+    return value
+
+
+def nothing(_: object) -> None:
+    """The reading of an answer that carries nothing the caller needs."""
     return None
 
 

@@ -1,149 +1,39 @@
-"""The synchronous client: :class:`Client`, :class:`Queue`, :class:`Message`, :class:`Consumer`.
-
-:class:`~raybus.sdk.AsyncClient` has the same surface with coroutines; both run the pure
-operations of ``raybus.sdk._ops`` and differ only in I/O.
+# Generated from _aio.py by `python -m tests.sdk.generate_sync`: edit _aio.py, not this
+# file (tests/sdk/test_generated_sync.py fails when the two differ).
+"""Queues on the client: :class:`QueueMethods` (the client's queue methods),
+:class:`Queue`, :class:`Message` and :class:`Consumer`.
 
 Delivery is SQS's: at-least-once. A received message stays invisible for its visibility timeout
 and comes back unless deleted in time; a send retried after a lost answer may enqueue twice on a
 standard queue. Batch results are in input order. FIFO order is per message group, assigned by
 the queue, not by call order.
+
+``_aio.py`` is the source of both flavours; ``_sync.py`` beside it is generated from it.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
-import httpx
-
-from raybus.sdk import _ops
-from raybus.sdk._consume import ConsumeState, log_entry_failures
-from raybus.sdk._retry import Backoff, connection_error, next_delay_s
-from raybus.sdk._wire import Op, decode_answer, headers, retry_after_s
+from raybus.core import arns
+from raybus.sdk._consume import ConsumeState, Messages, log_entry_failures, settle
+from raybus.sdk._handles import Handle, name_of
+from raybus.sdk.base._sync import ClientBase
 from raybus.sdk.errors import RaybusError
-from raybus.sdk.models import BaseMessage, Health, MoveTask, ProcessStats, QueueStats, SendResult
-from raybus.sdk.resources import Resources
+from raybus.sdk.models import BaseMessage, MoveTask, ProcessStats, QueueStats, SendResult
+from raybus.sdk.queues import ops
 
-__all__ = ["DEFAULT_URL", "USER_AGENT", "Client", "Consumer", "Message", "Queue"]
+__all__ = ["Consumer", "Message", "Queue", "QueueMethods"]
 
-T = TypeVar("T")
 logger = logging.getLogger("raybus.sdk")
 
-DEFAULT_URL = "http://127.0.0.1:8000"
-USER_AGENT = "raybus-sdk/0.1"
-# Keep every connection a busy client opens: httpx keeps only 20 idle ones by default, so 32
-# concurrent requests closed and reopened a dozen connections per round (measured: 7x slower).
-POOL_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=256)
 
+class QueueMethods(ClientBase):
+    """The client's queue and dead-letter move-task methods."""
 
-class Client(Resources):
-    """A connection pool to one gateway, speaking msgpack, retrying what is retriable.
-
-    Queues are below; topics, subscriptions, functions and event-source mappings come from
-    :class:`~raybus.sdk.resources.Resources`.
-
-    ``max_retries`` bounds the retries per request (see :mod:`raybus.sdk._retry` for the
-    policy); ``backoff`` and ``sleep`` are injectable for tests; ``transport`` replaces the
-    network (e.g. ``httpx.MockTransport``). ``timeout_s`` applies to connect, write and read;
-    a long poll adds its wait. Thread-safe as ``httpx.Client`` is; close it (or use ``with``)
-    to release its connections.
-    """
-
-    def __init__(
-        self,
-        url: str = DEFAULT_URL,
-        token: str | None = None,
-        *,
-        timeout_s: float = 30.0,
-        max_retries: int = 5,
-        backoff: Backoff | None = None,
-        transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], object] = time.sleep,
-    ) -> None:
-        if max_retries < 0:
-            raise ValueError("max_retries is non-negative")
-        self.url = url
-        self.max_retries = max_retries
-        self.backoff = backoff if backoff is not None else Backoff()
-        self._timeout_s = timeout_s
-        self._sleep = sleep
-        self._http = httpx.Client(
-            base_url=url,
-            headers=headers(token, USER_AGENT),
-            timeout=timeout_s,
-            transport=transport,
-            limits=POOL_LIMITS,
-        )
-
-    # -- lifecycle --------------------------------------------------------------------------------
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> Client:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"Client({self.url!r})"
-
-    # -- the one I/O path -----------------------------------------------------------------------
-    def _run(self, op: Op[T]) -> T:
-        call = op.call
-        content = call.content()
-        timeout = self._timeout_s + call.extra_timeout_s
-        retry = 0
-        while True:
-            try:
-                response = self._http.request(
-                    call.method, call.path, content=content, params=call.params, timeout=timeout
-                )
-            except httpx.TransportError as exc:
-                error = connection_error(exc, self.url)
-                if error is None:
-                    raise
-                delay = next_delay_s(self.backoff, self.max_retries, retry, error)
-                if delay is None:
-                    raise error from exc
-            else:
-                try:
-                    payload = decode_answer(
-                        response.status_code,
-                        response.headers.get("content-type", ""),
-                        response.content,
-                        call.ok_statuses,
-                    )
-                except RaybusError as exc:
-                    if response.is_success:
-                        raise
-                    after = retry_after_s(response.headers.get("retry-after"), exc)
-                    delay = next_delay_s(self.backoff, self.max_retries, retry, exc, after)
-                    if delay is None:
-                        raise
-                else:
-                    return op.parse(payload)
-            self._sleep(delay)
-            retry += 1
-
-    def _run_batch(self, plan: _ops.BatchPlan[T]) -> list[T | RaybusError]:
-        for positions, op in plan.requests:
-            try:
-                plan.record(positions, self._run(op))
-            except (RaybusError, ConnectionError) as exc:
-                plan.interrupted(exc)
-                raise
-        return plan.results()
-
-    # -- queues ---------------------------------------------------------------------------------
     def create_queue(
         self,
         name: str,
@@ -169,7 +59,7 @@ class Client(Resources):
         :class:`~raybus.sdk.errors.InvalidRedrivePolicy`). ``partitions=None`` lets the cluster
         choose. Raises ``QueueAlreadyExists`` when the queue exists with other settings.
         """
-        body = _ops.queue_settings(
+        body = ops.queue_settings(
             name,
             fifo,
             {
@@ -181,28 +71,25 @@ class Client(Resources):
                 "content_based_dedup": content_based_dedup,
                 "dedup_scope": dedup_scope,
                 "throughput_limit": throughput_limit,
-                "redrive_policy": _ops.redrive_policy(dead_letter_queue, max_receive_count),
+                "redrive_policy": ops.redrive_policy(dead_letter_queue, max_receive_count),
                 "redrive_allow_policy": redrive_allow_policy,
                 "partitions": partitions,
             },
         )
-        settings = self._run(_ops.create_queue(body))
-        return Queue(self, settings)
+        return Queue(self, self._run(ops.create_queue(body)))
 
     def queue(self, name: str) -> Queue:
         """The queue named ``name`` with its current settings; raises ``QueueDoesNotExist``."""
-        settings = self._run(_ops.get_queue(name))
-        return Queue(self, settings)
+        return Queue(self, self._run(ops.get_queue(name)))
 
     def list_queues(self, prefix: str | None = None, *, limit: int | None = None) -> list[str]:
         """Queue names, sorted; at most ``limit`` (the gateway's default is 1,000)."""
-        return self._run(_ops.list_queues(prefix, limit))
+        return self._run(ops.list_queues(prefix, limit))
 
     def delete_queue(self, queue: str | Queue) -> None:
         """Delete the queue and its messages; the name can be reused at once."""
-        self._run(_ops.delete_queue(_ops.name_of(queue)))
+        self._run(ops.delete_queue(name_of(queue)))
 
-    # -- move tasks -----------------------------------------------------------------------------
     def start_move_task(
         self,
         source: str | Queue,
@@ -211,65 +98,65 @@ class Client(Resources):
     ) -> MoveTask:
         """Redrive a dead-letter queue: to ``destination``, or without one back to each
         message's source queue. Raises ``MoveTaskConflict`` if one already runs for ``source``."""
-        target = None if destination is None else _ops.name_of(destination)
-        return self._run(_ops.start_move_task(_ops.name_of(source), target, max_messages_per_s))
+        target = None if destination is None else name_of(destination)
+        return self._run(ops.start_move_task(name_of(source), target, max_messages_per_s))
 
     def list_move_tasks(self, source: str | Queue) -> list[MoveTask]:
         """The move tasks of a dead-letter queue, most recent first."""
-        return self._run(_ops.list_move_tasks(_ops.name_of(source)))
+        return self._run(ops.list_move_tasks(name_of(source)))
 
     def cancel_move_task(self, handle: str) -> MoveTask:
-        return self._run(_ops.cancel_move_task(handle))
-
-    # -- clock and health ---------------------------------------------------------------------
-    def now_ms(self) -> int:
-        """The cluster's clock in milliseconds since the epoch (virtual under --test-clock)."""
-        return self._run(_ops.clock())
-
-    def advance_clock(self, seconds: float) -> int:
-        """Move a test clock forward and return the new ``now_ms``; raises
-        ``UnsupportedOperation`` unless the cluster runs with ``--test-clock``."""
-        return self._run(_ops.advance_clock(seconds))
-
-    def health(self) -> Health:
-        """``/healthz``; returns (does not raise) when the cluster reports ``degraded``."""
-        return self._run(_ops.health())
+        return self._run(ops.cancel_move_task(handle))
 
 
-class Queue:
-    """A handle on one queue: ``name`` and ``settings`` (as the gateway last reported them)."""
+class Queue(Handle[ClientBase]):
+    """A handle on one queue: ``name``, ``fifo``, ``arn`` and ``config`` (its settings as the
+    gateway last reported them; ``settings`` is the same dict under its earlier name)."""
 
     resource_kind: ClassVar[str] = "queue"
 
-    def __init__(self, client: Client, settings: Mapping[str, Any]) -> None:
-        self._client = client
-        self.settings: dict[str, Any] = dict(settings)
-        self.name: str = str(self.settings.get("name"))
+    def __init__(self, client: ClientBase, config: Mapping[str, Any]) -> None:
+        super().__init__(client, config)
+        self.name: str = str(self.config.get("name"))
 
     def __repr__(self) -> str:
-        return f"Queue({self.name!r})"
+        return f"{type(self).__name__}({self.name!r})"
 
     @property
-    def client(self) -> Client:
-        return self._client
+    def settings(self) -> dict[str, Any]:
+        """The queue's ``config`` (an alias kept from before every handle had ``config``)."""
+        return self.config
+
+    @settings.setter
+    def settings(self, value: dict[str, Any]) -> None:
+        self.config = value
 
     @property
     def fifo(self) -> bool:
-        return bool(self.settings.get("fifo", self.name.endswith(".fifo")))
+        return bool(self.config.get("fifo", self.name.endswith(".fifo")))
+
+    @property
+    def arn(self) -> str:
+        """The SQS-style ARN (``arn:aws:sqs:us-east-1:000000000000:<name>``)."""
+        return arns.queue_arn(self.name)
 
     def update(self, **changes: Any) -> dict[str, Any]:
         """Change settings (wire names; ``dead_letter_queue`` with ``max_receive_count`` set the
-        redrive policy, ``redrive_policy=None`` removes it) and return the new settings."""
-        op = _ops.update_queue(self.name, _ops.settings_changes(changes))
-        self.settings = self._client._run(op)
-        return self.settings
+        redrive policy, ``redrive_policy=None`` removes it) and return the new config."""
+        op = ops.update_queue(self.name, ops.settings_changes(changes))
+        self.config = self._client._run(op)
+        return self.config
 
     def stats(self) -> QueueStats:
-        return self._client._run(_ops.queue_stats(self.name))
+        return self._client._run(ops.queue_stats(self.name))
 
     def purge(self) -> None:
         """Delete every message; once per 60 s per queue (else ``PurgeQueueInProgress``)."""
-        self._client._run(_ops.purge_queue(self.name))
+        self._client._run(ops.purge_queue(self.name))
+
+    def delete(self) -> None:
+        """Delete the queue and its messages (as ``client.delete_queue``)."""
+        self._client._run(ops.delete_queue(self.name))
 
     # -- send ---------------------------------------------------------------------------------
     def send(
@@ -282,10 +169,10 @@ class Queue:
         dedup_id: str | None = None,
     ) -> SendResult:
         """Send one message; returns once it is durable. Raises the message's error."""
-        entry, _ = _ops.send_entry(
+        entry, _ = ops.send_entry(
             body, attributes=attributes, delay_s=delay_s, group_id=group_id, dedup_id=dedup_id
         )
-        return self._client._run(_ops.send(self.name, entry))
+        return self._client._run(ops.send(self.name, entry))
 
     def send_batch(
         self, entries: Iterable[bytes | str | Mapping[str, Any]]
@@ -298,7 +185,7 @@ class Queue:
         had been split and earlier requests succeeded). Lists over 1,000 entries or 1 MiB are
         split into several requests transparently.
         """
-        return self._client._run_batch(_ops.plan_send_batch(self.name, entries))
+        return self._client._run_batch(ops.plan_send_batch(self.name, entries))
 
     # -- receive --------------------------------------------------------------------------------
     def receive(
@@ -311,30 +198,30 @@ class Queue:
         """Up to ``max_messages`` (1–1,000) messages, now in flight. ``wait_s`` > 0 long-polls
         (returns as soon as any message is visible); ``None`` uses the queue's
         ``receive_wait_s``. ``visibility_timeout_s=None`` uses the queue's."""
-        op = _ops.receive(self.name, max_messages, wait_s, visibility_timeout_s)
+        op = ops.receive(self.name, max_messages, wait_s, visibility_timeout_s)
         raw = self._client._run(op)
-        return [Message(queue_name=self.name, _queue=self, **_ops.message_fields(m)) for m in raw]
+        return [Message(queue_name=self.name, _queue=self, **ops.message_fields(m)) for m in raw]
 
     def delete_message(self, message: str | Message) -> None:
         """Delete by message or receipt. A superseded receipt or a gone message succeeds."""
-        self._client._run(_ops.delete_message(self.name, _ops.receipt_of(message)))
+        self._client._run(ops.delete_message(self.name, ops.receipt_of(message)))
 
     def delete_batch(self, messages: Iterable[str | Message]) -> list[RaybusError | None]:
         """Delete many; ``None`` per success or the entry's error, in order (split past
         1,000)."""
-        receipts = [_ops.receipt_of(m) for m in messages]
-        return self._client._run_batch(_ops.plan_delete_batch(self.name, receipts))
+        receipts = [ops.receipt_of(m) for m in messages]
+        return self._client._run_batch(ops.plan_delete_batch(self.name, receipts))
 
     def change_visibility(self, message: str | Message, visibility_timeout_s: int) -> None:
         """Make an in-flight message visible again after ``visibility_timeout_s`` (0 = now)."""
-        receipt = _ops.receipt_of(message)
-        self._client._run(_ops.change_visibility(self.name, receipt, visibility_timeout_s))
+        receipt = ops.receipt_of(message)
+        self._client._run(ops.change_visibility(self.name, receipt, visibility_timeout_s))
 
     def change_visibility_batch(
         self, changes: Iterable[tuple[str | Message, int]]
     ) -> list[RaybusError | None]:
-        pairs = [(_ops.receipt_of(m), seconds) for m, seconds in changes]
-        return self._client._run_batch(_ops.plan_visibility_batch(self.name, pairs))
+        pairs = [(ops.receipt_of(m), seconds) for m, seconds in changes]
+        return self._client._run_batch(ops.plan_visibility_batch(self.name, pairs))
 
     # -- consumers ------------------------------------------------------------------------------
     def consume(
@@ -365,7 +252,8 @@ class Queue:
         receive with ``stop_when_empty``). A message is deleted when its handler returns; when
         the handler raises an ``Exception`` the message stays in flight and reappears after its
         visibility timeout (dead-lettered past ``max_receive_count``), ``on_error`` is called
-        (default: log it) and processing goes on."""
+        (default: log it) and processing goes on. On the asynchronous client ``handler`` and
+        ``on_error`` may be coroutine functions (their results are awaited)."""
         handled = failed = 0
         with self.consume(
             max_messages,
@@ -376,14 +264,14 @@ class Queue:
         ) as consumer:
             for message in consumer:
                 try:
-                    handler(message)
+                    settle(handler(message))
                 except Exception as exc:
                     consumer._state.abandon_current()
                     failed += 1
                     if on_error is None:
                         logger.exception("handler failed on message %s", message.message_id)
                     else:
-                        on_error(message, exc)
+                        settle(on_error(message, exc))
                 else:
                     handled += 1
         return ProcessStats(handled=handled, failed=failed)
@@ -409,12 +297,13 @@ class Consumer(Iterator[Message]):
     body raises or breaks, the current message is not deleted (it reappears after its visibility
     timeout) and messages received but not yet handed out are released (visibility 0) on close.
     The loop ends after ``limit`` messages, or at the first empty receive with
-    ``stop_when_empty``; otherwise it long-polls forever. Use ``with queue.consume() as c:`` to
-    close deterministically; a plain ``for`` loop closes it when the iterator is dropped.
-    Prefetched messages share one visibility timeout: keep ``max_messages`` times the handling
-    time below it. A failed cleanup (delete, release) raises at the normal end of the loop and
-    is logged after an early close, so that it never hides why the loop stopped. Delivery is
-    at-least-once.
+    ``stop_when_empty``; otherwise it long-polls forever. Use ``with queue.consume() as
+    messages:`` to close deterministically; a loop that breaks without it leaves the release to
+    the garbage collector (CPython closes a synchronous consumer at once, an asynchronous one
+    when the event loop finalises it). Prefetched messages share one visibility timeout: keep
+    ``max_messages`` times the handling time below it. A failed cleanup (delete, release)
+    raises at the normal end of the loop and is logged after an early close, so that it never
+    hides why the loop stopped. Delivery is at-least-once.
     """
 
     def __init__(
@@ -432,7 +321,7 @@ class Consumer(Iterator[Message]):
         return self
 
     def __next__(self) -> Message:
-        return next(self._messages)
+        return self._messages.__next__()
 
     def close(self) -> None:
         """Stop: delete what was handled, release what was prefetched; idempotent."""
@@ -456,9 +345,9 @@ def _consume(
     wait_s: int | None,
     visibility_timeout_s: int | None,
     stop_when_empty: bool,
-) -> Generator[Message, None, None]:
+) -> Messages[Message]:
     # A module-level generator: it must not reference its Consumer, so that dropping the
-    # Consumer (a plain ``for`` loop that breaks) closes the generator at once.
+    # Consumer (a plain loop that breaks) closes the generator.
     try:
         while not state.finished:
             message = state.hand_out()

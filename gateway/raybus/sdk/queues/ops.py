@@ -1,30 +1,64 @@
-"""Every operation of the native API as a pure :class:`Op`: the request and how to parse its
-answer. The clients run these; nothing here does I/O.
+"""The queue operations (SQS) as pure :class:`~raybus.sdk._wire.Op` s: each builds its request
+and reads its answer; the clients run them, nothing here does I/O.
 
-Batch calls longer than the gateway's limits (1,000 entries; 1 MiB of bodies plus attributes per
-send batch) are planned here as several requests whose answers are stitched back in input order.
+Queues, their messages (send, receive, delete, visibility) and dead-letter move tasks. Batch
+calls past the gateway's limits (1,000 entries; 1 MiB of bodies plus attributes per send batch)
+are planned as several requests (:mod:`raybus.sdk._batch`).
 """
 
 from __future__ import annotations
 
 import base64
-import enum
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Generic, Protocol, TypeVar, cast
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol, cast
 
 from raybus.core.attributes import attributes_size
-from raybus.sdk._wire import Call, Op, body_bytes, encode_attributes, parse_attributes, path
-from raybus.sdk.errors import (
-    InternalError,
-    InvalidParameterValue,
-    InvalidRedrivePolicy,
-    MessageTooLong,
-    RaybusError,
-    error_from_wire,
+from raybus.sdk._batch import BatchPlan, entry_kwargs, entry_results, plan_entries
+from raybus.sdk._handles import Named, name_of
+from raybus.sdk._wire import (
+    Call,
+    Op,
+    answer_list,
+    answer_map,
+    body_bytes,
+    encode_attributes,
+    names_query,
+    nothing,
+    parse_attributes,
+    path,
 )
-from raybus.sdk.models import Health, MoveTask, QueueStats, SendResult
+from raybus.sdk.errors import InternalError, InvalidRedrivePolicy, MessageTooLong, RaybusError
+from raybus.sdk.models import MoveTask, QueueStats, SendResult
 
-T = TypeVar("T")
+__all__ = [
+    "MAX_BATCH_BYTES",
+    "MAX_BATCH_ENTRIES",
+    "MAX_WAIT_S",
+    "SEND_KEYWORDS",
+    "cancel_move_task",
+    "change_visibility",
+    "create_queue",
+    "delete_message",
+    "delete_queue",
+    "get_queue",
+    "list_move_tasks",
+    "list_queues",
+    "message_fields",
+    "plan_delete_batch",
+    "plan_send_batch",
+    "plan_visibility_batch",
+    "purge_queue",
+    "queue_settings",
+    "queue_stats",
+    "receipt_of",
+    "receive",
+    "redrive_policy",
+    "send",
+    "send_entry",
+    "settings_changes",
+    "start_move_task",
+    "update_queue",
+]
 
 MAX_BATCH_ENTRIES = 1_000
 MAX_BATCH_BYTES = 1_048_576
@@ -35,33 +69,6 @@ _FIFO_ONLY_DEFAULTS: dict[str, object] = {
     "dedup_scope": "queue",
     "throughput_limit": "perQueue",
 }
-
-
-class Named(Protocol):
-    @property
-    def name(self) -> str: ...
-
-
-def name_of(queue: str | Named) -> str:
-    return queue if isinstance(queue, str) else queue.name
-
-
-def _map(answer: Mapping[str, Any], key: str) -> dict[str, Any]:
-    value = answer.get(key)
-    if not isinstance(value, dict):
-        raise InternalError(f"The gateway's answer lacks the map {key!r}.")
-    return value
-
-
-def _list(answer: Mapping[str, Any], key: str) -> list[Any]:
-    value = answer.get(key)
-    if not isinstance(value, list):
-        raise InternalError(f"The gateway's answer lacks the list {key!r}.")
-    return value
-
-
-def _nothing(_: object) -> None:
-    return None
 
 
 # -- queues -----------------------------------------------------------------------------------
@@ -111,32 +118,31 @@ def settings_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
+def _config(answer: Mapping[str, Any]) -> dict[str, Any]:
+    return answer_map(answer, "queue")
+
+
 def create_queue(body: Mapping[str, Any]) -> Op[dict[str, Any]]:
-    return Op(Call("POST", path("queues"), body), lambda a: _map(a, "queue"))
+    return Op(Call("POST", path("queues"), body), _config)
 
 
 def get_queue(name: str) -> Op[dict[str, Any]]:
-    return Op(Call("GET", path("queues", name)), lambda a: _map(a, "queue"))
+    return Op(Call("GET", path("queues", name)), _config)
 
 
 def update_queue(name: str, changes: Mapping[str, Any]) -> Op[dict[str, Any]]:
-    return Op(Call("PATCH", path("queues", name), changes), lambda a: _map(a, "queue"))
+    return Op(Call("PATCH", path("queues", name), changes), _config)
 
 
 def list_queues(prefix: str | None, limit: int | None) -> Op[list[str]]:
-    params = {}
-    if prefix:
-        params["prefix"] = prefix
-    if limit is not None:
-        params["limit"] = str(limit)
     return Op(
-        Call("GET", path("queues"), params=params or None),
-        lambda a: [str(n) for n in _list(a, "queues")],
+        Call("GET", path("queues"), params=names_query(prefix, limit)),
+        lambda a: [str(n) for n in answer_list(a, "queues")],
     )
 
 
 def delete_queue(name: str) -> Op[None]:
-    return Op(Call("DELETE", path("queues", name)), _nothing)
+    return Op(Call("DELETE", path("queues", name)), nothing)
 
 
 def queue_stats(name: str) -> Op[QueueStats]:
@@ -144,7 +150,7 @@ def queue_stats(name: str) -> Op[QueueStats]:
 
 
 def purge_queue(name: str) -> Op[None]:
-    return Op(Call("POST", path("queues", name, "purge"), {}), _nothing)
+    return Op(Call("POST", path("queues", name, "purge"), {}), nothing)
 
 
 # -- send -------------------------------------------------------------------------------------
@@ -186,121 +192,32 @@ def send(name: str, entry: Mapping[str, Any]) -> Op[SendResult]:
     return Op(Call("POST", path("queues", name, "messages"), entry), _send_result)
 
 
-def _entry_results(
-    count: int, parse: Callable[[Any], T]
-) -> Callable[[Mapping[str, Any]], list[T | RaybusError]]:
-    """Read ``{"results": [...]}``: one result or ``{"error"}`` per entry, in order."""
-
-    def read(answer: Mapping[str, Any]) -> list[T | RaybusError]:
-        results = _list(answer, "results")
-        if len(results) != count:
-            raise InternalError(f"The gateway answered {len(results)} results for {count}.")
-        out: list[T | RaybusError] = []
-        for result in results:
-            if isinstance(result, Mapping) and isinstance(result.get("error"), Mapping):
-                out.append(error_from_wire(result["error"]))
-            else:
-                out.append(parse(result))
-        return out
-
-    return read
-
-
-def chunks(sizes: Sequence[int], max_entries: int, max_bytes: int) -> list[list[int]]:
-    """Split positions ``0..len(sizes)-1`` into consecutive groups of at most ``max_entries``
-    whose sizes sum to at most ``max_bytes`` (an item larger than ``max_bytes`` goes alone)."""
-    groups: list[list[int]] = []
-    current: list[int] = []
-    total = 0
-    for index, size in enumerate(sizes):
-        if current and (len(current) >= max_entries or total + size > max_bytes):
-            groups.append(current)
-            current, total = [], 0
-        current.append(index)
-        total += size
-    if current:
-        groups.append(current)
-    return groups
-
-
-class _Pending(enum.Enum):
-    PENDING = "pending"
-
-
-PENDING = _Pending.PENDING
-
-
-class BatchPlan(Generic[T]):
-    """Several requests answering one batch call of ``size`` entries; :meth:`record` fills
-    their slots, which stay in input order."""
-
-    def __init__(self, size: int) -> None:
-        self.slots: list[T | RaybusError | _Pending] = [PENDING] * size
-        self.requests: list[tuple[list[int], Op[list[T | RaybusError]]]] = []
-        self._answered = 0
-
-    def record(self, positions: list[int], results: list[T | RaybusError]) -> None:
-        for position, result in zip(positions, results, strict=True):
-            self.slots[position] = result
-        self._answered += 1
-
-    def interrupted(self, error: BaseException) -> None:
-        """Give ``error`` the ``partial_results`` of the call when earlier requests succeeded."""
-        if self._answered and hasattr(error, "partial_results"):
-            prefix: list[Any] = []
-            for slot in self.slots:
-                if slot is PENDING:
-                    break
-                prefix.append(slot)
-            error.partial_results = prefix
-
-    def results(self) -> list[T | RaybusError]:
-        return [slot for slot in self.slots if not isinstance(slot, _Pending)]
-
-
-def _entry_kwargs(entry: object) -> tuple[object, dict[str, Any]]:
-    if isinstance(entry, Mapping):
-        if "body" not in entry:
-            raise InvalidParameterValue("A batch entry needs a body.", parameter="body")
-        unknown = set(entry) - SEND_KEYWORDS - {"body"}
-        if unknown:
-            raise InvalidParameterValue(
-                f"Unknown batch entry keys: {', '.join(sorted(map(str, unknown)))}.",
-                parameter=sorted(map(str, unknown))[0],
-            )
-        return entry["body"], {k: v for k, v in entry.items() if k != "body"}
-    return entry, {}
+def _send_wire(entry: object) -> tuple[dict[str, Any], int]:
+    body, kwargs = entry_kwargs(entry, SEND_KEYWORDS)
+    wire, size = send_entry(body, **kwargs)
+    if size > MAX_BATCH_BYTES:
+        raise MessageTooLong(
+            f"The message is {size} bytes; no queue takes more than {MAX_BATCH_BYTES}.",
+            limit=MAX_BATCH_BYTES,
+        )
+    return wire, size
 
 
 def plan_send_batch(name: str, entries: Iterable[object]) -> BatchPlan[SendResult]:
     """Slots pre-filled with the client-side errors of bad entries (a body that is not bytes
     or str, an attribute of no SQS type, an entry over 1 MiB); the rest grouped into requests."""
-    items = list(entries)
-    plan: BatchPlan[SendResult] = BatchPlan(len(items))
-    wire: list[dict[str, Any]] = []
-    sizes: list[int] = []
-    positions: list[int] = []
-    for position, item in enumerate(items):
-        try:
-            body, kwargs = _entry_kwargs(item)
-            entry, size = send_entry(body, **kwargs)
-            if size > MAX_BATCH_BYTES:
-                raise MessageTooLong(
-                    f"The message is {size} bytes; no queue takes more than {MAX_BATCH_BYTES}.",
-                    limit=MAX_BATCH_BYTES,
-                )
-        except RaybusError as exc:
-            plan.slots[position] = exc
-            continue
-        wire.append(entry)
-        sizes.append(size)
-        positions.append(position)
-    for group in chunks(sizes, MAX_BATCH_ENTRIES, MAX_BATCH_BYTES):
-        call = Call("POST", path("queues", name, "messages"), {"entries": [wire[i] for i in group]})
-        plan.requests.append(
-            ([positions[i] for i in group], Op(call, _entry_results(len(group), _send_result)))
-        )
-    return plan
+
+    def request(wire: list[dict[str, Any]]) -> Op[list[SendResult | RaybusError]]:
+        call = Call("POST", path("queues", name, "messages"), {"entries": wire})
+        return Op(call, entry_results(len(wire), _send_result))
+
+    return plan_entries(
+        entries,
+        build=_send_wire,
+        max_entries=MAX_BATCH_ENTRIES,
+        max_bytes=MAX_BATCH_BYTES,
+        request=request,
+    )
 
 
 # -- receive, delete, visibility ---------------------------------------------------------------
@@ -316,7 +233,7 @@ def receive(
         body["visibility_timeout_s"] = visibility_timeout_s
     wait = MAX_WAIT_S if wait_s is None else max(0, min(wait_s, MAX_WAIT_S))
     call = Call("POST", path("queues", name, "receive"), body, extra_timeout_s=float(wait))
-    return Op(call, lambda a: [m for m in _list(a, "messages") if isinstance(m, dict)])
+    return Op(call, lambda a: [m for m in answer_list(a, "messages") if isinstance(m, dict)])
 
 
 def message_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -352,12 +269,12 @@ def receipt_of(item: str | HasReceipt) -> str:
 
 
 def delete_message(name: str, receipt: str) -> Op[None]:
-    return Op(Call("POST", path("queues", name, "delete"), {"receipt": receipt}), _nothing)
+    return Op(Call("POST", path("queues", name, "delete"), {"receipt": receipt}), nothing)
 
 
 def change_visibility(name: str, receipt: str, visibility_timeout_s: int) -> Op[None]:
     body = {"receipt": receipt, "visibility_timeout_s": visibility_timeout_s}
-    return Op(Call("POST", path("queues", name, "visibility"), body), _nothing)
+    return Op(Call("POST", path("queues", name, "visibility"), body), nothing)
 
 
 def plan_delete_batch(name: str, receipts: Sequence[str]) -> BatchPlan[None]:
@@ -367,7 +284,7 @@ def plan_delete_batch(name: str, receipts: Sequence[str]) -> BatchPlan[None]:
         call = Call(
             "POST", path("queues", name, "delete"), {"receipts": [receipts[i] for i in group]}
         )
-        plan.requests.append((group, Op(call, _entry_results(len(group), _nothing))))
+        plan.requests.append((group, Op(call, entry_results(len(group), nothing))))
     return plan
 
 
@@ -381,46 +298,31 @@ def plan_visibility_batch(name: str, changes: Sequence[tuple[str, int]]) -> Batc
             ]
         }
         call = Call("POST", path("queues", name, "visibility"), body)
-        plan.requests.append((group, Op(call, _entry_results(len(group), _nothing))))
+        plan.requests.append((group, Op(call, entry_results(len(group), nothing))))
     return plan
 
 
-# -- move tasks, clock, health ----------------------------------------------------------------
+# -- dead-letter move tasks ---------------------------------------------------------------------
+
+
+def _task(answer: Mapping[str, Any]) -> MoveTask:
+    return cast(MoveTask, answer_map(answer, "task"))
 
 
 def start_move_task(
     source: str, destination: str | None, max_messages_per_s: int | None
 ) -> Op[MoveTask]:
     body = {"source": source, "destination": destination, "max_messages_per_s": max_messages_per_s}
-    return Op(Call("POST", path("move-tasks"), body), lambda a: cast(MoveTask, _map(a, "task")))
+    return Op(Call("POST", path("move-tasks"), body), _task)
 
 
 def list_move_tasks(source: str) -> Op[list[MoveTask]]:
     return Op(
         Call("GET", path("move-tasks"), params={"source": source}),
-        lambda a: cast(list[MoveTask], _list(a, "tasks")),
+        lambda a: cast(list[MoveTask], answer_list(a, "tasks")),
     )
 
 
 def cancel_move_task(handle: str) -> Op[MoveTask]:
     call = Call("POST", path("move-tasks", handle, "cancel"), {})
-    return Op(call, lambda a: cast(MoveTask, _map(a, "task")))
-
-
-def _now_ms(answer: Mapping[str, Any]) -> int:
-    value = answer.get("now_ms")
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InternalError("The gateway's clock answer lacks now_ms.")
-    return value
-
-
-def clock() -> Op[int]:
-    return Op(Call("GET", path("clock")), _now_ms)
-
-
-def advance_clock(seconds: float) -> Op[int]:
-    return Op(Call("POST", path("clock", "advance"), {"seconds": seconds}), _now_ms)
-
-
-def health() -> Op[Health]:
-    return Op(Call("GET", "/healthz", ok_statuses=(503,)), lambda a: cast(Health, a))
+    return Op(call, _task)

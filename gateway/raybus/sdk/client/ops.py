@@ -1,0 +1,33 @@
+"""The client's own operations, about the cluster rather than a resource: its clock and its
+health. Pure :class:`~raybus.sdk._wire.Op` s; nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, cast
+
+from raybus.sdk._wire import Call, Op, path
+from raybus.sdk.errors import InternalError
+from raybus.sdk.models import Health
+
+__all__ = ["advance_clock", "clock", "health"]
+
+
+def _now_ms(answer: Mapping[str, Any]) -> int:
+    value = answer.get("now_ms")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InternalError("The gateway's clock answer lacks now_ms.")
+    return value
+
+
+def clock() -> Op[int]:
+    return Op(Call("GET", path("clock")), _now_ms)
+
+
+def advance_clock(seconds: float) -> Op[int]:
+    return Op(Call("POST", path("clock", "advance"), {"seconds": seconds}), _now_ms)
+
+
+def health() -> Op[Health]:
+    return Op(Call("GET", "/healthz", ok_statuses=(503,)), lambda a: cast(Health, a))
