@@ -168,6 +168,36 @@ def test_delete_queue_takes_a_name_or_a_queue(api: Api) -> None:
     assert api.gateway.queues == {}
 
 
+def test_a_queue_handle_deletes_its_queue_and_names_its_arn(api: Api) -> None:
+    api.gateway.add_queue("a")
+
+    async def scenario(client: Any) -> Any:
+        queue = await ait(client.queue("a"))
+        await ait(queue.delete())
+        return queue
+
+    queue = api.run(scenario)
+    assert [r.path for r in api.gateway.requests if r.method == "DELETE"] == ["/v1/queues/a"]
+    assert api.gateway.queues == {}
+    assert queue.arn == "arn:aws:sqs:us-east-1:000000000000:a"
+
+
+def test_a_queues_settings_are_its_config_under_their_earlier_name(api: Api) -> None:
+    api.gateway.add_queue("orders")
+
+    async def scenario(client: Any) -> Any:
+        queue = await ait(client.queue("orders"))
+        before = queue.settings
+        await ait(queue.update(visibility_timeout_s=7))
+        return queue, before
+
+    queue, before = api.run(scenario)
+    assert before["visibility_timeout_s"] == 30
+    assert queue.settings is queue.config and queue.config["visibility_timeout_s"] == 7
+    queue.settings = {"name": "orders", "fifo": True}
+    assert queue.config == {"name": "orders", "fifo": True} and queue.fifo
+
+
 def test_update_maps_the_dead_letter_pair_and_can_remove_the_policy(api: Api) -> None:
     api.gateway.add_queue("orders")
 

@@ -82,6 +82,22 @@ def test_the_consumers_are_an_iterator_and_an_async_iterator_with_context_manage
         assert inspect.iscoroutinefunction(getattr(AsyncConsumer, name)) == (name != "__aiter__")
 
 
+HANDLES = [
+    handle
+    for pair in PAIRS
+    for handle in pair
+    if handle not in (Client, AsyncClient, Message, AsyncMessage)
+]
+
+
+@pytest.mark.parametrize("handle", HANDLES, ids=lambda c: c.__name__)
+def test_every_handle_has_its_client_its_config_a_kind_and_delete(handle: type) -> None:
+    client = object()
+    made = handle(client, {"name": "n", "id": "i"})
+    assert made.client is client and made.config == {"name": "n", "id": "i"}
+    assert isinstance(handle.resource_kind, str) and callable(handle.delete)
+
+
 def test_the_package_exports_exist_and_ship_py_typed() -> None:
     assert all(hasattr(raybus.sdk, name) for name in raybus.sdk.__all__)
     assert (SDK / "py.typed").is_file()
