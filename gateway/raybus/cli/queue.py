@@ -145,7 +145,7 @@ def run_create(client: Client, args: argparse.Namespace) -> int:
     )
     settings = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     queue = client.create_queue(args.name, **settings)
-    print_json(queue.settings)
+    print_json(queue.config)
     return EXIT_OK
 
 
@@ -156,7 +156,7 @@ def run_list(client: Client, args: argparse.Namespace) -> int:
 
 
 def run_get(client: Client, args: argparse.Namespace) -> int:
-    print_json(client.queue(args.name).settings)
+    print_json(client.queue(args.name).config)
     return EXIT_OK
 
 
