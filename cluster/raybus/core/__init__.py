@@ -1,7 +1,8 @@
 """raybus.core: the vocabulary every part shares (stdlib + msgpack only).
 
-Error catalog, clock, names, attributes and their SQS digests, stable hashing, receipt tokens
-and typed queue settings. Nothing here imports Ray or does I/O.
+Error catalog, clock, names, attributes and their SQS digests, stable hashing, receipt tokens,
+the resource kinds (:mod:`raybus.core.kinds`, listed in :mod:`raybus.core.registry`) with their
+typed settings, and the routing table. Nothing here imports Ray or does I/O.
 """
 
 from raybus.core.attributes import (
@@ -15,16 +16,18 @@ from raybus.core.attributes import (
     validate_sqs_text,
 )
 from raybus.core.clock import Clock, ManualClock, SystemClock
-from raybus.core.config import (
+from raybus.core.errors import CATALOG, ErrorSpec, RaybusError, error_from_wire
+from raybus.core.hashing import HASH_SPACE, hash_key, partition_for
+from raybus.core.kinds import Kind
+from raybus.core.names import FIFO_SUFFIX, validate_queue_name
+from raybus.core.queues import (
     HARD_MAX_MESSAGE_BYTES,
     QueueConfig,
     RedriveAllowPolicy,
     RedrivePolicy,
 )
-from raybus.core.errors import CATALOG, ErrorSpec, RaybusError, error_from_wire
-from raybus.core.hashing import HASH_SPACE, hash_key, partition_for
-from raybus.core.names import FIFO_SUFFIX, validate_queue_name
-from raybus.core.routing import PartitionRoute, QueueRoute, RoutingTable, partition_tag
+from raybus.core.registry import KINDS, kind
+from raybus.core.routing import PartitionRoute, Route, RoutingTable, partition_tag
 from raybus.core.tokens import Receipt, decode_receipt, encode_receipt
 
 __all__ = [
@@ -32,19 +35,21 @@ __all__ = [
     "FIFO_SUFFIX",
     "HARD_MAX_MESSAGE_BYTES",
     "HASH_SPACE",
+    "KINDS",
     "MAX_ATTRIBUTES",
     "Attribute",
     "Attributes",
     "Clock",
     "ErrorSpec",
+    "Kind",
     "ManualClock",
     "PartitionRoute",
     "QueueConfig",
-    "QueueRoute",
     "RaybusError",
     "Receipt",
     "RedriveAllowPolicy",
     "RedrivePolicy",
+    "Route",
     "RoutingTable",
     "SystemClock",
     "attributes_size",
@@ -52,6 +57,7 @@ __all__ = [
     "encode_receipt",
     "error_from_wire",
     "hash_key",
+    "kind",
     "md5_of_attributes",
     "md5_of_body",
     "partition_for",

@@ -1,10 +1,13 @@
-"""The routing table: which partition host serves each partition of each queue, at which epoch.
+"""The routing table: every resource by kind, and which partition host serves each partition of
+each partitioned resource, at which epoch.
 
 The controller owns it and bumps ``version`` on every change; gateways and partition hosts keep
 a copy and refresh it when a host answers ``StaleEpoch`` (or when the controller pushes a newer
 version). A table is immutable: a refresh replaces it whole.
 
-Partition choice is pure and stable: a FIFO message group maps to
+Kinds are generic here (:mod:`raybus.core.kinds`): the table maps a kind's name to its routes,
+so a new kind needs no change to it. Partition choice is pure and stable: a FIFO message group
+maps to
 ``partition_for(group_id, n)`` (MD5, never Python's salted ``hash``), so every gateway sends a
 group to the same partition and per-group order holds.
 """
@@ -14,20 +17,20 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
-from raybus.core.config import QueueConfig
 from raybus.core.hashing import partition_for
-from raybus.core.resources import FunctionConfig, MappingConfig, SubscriptionConfig, TopicConfig
 
 __all__ = [
     "ASYNC_QUEUE_PREFIX",
     "PartitionRoute",
-    "QueueRoute",
+    "Route",
     "RoutingTable",
-    "TopicRoute",
     "async_queue_name",
     "partition_tag",
 ]
+
+C = TypeVar("C")
 
 ASYNC_QUEUE_PREFIX = "raybus-async-"
 
@@ -54,46 +57,51 @@ class PartitionRoute:
 
 
 @dataclass(frozen=True, slots=True)
-class QueueRoute:
-    config: QueueConfig
-    incarnation: int
-    partitions: tuple[PartitionRoute, ...]
+class Route(Generic[C]):
+    """One resource: its kind, settings and key; for a partitioned kind, its incarnation and
+    where each partition lives; for a kind others attach to (a topic), the attached settings
+    (its subscriptions)."""
+
+    kind: str
+    key: str
+    config: C
+    incarnation: int = 0
+    partitions: tuple[PartitionRoute, ...] = ()
+    attached: tuple[Any, ...] = ()
 
     @property
     def name(self) -> str:
-        return self.config.name
+        return self.key
 
     def tag(self, partition: int) -> int:
         return partition_tag(self.incarnation, partition)
 
     def partition_of_group(self, group_id: str) -> int:
+        """The partition of a message group (stable: MD5 of the group id)."""
         return partition_for(group_id, len(self.partitions))
 
 
 @dataclass(frozen=True, slots=True)
-class TopicRoute:
-    config: TopicConfig
-    incarnation: int
-    partitions: tuple[PartitionRoute, ...]
-    subscriptions: tuple[SubscriptionConfig, ...] = ()
-
-    @property
-    def name(self) -> str:
-        return self.config.name
-
-    def tag(self, partition: int) -> int:
-        return partition_tag(self.incarnation, partition)
-
-
-@dataclass(frozen=True, slots=True)
 class RoutingTable:
-    """Everything a gateway or host needs to route: queues and topics with their placements,
-    and the functions and event-source mappings that hosts run pollers for."""
+    """Everything a gateway or host needs to route: every resource by kind and key (with the
+    placement of each partition of the partitioned ones), the hosts, and whether the cluster
+    runs on a virtual clock. Immutable; a newer ``version`` replaces it whole."""
 
     version: int = 0
-    queues: Mapping[str, QueueRoute] = field(default_factory=dict)
     hosts: tuple[str, ...] = ()
     test_clock: bool = False
-    topics: Mapping[str, TopicRoute] = field(default_factory=dict)
-    functions: Mapping[str, FunctionConfig] = field(default_factory=dict)
-    mappings: Mapping[str, MappingConfig] = field(default_factory=dict)
+    resources: Mapping[str, Mapping[str, Route[Any]]] = field(default_factory=dict)
+
+    def routes(self, kind: str) -> Mapping[str, Route[Any]]:
+        """Every resource of ``kind`` by key (empty if there are none)."""
+        return self.resources.get(kind, _EMPTY)
+
+    def route(self, kind: str, key: str) -> Route[Any] | None:
+        return self.resources.get(kind, _EMPTY).get(key)
+
+    def configs(self, kind: str) -> dict[str, Any]:
+        """The settings of every resource of ``kind`` by key."""
+        return {key: route.config for key, route in self.routes(kind).items()}
+
+
+_EMPTY: Mapping[str, Route[Any]] = {}

@@ -14,10 +14,12 @@ from typing import Any, Literal
 
 from raybus.core.bounds import bounded, check_bounds
 from raybus.core.errors import RaybusError
+from raybus.core.kinds import Kind
 from raybus.core.names import FIFO_SUFFIX, validate_queue_name
 
 __all__ = [
     "HARD_MAX_MESSAGE_BYTES",
+    "QUEUE",
     "QueueConfig",
     "RedriveAllowPolicy",
     "RedrivePolicy",
@@ -250,3 +252,28 @@ def _allow(value: object) -> RedriveAllowPolicy:
                 ) from None
         return RedriveAllowPolicy(value.get("permission", "allowAll"), tuple(sources))
     raise RaybusError("InvalidRedrivePolicy", "A redrive-allow policy is a map.")
+
+
+def _queue_partitions(config: QueueConfig, hosts: int) -> int:
+    """A FIFO queue deduplicating queue-wide has one partition (SQS's normal mode); any other
+    queue has the partitions it asks for, else one per host."""
+    if config.fifo and config.dedup_scope == "queue":
+        return 1
+    return config.partitions or max(1, hosts)
+
+
+def _no_queue(name: str) -> RaybusError:
+    return RaybusError("QueueDoesNotExist", f"Queue {name} does not exist.", queue=name)
+
+
+QUEUE = Kind(
+    name="queue",
+    plural="queues",
+    config=QueueConfig.from_dict,
+    key=lambda config: str(config.name),
+    partitions=_queue_partitions,
+    missing=_no_queue,
+    exists=lambda name: RaybusError(
+        "QueueAlreadyExists", f"Queue {name} already exists with different settings.", queue=name
+    ),
+)
