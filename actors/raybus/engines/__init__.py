@@ -1,29 +1,37 @@
-"""raybus.engines: pure, clock-driven state machines for each resource kind.
+"""raybus.engines: pure, clock-driven state machines, one sub-package per resource kind.
 
-Queue engines: :class:`StandardQueuePartition` and :class:`FifoQueuePartition` share
-:class:`QueuePartition`'s contract: its requests in :mod:`raybus.engines.partition`, its
-state, time rules and recovery in :mod:`raybus.engines.queue_state`.
-
-Topic engine: :class:`TopicPartition` (requests in :mod:`raybus.engines.topic`, state and
-recovery in :mod:`raybus.engines.topic_state`, records in :mod:`raybus.engines.topic_records`).
+- :mod:`raybus.engines.queue` — standard and FIFO queue partitions;
+  :mod:`raybus.engines.topic` — topic partitions.
+- Shared by every kind: :mod:`~raybus.engines.ops` (typed operations and the engine turn),
+  :mod:`~raybus.engines.log` (what an engine needs of its log), :mod:`~raybus.engines.records`
+  (record encoding), :mod:`~raybus.engines.ids` (message ids, FIFO ids),
+  :mod:`~raybus.engines.dedup` (the 5-minute deduplication window).
 """
 
-from raybus.core.config import QueueConfig
-from raybus.engines.fifo import DEDUP_WINDOW_MS, DedupWindow, FifoQueuePartition
-from raybus.engines.messages import (
+from raybus.engines.dedup import DEDUP_WINDOW_MS, DedupWindow
+from raybus.engines.ids import check_fifo_id, message_id_for
+from raybus.engines.log import EngineLog
+from raybus.engines.ops import Op, Turn
+from raybus.engines.queue import (
     MAX_DELAY_S,
     MAX_VISIBILITY_TIMEOUT_S,
     DeadLetter,
+    FifoQueuePartition,
+    MoveTask,
+    PartitionCounters,
+    QueuePartition,
+    QueueState,
     ReceivedMessage,
+    ReceiveResult,
+    RecordType,
     SendEntry,
     SendResult,
-    message_id_for,
+    StandardQueuePartition,
+    check_move_rate,
+    check_move_task,
+    check_redrive,
+    new_partition,
 )
-from raybus.engines.partition import QueuePartition, ReceiveResult
-from raybus.engines.queue_state import EngineLog, PartitionCounters, QueueState
-from raybus.engines.records import RecordType
-from raybus.engines.redrive import MoveTask, check_move_rate, check_move_task, check_redrive
-from raybus.engines.standard import StandardQueuePartition
 from raybus.engines.topic import (
     Delivery,
     Exhausted,
@@ -47,6 +55,7 @@ __all__ = [
     "FifoQueuePartition",
     "Message",
     "MoveTask",
+    "Op",
     "PartitionCounters",
     "QueuePartition",
     "QueueState",
@@ -61,17 +70,11 @@ __all__ = [
     "TopicCounters",
     "TopicPartition",
     "TopicRecordType",
+    "Turn",
+    "check_fifo_id",
     "check_move_rate",
     "check_move_task",
     "check_redrive",
     "message_id_for",
     "new_partition",
 ]
-
-
-def new_partition(
-    config: QueueConfig, log: EngineLog, *, tag: int, partition: int = 0, epoch: int = 0
-) -> QueuePartition:
-    """The engine for ``config``'s queue type."""
-    cls = FifoQueuePartition if config.fifo else StandardQueuePartition
-    return cls(config, log, tag=tag, partition=partition, epoch=epoch)

@@ -6,9 +6,9 @@ import heapq
 from collections import deque
 from typing import Any
 
-from raybus.core.config import QueueConfig
-from raybus.engines.partition import EngineLog, QueuePartition
-from raybus.engines.queue_state import _SLACK_ENTRIES
+from raybus.core.queues import QueueConfig
+from raybus.engines.log import SLACK_ENTRIES, EngineLog
+from raybus.engines.queue.engine import QueuePartition
 
 __all__ = ["StandardQueuePartition"]
 
@@ -62,7 +62,7 @@ class StandardQueuePartition(QueuePartition):
         return deliver, dead
 
     def _compact_visible(self) -> None:
-        if len(self._fresh) + len(self._returned) > 2 * len(self._msgs) + _SLACK_ENTRIES:
+        if len(self._fresh) + len(self._returned) > 2 * len(self._msgs) + SLACK_ENTRIES:
             self._rebuild_visible()
 
     def _rebuild_visible(self) -> None:

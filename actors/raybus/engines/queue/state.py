@@ -12,23 +12,26 @@ Contract
 State of a live message (disjoint): *visible*, *delayed* (``_delayed``), *in flight*
 (``_inflight``), *moving* (``_moving``: handed to a dead-letter or move-task transfer, awaiting
 ``finish_transfer`` / ``abort_transfer``). Subclasses decide which visible message is served
-next (:meth:`_on_visible`, :meth:`_select`). The requests live in :mod:`raybus.engines.partition`.
+next (:meth:`_on_visible`, :meth:`_select`). The requests live in
+:mod:`raybus.engines.queue.engine`.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from raybus.core.config import QueueConfig
 from raybus.core.errors import RaybusError
-from raybus.engines.messages import SendResult, ValidMessage, message_id_for
-from raybus.engines.records import RecordType, decode, encode
+from raybus.core.queues import QueueConfig
+from raybus.engines.ids import message_id_for
+from raybus.engines.log import SLACK_ENTRIES, EngineLog
+from raybus.engines.queue.messages import SendResult, ValidMessage
+from raybus.engines.queue.records import RecordType
+from raybus.engines.records import decode, encode
 
-__all__ = ["EngineLog", "PartitionCounters", "QueueState"]
+__all__ = ["PartitionCounters", "QueueState"]
 
 _OFFSET_BITS = 48
 _OFFSET_MASK = (1 << _OFFSET_BITS) - 1
@@ -36,17 +39,6 @@ _SENT_BITS = 44
 _SENT_MASK = (1 << _SENT_BITS) - 1
 _GROUP_SHIFT = _OFFSET_BITS + _SENT_BITS
 _SNAPSHOT_VERSION = 1
-# Lazily cleaned indexes are rebuilt once they hold more than twice the live entries plus this
-# many: amortised O(1) per operation, memory O(live).
-_SLACK_ENTRIES = 64
-
-
-class EngineLog(Protocol):
-    """What an engine needs of its log: buffered append and read by offset."""
-
-    def append(self, payloads: Sequence[bytes]) -> list[int]: ...
-
-    def read(self, offset: int) -> bytes: ...
 
 
 @dataclass(slots=True)
@@ -253,14 +245,14 @@ class QueueState:
     def _compact_indexes(self) -> None:
         """Rebuild any lazily cleaned index that has grown past twice its live entries."""
         live = len(self._msgs)
-        if len(self._arrivals) > 2 * live + _SLACK_ENTRIES:
+        if len(self._arrivals) > 2 * live + SLACK_ENTRIES:
             early = {seq for _, seq in self._early}
             self._arrivals = deque(seq for seq in self._msgs if seq not in early)
-        if len(self._early) > 2 * live + _SLACK_ENTRIES:
+        if len(self._early) > 2 * live + SLACK_ENTRIES:
             self._early = [(sent, seq) for sent, seq in self._early if seq in self._msgs]
             heapq.heapify(self._early)
         if len(self._inflight_heap) + len(self._delayed_heap) > (
-            2 * (len(self._inflight) + len(self._delayed)) + _SLACK_ENTRIES
+            2 * (len(self._inflight) + len(self._delayed)) + SLACK_ENTRIES
         ):
             self._rebuild_heaps()
         self._compact_visible()

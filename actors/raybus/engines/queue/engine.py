@@ -21,19 +21,20 @@ from typing import Any
 from raybus.core.attributes import Attribute
 from raybus.core.errors import RaybusError
 from raybus.core.tokens import Receipt, decode_receipt, encode_receipt
-from raybus.engines.messages import (
+from raybus.engines.ids import message_id_for
+from raybus.engines.queue.messages import (
     MAX_VISIBILITY_TIMEOUT_S,
     DeadLetter,
     ReceivedMessage,
     SendEntry,
     SendResult,
-    message_id_for,
     validate_entry,
 )
-from raybus.engines.queue_state import _OFFSET_MASK, EngineLog, PartitionCounters, QueueState
-from raybus.engines.records import RecordType, decode, encode
+from raybus.engines.queue.records import RecordType
+from raybus.engines.queue.state import _OFFSET_MASK, QueueState
+from raybus.engines.records import decode, encode
 
-__all__ = ["EngineLog", "PartitionCounters", "QueuePartition", "ReceiveResult"]
+__all__ = ["QueuePartition", "ReceiveResult"]
 
 PURGE_INTERVAL_MS = 60_000
 

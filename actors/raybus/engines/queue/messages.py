@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +14,7 @@ from raybus.core.attributes import (
     validate_attributes,
 )
 from raybus.core.errors import RaybusError
+from raybus.engines.ids import check_fifo_id
 
 __all__ = [
     "MAX_DELAY_S",
@@ -23,16 +23,10 @@ __all__ = [
     "ReceivedMessage",
     "SendEntry",
     "SendResult",
-    "message_id_for",
 ]
 
 MAX_DELAY_S = 900
 MAX_VISIBILITY_TIMEOUT_S = 43_200
-MAX_FIFO_ID_CHARS = 128
-_TAG_MASK = (1 << 60) - 1
-_SEQ_MASK = (1 << 62) - 1
-# SQS: alphanumeric and punctuation !"#$%&'()*+,-./:;<=>?@[\]^_`{|}~
-_FIFO_ID = re.compile(r"[A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]+")
 
 
 @dataclass(slots=True)
@@ -88,18 +82,6 @@ class DeadLetter:
     entry: SendEntry
 
 
-def message_id_for(tag: int, seq: int) -> str:
-    """A UUID (version 8, RFC variant) unique per (partition incarnation ``tag``, ``seq``).
-
-    Bits 0–61 hold ``seq`` (sequence numbers stay far below 2**62), bits 62–63 the variant,
-    76–79 the version, and the other 60 bits the low 60 bits of ``tag``.
-    """
-    t = tag & _TAG_MASK
-    value = ((t >> 12) << 80) | (0x8 << 76) | ((t & 0xFFF) << 64) | (0x2 << 62) | (seq & _SEQ_MASK)
-    h = f"{value:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
 @dataclass(frozen=True, slots=True)
 class ValidMessage:
     """A send entry after validation: what goes into the SEND record."""
@@ -111,26 +93,6 @@ class ValidMessage:
     delay_s: int | None
     group_id: str | None
     dedup_id: str | None
-
-
-def _check_fifo_id(value: object, parameter: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise RaybusError(
-            "InvalidParameterValue", f"{parameter} must be a non-empty string.", parameter=parameter
-        )
-    if len(value) > MAX_FIFO_ID_CHARS:
-        raise RaybusError(
-            "InvalidParameterValue",
-            f"{parameter} can be at most {MAX_FIFO_ID_CHARS} characters.",
-            parameter=parameter,
-        )
-    if not _FIFO_ID.fullmatch(value):
-        raise RaybusError(
-            "InvalidParameterValue",
-            f"{parameter} may contain only alphanumeric characters and punctuation.",
-            parameter=parameter,
-        )
-    return value
 
 
 def validate_entry(
@@ -175,7 +137,7 @@ def validate_entry(
     group_id = entry.group_id
     dedup_id = entry.dedup_id
     if group_id is not None:
-        group_id = _check_fifo_id(group_id, "group_id")
+        group_id = check_fifo_id(group_id, "group_id")
     if fifo:
         if group_id is None:
             raise RaybusError(
@@ -184,7 +146,7 @@ def validate_entry(
                 parameter="group_id",
             )
         if dedup_id is not None:
-            dedup_id = _check_fifo_id(dedup_id, "dedup_id")
+            dedup_id = check_fifo_id(dedup_id, "dedup_id")
         elif content_based_dedup:
             dedup_id = hashlib.sha256(body).hexdigest()
         else:

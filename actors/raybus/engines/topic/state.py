@@ -3,7 +3,7 @@
 Contract
 --------
 - **Recoverable.** Durable state is a function of the records appended (layout in
-  :mod:`raybus.engines.topic_records`): ``replay(offset, payload)`` for each record in order,
+  :mod:`raybus.engines.topic.records`): ``replay(offset, payload)`` for each record in order,
   then ``finish_recovery()``, rebuilds it; ``snapshot()`` / ``restore(state)`` shortcut the
   replay. Durable: the next seq, the retained messages (seq → log offset), the FIFO dedup
   window, and per subscriber its cursor, the seqs at or above the cursor already settled out of
@@ -21,7 +21,7 @@ Contract
   a cache of recently published :class:`Message` objects bounded by ``cache_bytes`` so that
   live fan-out never reads the log.
 
-Not thread-safe: the host serialises calls. The requests live in :mod:`raybus.engines.topic`.
+Not thread-safe: the host serialises calls. The requests live in :mod:`raybus.engines.topic.engine`.
 """
 
 from __future__ import annotations
@@ -31,12 +31,12 @@ from typing import Any
 
 from raybus.core.attributes import Attribute
 from raybus.core.errors import RaybusError
-from raybus.core.resources import TopicConfig
-from raybus.engines.fifo import DedupWindow
-from raybus.engines.messages import message_id_for
-from raybus.engines.queue_state import EngineLog
+from raybus.core.topics import TopicConfig
+from raybus.engines.dedup import DedupWindow
+from raybus.engines.ids import message_id_for
+from raybus.engines.log import EngineLog
 from raybus.engines.records import encode
-from raybus.engines.topic_records import (
+from raybus.engines.topic.records import (
     Message,
     Subscriber,
     SubscriptionCounters,
@@ -53,7 +53,6 @@ DEFAULT_CACHE_BYTES = 64 << 20
 REDRIVE_RETRY_DELAY_MS = 1_000
 _SNAPSHOT_VERSION = 1
 _MESSAGE_OVERHEAD_BYTES = 400  # rough size of a cached Message beyond body and attributes
-_SLACK_ENTRIES = 64
 _ID_SEQ_LIMIT = 1 << 48
 _PUBLISH = TopicRecordType.PUBLISH
 _SETTLE = TopicRecordType.SETTLE

@@ -51,8 +51,8 @@ from raybus.core.attributes import (
     validate_sqs_text,
 )
 from raybus.core.errors import RaybusError
-from raybus.core.resources import MAX_SUBJECT_CHARS, PublishEntry
-from raybus.engines.messages import _check_fifo_id
+from raybus.core.topics import MAX_SUBJECT_CHARS, PublishEntry
+from raybus.engines.ids import check_fifo_id
 
 __all__ = [
     "MAX_PUBLISH_BYTES",
@@ -307,7 +307,7 @@ def validate_publish(entry: PublishEntry, *, fifo: bool, content_based_dedup: bo
     group_id = entry.group_id
     dedup_id = entry.dedup_id
     if group_id is not None:
-        group_id = _check_fifo_id(group_id, "group_id")
+        group_id = check_fifo_id(group_id, "group_id")
     if fifo:
         if group_id is None:
             raise RaybusError(
@@ -316,7 +316,7 @@ def validate_publish(entry: PublishEntry, *, fifo: bool, content_based_dedup: bo
                 parameter="group_id",
             )
         if dedup_id is not None:
-            dedup_id = _check_fifo_id(dedup_id, "dedup_id")
+            dedup_id = check_fifo_id(dedup_id, "dedup_id")
         elif content_based_dedup:
             dedup_id = hashlib.sha256(body).hexdigest()
         else:

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from raybus.core.config import QueueConfig
 from raybus.core.errors import RaybusError
+from raybus.core.queues import QueueConfig
 
 __all__ = [
     "MAX_MOVE_RATE_PER_S",

@@ -5,8 +5,8 @@ Contract
 - **Pure and synchronous** (principle 3). Every request takes ``now_ms`` from the caller,
   mutates state and appends the records describing the change to the log buffer in one
   ``append`` call (no I/O, no awaits); the shell commits, then acknowledges or delivers. State,
-  retention and recovery are described in :mod:`raybus.engines.topic_state`, records and value
-  types in :mod:`raybus.engines.topic_records`.
+  retention and recovery are described in :mod:`raybus.engines.topic.state`, records and value
+  types in :mod:`raybus.engines.topic.records`.
 - **Publish** validates each entry (SNS's rules), deduplicates FIFO publishes in a 5-minute
   window, assigns seqs and message ids, and appends one PUBLISH record per accepted message. A
   publish is acknowledged once committed; with no subscriber it is logged but not retained.
@@ -47,9 +47,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from raybus.core.errors import RaybusError
-from raybus.core.resources import PublishEntry, PublishResult
+from raybus.core.topics import PublishEntry, PublishResult
+from raybus.engines.log import SLACK_ENTRIES
 from raybus.engines.records import encode
-from raybus.engines.topic_records import (
+from raybus.engines.topic.records import (
     MAX_PUBLISH_BYTES,
     Delivery,
     Exhausted,
@@ -61,8 +62,7 @@ from raybus.engines.topic_records import (
     new_message,
     validate_publish,
 )
-from raybus.engines.topic_state import (
-    _SLACK_ENTRIES,
+from raybus.engines.topic.state import (
     DEFAULT_CACHE_BYTES,
     REDRIVE_RETRY_DELAY_MS,
     SubState,
@@ -414,7 +414,7 @@ class TopicPartition(TopicState):
             self._apply_settle(sub, settled, retries)
             self._log_settle(sub, settled, retries)
             self._collect()
-            if len(sub.heap) > 2 * len(sub.retries) + _SLACK_ENTRIES:
+            if len(sub.heap) > 2 * len(sub.retries) + SLACK_ENTRIES:
                 sub.rebuild_heap()
 
     # -- timers and stats ------------------------------------------------------------------------
