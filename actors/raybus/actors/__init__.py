@@ -1,13 +1,19 @@
-"""raybus.actors: the Ray actor shells that host engine partitions.
+"""raybus.actors: the Ray actors that host partitions, and how to reach them.
 
-- :class:`PartitionHost` — an async actor hosting many partitions (:class:`LivePartition`:
-  engine + file log + group commit + long polls), fenced by epochs.
-- :class:`Router` — routing-table client shared by gateways, hosts and the controller.
-- :mod:`raybus.actors.options` — every ``ray.remote`` option and actor name.
+- :class:`PartitionHost` — an async actor hosting many partitions of every kind (each in a
+  :class:`~raybus.partitions.PartitionShell`), fenced by epochs; its pollers run the functions
+  fed by its queue partitions.
+- :class:`Router` — routing-table client shared by gateways, hosts and the controller: typed
+  operations to any partition, one Ray call or a plain await.
+- :class:`RouterDispatcher` — reaching any resource by name (send, publish, invoke).
+- every ``ray.remote`` option and actor name is in :mod:`raybus.options` (below every
+  package that starts Ray work: actors and functions alike).
 """
 
-from raybus.actors.live_partition import LivePartition
-from raybus.actors.options import (
+from raybus.actors.dispatch import FunctionRuntime, RouterDispatcher
+from raybus.actors.partition_host import PartitionHost, partition_directory
+from raybus.actors.router import Router, merge_stats, split_by_partition
+from raybus.options import (
     CONTROLLER_NAME,
     NAMESPACE,
     controller_options,
@@ -16,15 +22,14 @@ from raybus.actors.options import (
     host_name,
     host_options,
 )
-from raybus.actors.partition_host import PartitionHost, partition_directory
-from raybus.actors.router import Router, merge_stats, split_by_partition
 
 __all__ = [
     "CONTROLLER_NAME",
     "NAMESPACE",
-    "LivePartition",
+    "FunctionRuntime",
     "PartitionHost",
     "Router",
+    "RouterDispatcher",
     "controller_options",
     "gateway_options",
     "host_class_options",

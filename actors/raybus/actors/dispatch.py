@@ -1,47 +1,73 @@
-"""Sending to any resource by name: the dispatcher that topics, pollers and destinations use.
+"""The dispatcher: reaching any resource by name, over a :class:`Router`.
 
-It wraps a :class:`Router` (local partitions are plain awaits, others one Ray call per
-partition batch) and knows the three kinds of target: a queue (send), a topic (publish) and a
-function (an asynchronous invoke: a send to the function's durable event queue). Every method
-returns only once the target committed what it was given, or raises the target's
-:class:`RaybusError` (``QueueDoesNotExist``, ``ResourceNotFound``, ``PartitionUnavailable``).
+It implements :class:`raybus.partitions.transfer.Dispatcher` — what partitions (dead letters,
+topic deliveries), pollers (function destinations), the controller (move tasks) and the
+gateway's own services send through. Sends to a queue and publishes to a topic are split per
+partition (FIFO by message group, standard one partition per batch, rotating) and sent as one
+typed operation per partition; an asynchronous invoke is a send to the function's durable event
+queue; HTTP(S) endpoints are POSTed with one shared session. Every method returns only once the
+target committed what it was given, or raises the target's error.
+
+:class:`FunctionRuntime` is one process's way to run functions (its invoker and a cache of
+uploaded code by digest).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from raybus.actors.router import Router
+import aiohttp
+
+from raybus.actors.router import Router, split_by_partition
 from raybus.core.errors import RaybusError
-from raybus.core.resources import FunctionConfig, PublishEntry, PublishResult, Target
+from raybus.core.functions import FunctionConfig
 from raybus.core.routing import async_queue_name
+from raybus.core.settings import Target
+from raybus.core.topics import PublishEntry, PublishResult
 from raybus.engines import SendEntry, SendResult
+from raybus.engines.queue.ops import Send
+from raybus.engines.topic.ops import Publish
 
-__all__ = ["Dispatcher", "FunctionRuntime"]
+__all__ = ["FunctionRuntime", "RouterDispatcher"]
+
+HTTP_TIMEOUT_S = 15.0
 
 
-class Dispatcher:
+class RouterDispatcher:
     def __init__(self, router: Router) -> None:
         self.router = router
+        self._session: aiohttp.ClientSession | None = None
+
+    async def _split(
+        self, kind: str, key: str, entries: Sequence[Any], op: Callable[[list[Any]], Any]
+    ) -> list[Any]:
+        route = await self.router.route(kind, key)
+        results: list[Any] = [None] * len(entries)
+        parts = split_by_partition(route, entries, next(self.router.turn))
+
+        async def one(partition: int, indexes: list[int]) -> None:
+            answer = await self.router.apply(
+                kind, key, partition, op([entries[i] for i in indexes])
+            )
+            for index, result in zip(indexes, answer, strict=True):
+                results[index] = result
+
+        await asyncio.gather(*(one(p, idx) for p, idx in parts.items()))
+        return [r if r is not None else RaybusError("InternalError", "no result") for r in results]
 
     async def send(self, queue: str, entries: list[SendEntry]) -> list[SendResult | RaybusError]:
-        return await self.router.send(queue, entries)
-
-    async def is_fifo(self, queue: str) -> bool:
-        return (await self.router.route(queue)).config.fifo
+        return await self._split("queue", queue, entries, Send)
 
     async def publish(
         self, topic: str, entries: Sequence[PublishEntry]
     ) -> list[PublishResult | RaybusError]:
-        (results,) = await self.router.call_topic(
-            topic, 0, "execute_topic", [("publish", list(entries))]
-        )
-        if isinstance(results, RaybusError):
-            raise results
-        answer: list[PublishResult | RaybusError] = results
-        return answer
+        return await self._split("topic", topic, entries, Publish)
+
+    async def is_fifo(self, queue: str) -> bool:
+        return bool((await self.router.route("queue", queue)).config.fifo)
 
     async def invoke_async(self, function: str, payload: Any) -> str:
         """Queue one asynchronous invocation durably; its request id is the event's id."""
@@ -66,16 +92,31 @@ class Dispatcher:
         if parsed.kind == "function":
             await self.invoke_async(parsed.name, json.loads(body))
             return
+        results: Sequence[object]
         if parsed.kind == "topic":
-            (published,) = await self.publish(
+            results = await self.publish(
                 parsed.name, [PublishEntry(body=body, attributes=attributes)]
             )
-            if isinstance(published, RaybusError):
-                raise published
-            return
-        (sent,) = await self.send(parsed.name, [SendEntry(body=body, attributes=attributes)])
-        if isinstance(sent, RaybusError):
-            raise sent
+        else:
+            results = await self.send(parsed.name, [SendEntry(body=body, attributes=attributes)])
+        (result,) = results
+        if isinstance(result, RaybusError):
+            raise result
+
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=HTTP_TIMEOUT_S)
+            )
+        try:
+            async with self._session.post(url, data=body, headers=headers) as response:
+                return response.status
+        except aiohttp.ClientError as error:
+            raise OSError(str(error)) from error
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
 
 
 class FunctionRuntime:

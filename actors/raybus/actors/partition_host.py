@@ -1,15 +1,24 @@
-"""The partition host: an async Ray actor hosting many partitions of many queues.
+"""The partition host: an async Ray actor hosting many partitions of resources of every kind.
+
+Each partition runs in a :class:`~raybus.partitions.shell.PartitionShell`, built for its kind by
+:mod:`raybus.partitions.registry`; the host itself knows no kind. Its data calls are the
+router's: :meth:`PartitionHost.execute` (a batch of typed operations), :meth:`perform` (a
+waiting operation) and :meth:`attach` (a resource's attached settings); its placement calls are
+the controller's: :meth:`open`, :meth:`configure`, :meth:`close`.
 
 Lifecycle: a new incarnation (first start, or a restart after a crash or a lost node) starts
-empty. Its first data call runs :meth:`PartitionHost.start` once: it tells the controller its
-incarnation and gets back every partition placed on it, with *new* epochs, and reopens each
-from disk (the data directory is shared, or a persistent volume on Kubernetes). A call that
-carries an older epoch is refused with ``StaleEpoch``, so a gateway holding routing from
-before the restart refreshes its table instead of talking to a partition it no longer knows.
+empty. Its first call runs :meth:`start` once: it tells the controller its incarnation and gets
+back every partition placed on it, with *new* epochs, and reopens each from disk (the data
+directory is shared, or a persistent volume on Kubernetes). A call that carries an older epoch
+is refused with ``StaleEpoch``, so a caller holding routing from before the restart refreshes
+its table instead of talking to a partition it no longer knows.
 
 Concurrency: data methods run on the default group's event loop, where every engine lives.
 ``ping`` and ``stats`` run in the ``control`` group (another thread and loop), so health checks
 never wait behind parked long polls; ``stats`` hops to the data loop to read engines safely.
+
+Pollers (event-source mappings and asynchronous invokes: :mod:`raybus.actors.pollers`) run
+beside the queue partitions they read and follow the routing table, which the host long-polls.
 """
 
 from __future__ import annotations
@@ -21,41 +30,38 @@ import os
 import resource
 import shutil
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import ray
 
-from raybus.actors.dispatch import Dispatcher, FunctionRuntime
-from raybus.actors.live_partition import LivePartition, Op, OpResult
-from raybus.actors.live_topic import LiveTopic, TopicDispatch
-from raybus.actors.options import CONTROLLER_NAME, NAMESPACE
-from raybus.actors.pollers import AsyncPoller, MappingPoller, workers_per_partition
+from raybus.actors.dispatch import FunctionRuntime, RouterDispatcher
+from raybus.actors.pollers import Pollers
 from raybus.actors.router import Router
 from raybus.core.clock import Clock, ManualClock, SystemClock
-from raybus.core.config import QueueConfig
 from raybus.core.errors import RaybusError, replies_with_errors
-from raybus.core.resources import FunctionConfig, MappingConfig, SubscriptionConfig, TopicConfig
-from raybus.core.routing import RoutingTable, async_queue_name, partition_tag
-from raybus.engines import DeadLetter, SendEntry, SendResult
+from raybus.core.registry import kind
+from raybus.core.routing import RoutingTable, partition_tag
+from raybus.engines.ops import Op
+from raybus.options import CONTROLLER_NAME, NAMESPACE
+from raybus.partitions import Environment, PartitionShell, Wait, partition_kind
 from raybus.storage import FsyncPolicy
 
-__all__ = ["PartitionHost", "partition_directory", "topic_directory"]
+__all__ = ["PartitionHost", "partition_directory"]
 
 log = logging.getLogger(__name__)
 
-Key = tuple[str, int]
-
-
-def partition_directory(data_dir: str, queue: str, incarnation: int, partition: int) -> str:
-    return os.path.join(data_dir, "queues", queue, f"{incarnation:016x}", f"p{partition:04d}")
-
-
-def topic_directory(data_dir: str, topic: str, incarnation: int, partition: int) -> str:
-    return os.path.join(data_dir, "topics", topic, f"{incarnation:016x}", f"p{partition:04d}")
-
-
+Key = tuple[str, str, int]  # kind, resource key, partition
 WATCH_TIMEOUT_S = 10.0
-PollerKey = tuple[str, str, int]  # ("mapping", id, partition) or ("async", function, partition)
+
+
+def partition_directory(
+    data_dir: str, kind_name: str, key: str, incarnation: int, partition: int
+) -> str:
+    """``<data>/<kind's plural>/<key>/<incarnation>/p<partition>``."""
+    return os.path.join(
+        data_dir, kind(kind_name).plural, key, f"{incarnation:016x}", f"p{partition:04d}"
+    )
 
 
 def _raise_fd_limit() -> None:
@@ -76,18 +82,15 @@ class PartitionHost:
         self.incarnation = uuid.uuid4().int >> 64
         self.clock: Clock = SystemClock()
         self.virtual = False
-        self.partitions: dict[Key, LivePartition] = {}
-        self._opening: dict[Key, asyncio.Future[LivePartition]] = {}
+        self.shells: dict[Key, PartitionShell[Any]] = {}
+        self._opening: dict[Key, asyncio.Future[PartitionShell[Any]]] = {}
         self._started: asyncio.Future[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.router = Router(self._fetch_table, local={name: self})  # own partitions: no Ray
-        self.dispatcher = Dispatcher(self.router)
-        self.topics: dict[Key, LiveTopic] = {}
-        self._topic_dispatch: TopicDispatch | None = None
+        self.dispatcher = RouterDispatcher(self.router)
         self.functions = FunctionRuntime(self._controller)
-        self.pollers: dict[PollerKey, MappingPoller | AsyncPoller] = {}
+        self.pollers = Pollers(self.name, self.shells, self.functions, self.dispatcher)
         self._watcher: asyncio.Task[None] | None = None
-        self._reconciling = asyncio.Lock()
 
     # -- lifecycle ------------------------------------------------------------------------------
     def _controller(self) -> Any:
@@ -117,27 +120,15 @@ class PartitionHost:
         table = await self.router.refresh()
         await asyncio.gather(
             *(
-                self._open_topic(
-                    topic, index, epoch, config, incarnation, self._subs_of(table, topic)
-                )
-                for topic, index, epoch, config, incarnation in answer.get("topics", ())
+                shell.attach(route.attached)
+                for (kind_name, key, _), shell in self.shells.items()
+                if (route := table.route(kind_name, key)) is not None and route.attached
             )
         )
-        await self._reconcile(table)
+        await self.pollers.reconcile(table)
         self._watcher = asyncio.ensure_future(self._watch())
-        log.info(
-            "%s started with %d partitions and %d topics",
-            self.name,
-            len(self.partitions),
-            len(self.topics),
-        )
+        log.info("%s started with %d partitions", self.name, len(self.shells))
 
-    @staticmethod
-    def _subs_of(table: RoutingTable, topic: str) -> list[dict[str, Any]]:
-        route = table.topics.get(topic)
-        return [] if route is None else [sub.to_dict() for sub in route.subscriptions]
-
-    # -- the routing watch and the pollers it drives ---------------------------------------------
     async def _watch(self) -> None:
         """Follow the controller's routing table (long poll) and keep the pollers in step with
         the functions and mappings in it. Never dies."""
@@ -147,100 +138,12 @@ class PartitionHost:
                     self.router.table.version, WATCH_TIMEOUT_S
                 )
                 self.router.install(table)
-                await self._reconcile(self.router.table)
+                await self.pollers.reconcile(self.router.table)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("routing watch failed; retrying")
                 await asyncio.sleep(1.0)  # a pause after an error (the controller may restart)
-
-    def _function(self, name: str) -> FunctionConfig | None:
-        return self.router.table.functions.get(name)
-
-    async def _reconcile(self, table: RoutingTable) -> None:
-        """Start, resize, update and stop pollers to match ``table`` (serialised)."""
-        if not table.functions and not self.pollers:
-            return
-        async with self._reconciling:
-            await self._reconcile_now(table)
-
-    async def _reconcile_now(self, table: RoutingTable) -> None:
-        wanted: dict[PollerKey, tuple[Any, ...]] = {}
-        for function in table.functions:
-            queue = async_queue_name(function)
-            for index in self._local_partitions(table, queue):
-                wanted[("async", function, index)] = (queue, index, None)
-        for mapping in table.mappings.values():
-            target = mapping.target
-            if (
-                not mapping.enabled
-                or target.kind != "queue"
-                or mapping.function not in table.functions
-            ):
-                continue
-            route = table.queues.get(target.name)
-            if route is None:
-                continue
-            for index in self._local_partitions(table, target.name):
-                wanted[("mapping", mapping.id, index)] = (target.name, index, mapping)
-        for key in [key for key in self.pollers if key not in wanted]:
-            await self.pollers.pop(key).stop()
-        for key, (queue, index, mapping) in wanted.items():
-            live = self.partitions.get((queue, index))
-            if live is None:
-                continue
-            try:
-                self._place_poller(table, key, live, queue, mapping)
-            except Exception:  # one bad poller must not stop the others or the watch
-                log.exception("starting poller %s failed", key)
-
-    def _place_poller(
-        self,
-        table: RoutingTable,
-        key: PollerKey,
-        live: LivePartition,
-        queue: str,
-        mapping: MappingConfig | None,
-    ) -> None:
-        """Create, resize or update the poller for ``key`` (no await: atomic on the loop)."""
-        poller = self.pollers.get(key)
-        if mapping is None:
-            config = table.functions[key[1]]
-            workers = min(8, config.concurrency) if config.concurrency is not None else 8
-            if poller is None:
-                poller = AsyncPoller(
-                    key[1],
-                    live,
-                    self.functions.invoker(),
-                    self.functions.code_for,
-                    self._function,
-                    self.dispatcher,
-                    self.clock,
-                )
-                self.pollers[key] = poller
-            poller.resize(workers)
-        else:
-            count = len(table.queues[queue].partitions)
-            workers = workers_per_partition(mapping.max_concurrency, count)
-            if poller is None:
-                poller = MappingPoller(
-                    mapping,
-                    queue,
-                    live,
-                    self.functions.invoker(),
-                    self.functions.code_for,
-                    self._function,
-                )
-                self.pollers[key] = poller
-            assert isinstance(poller, MappingPoller)
-            poller.update(mapping)
-            poller.resize(workers)
-
-    def _local_partitions(self, table: RoutingTable, queue: str) -> list[int]:
-        route = table.queues.get(queue)
-        if route is None:
-            return []
-        return [i for i, p in enumerate(route.partitions) if p.host == self.name]
 
     def _use_virtual_clock(self, now_ms: int) -> None:
         if not self.virtual:
@@ -250,224 +153,137 @@ class PartitionHost:
             self.clock.set(now_ms)
 
     async def _open(
-        self, queue: str, partition: int, epoch: int, config: dict[str, Any], incarnation: int
-    ) -> LivePartition:
-        key = (queue, partition)
-        current = self.partitions.get(key)
-        if current is not None:
-            current.epoch = max(current.epoch, epoch)
-            current.update_config(QueueConfig.from_dict(config))
-            return current
-        pending = self._opening.get(key)
-        if pending is None:
-            pending = asyncio.ensure_future(
-                LivePartition.open(
-                    QueueConfig.from_dict(config),
-                    partition_directory(self.data_dir, queue, incarnation, partition),
-                    tag=partition_tag(incarnation, partition),
-                    partition=partition,
-                    epoch=epoch,
-                    clock=self.clock,
-                    deliver=self._deliver,
-                    fsync=self.fsync,
-                    virtual_clock=self.virtual,
-                )
-            )
-            self._opening[key] = pending
-        try:
-            opened = await asyncio.shield(pending)
-        finally:
-            if self._opening.get(key) is pending and pending.done():
-                del self._opening[key]
-        self.partitions.setdefault(key, opened)
-        opened.epoch = max(opened.epoch, epoch)
-        return self.partitions[key]
-
-    async def _deliver(
-        self, queue: str, entries: list[SendEntry]
-    ) -> list[SendResult | RaybusError]:
-        return await self.router.send(queue, entries)
-
-    async def _open_topic(
         self,
-        topic: str,
+        kind_name: str,
+        key: str,
         partition: int,
         epoch: int,
         config: dict[str, Any],
         incarnation: int,
-        subscriptions: list[dict[str, Any]],
-    ) -> LiveTopic:
-        if self._topic_dispatch is None:
-            self._topic_dispatch = TopicDispatch(self.dispatcher.send, self.dispatcher.is_fifo)
-        key = (topic, partition)
-        live = self.topics.get(key)
-        if live is None:
-            live = await LiveTopic.open(
-                TopicConfig.from_dict(config),
-                topic_directory(self.data_dir, topic, incarnation, partition),
-                tag=partition_tag(incarnation, partition),
-                partition=partition,
-                epoch=epoch,
+    ) -> PartitionShell[Any]:
+        place = (kind_name, key, partition)
+        settings = kind(kind_name).from_dict(config)
+        current = self.shells.get(place)
+        if current is not None:
+            current.epoch = max(current.epoch, epoch)
+            current.configure(settings)
+            return current
+        pending = self._opening.get(place)
+        if pending is None:
+            env = Environment(
                 clock=self.clock,
-                dispatch=self._topic_dispatch,
+                dispatcher=self.dispatcher,
                 fsync=self.fsync,
                 virtual_clock=self.virtual,
             )
-            live = self.topics.setdefault(key, live)
-        live.epoch = max(live.epoch, epoch)
-        await live.set_subscriptions([SubscriptionConfig.from_dict(s) for s in subscriptions])
-        return live
+            pending = asyncio.ensure_future(
+                PartitionShell.open(
+                    partition_kind(kind_name),
+                    settings,
+                    partition_directory(self.data_dir, kind_name, key, incarnation, partition),
+                    tag=partition_tag(incarnation, partition),
+                    partition=partition,
+                    epoch=epoch,
+                    env=env,
+                )
+            )
+            self._opening[place] = pending
+        try:
+            opened = await asyncio.shield(pending)
+        finally:
+            if self._opening.get(place) is pending and pending.done():
+                del self._opening[place]
+        self.shells.setdefault(place, opened)
+        opened.epoch = max(opened.epoch, epoch)
+        return self.shells[place]
 
     # -- placement calls from the controller (idempotent) --------------------------------------
-    async def open_partition(
-        self, queue: str, partition: int, epoch: int, config: dict[str, Any], incarnation: int
-    ) -> int:
-        await self.start()
-        opened = await self._open(queue, partition, epoch, config, incarnation)
-        await self._reconcile(self.router.table)  # a function's event queue: start its poller
-        return opened.epoch
-
-    async def update_config(self, queue: str, config: dict[str, Any]) -> None:
-        await self.start()
-        parsed = QueueConfig.from_dict(config)
-        for (name, _), live in self.partitions.items():
-            if name == queue:
-                live.update_config(parsed)
-
-    async def close_queue(self, queue: str, incarnation: int, *, delete_files: bool) -> int:
-        """Close every partition of ``queue`` here; with ``delete_files`` remove its data."""
-        await self.start()
-        closed = 0
-        for key in [key for key in self.partitions if key[0] == queue]:
-            live = self.partitions[key]
-            for poller_key in [k for k, p in self.pollers.items() if p.live is live]:
-                await self.pollers.pop(poller_key).stop()
-            await self.partitions.pop(key).close()
-            closed += 1
-        if delete_files:
-            directory = os.path.join(self.data_dir, "queues", queue, f"{incarnation:016x}")
-            await asyncio.get_running_loop().run_in_executor(
-                None, lambda: shutil.rmtree(directory, ignore_errors=True)
-            )
-        return closed
-
-    async def open_topic(
+    async def open(
         self,
-        topic: str,
+        kind_name: str,
+        key: str,
         partition: int,
         epoch: int,
         config: dict[str, Any],
         incarnation: int,
-        subscriptions: list[dict[str, Any]],
     ) -> int:
         await self.start()
-        opened = await self._open_topic(topic, partition, epoch, config, incarnation, subscriptions)
+        opened = await self._open(kind_name, key, partition, epoch, config, incarnation)
+        await self.pollers.reconcile(self.router.table)  # a function's event queue: its poller
         return opened.epoch
 
-    async def close_topic(self, topic: str, incarnation: int, *, delete_files: bool) -> int:
+    async def configure(self, kind_name: str, key: str, config: dict[str, Any]) -> None:
+        await self.start()
+        settings = kind(kind_name).from_dict(config)
+        for (name, resource_key, _), shell in self.shells.items():
+            if (name, resource_key) == (kind_name, key):
+                shell.configure(settings)
+
+    async def close(self, kind_name: str, key: str, incarnation: int, *, delete_files: bool) -> int:
+        """Close every partition of the resource here; with ``delete_files`` remove its data."""
         await self.start()
         closed = 0
-        for key in [key for key in self.topics if key[0] == topic]:
-            await self.topics.pop(key).close()
+        for place in [p for p in self.shells if p[:2] == (kind_name, key)]:
+            shell = self.shells.pop(place)
+            await self.pollers.forget(shell)
+            await shell.close()
             closed += 1
         if delete_files:
-            directory = os.path.join(self.data_dir, "topics", topic, f"{incarnation:016x}")
+            directory = os.path.dirname(
+                partition_directory(self.data_dir, kind_name, key, incarnation, 0)
+            )
             await asyncio.get_running_loop().run_in_executor(
                 None, lambda: shutil.rmtree(directory, ignore_errors=True)
             )
         return closed
-
-    async def _topic(self, topic: str, partition: int, epoch: int) -> LiveTopic:
-        if self._started is None or not self._started.done():
-            await self.start()
-        live = self.topics.get((topic, partition))
-        if live is None or epoch < live.epoch:
-            raise RaybusError(
-                "StaleEpoch",
-                f"{self.name} does not serve topic {topic}/{partition} at epoch {epoch}.",
-                topic=topic,
-                partition=partition,
-            )
-        if epoch > live.epoch:
-            raise RaybusError(
-                "PartitionUnavailable", f"Topic {topic}/{partition} is being reassigned."
-            )
-        return live
-
-    async def execute_topic(
-        self, topic: str, partition: int, epoch: int, ops: list[Op]
-    ) -> list[OpResult]:
-        live = await self._topic(topic, partition, epoch)
-        return await live.execute(ops)
-
-    async def set_subscriptions(
-        self, topic: str, partition: int, epoch: int, subscriptions: list[dict[str, Any]]
-    ) -> None:
-        live = await self._topic(topic, partition, epoch)
-        await live.set_subscriptions([SubscriptionConfig.from_dict(s) for s in subscriptions])
 
     async def set_clock(self, now_ms: int) -> None:
         await self.start()
         self._use_virtual_clock(now_ms)
-        for live in self.partitions.values():
-            live.wake()
-        for topic in self.topics.values():
-            topic.wake()
+        for shell in self.shells.values():
+            shell.wake()
 
-    # -- data path ------------------------------------------------------------------------------
-    async def _partition(self, queue: str, partition: int, epoch: int) -> LivePartition:
+    # -- data calls (the router's) ------------------------------------------------------------
+    async def _shell(self, kind_name: str, key: str, partition: int, epoch: int) -> Any:
         if self._started is None or not self._started.done():
             await self.start()
-        key = (queue, partition)
-        live = self.partitions.get(key)
-        if live is None and key in self._opening:
-            live = await asyncio.shield(self._opening[key])
-        if live is None or epoch < live.epoch:
+        place = (kind_name, key, partition)
+        shell = self.shells.get(place)
+        if shell is None and place in self._opening:
+            shell = await asyncio.shield(self._opening[place])
+        if shell is None or epoch < shell.epoch:
             raise RaybusError(
                 "StaleEpoch",
-                f"{self.name} does not serve {queue}/{partition} at epoch {epoch}.",
-                queue=queue,
+                f"{self.name} does not serve {kind_name} {key}/{partition} at epoch {epoch}.",
+                resource=key,
                 partition=partition,
             )
-        if epoch > live.epoch:
+        if epoch > shell.epoch:
             raise RaybusError(
-                "PartitionUnavailable", f"{queue}/{partition} is being reassigned.", queue=queue
+                "PartitionUnavailable",
+                f"{kind_name} {key}/{partition} is being reassigned.",
+                resource=key,
             )
-        return live
+        return shell
 
     async def execute(
-        self, queue: str, partition: int, epoch: int, ops: list[Op]
-    ) -> list[OpResult]:
-        live = await self._partition(queue, partition, epoch)
-        return await live.execute(ops)
+        self, kind_name: str, key: str, partition: int, epoch: int, ops: Sequence[Op[Any, Any]]
+    ) -> list[Any]:
+        shell = await self._shell(kind_name, key, partition, epoch)
+        results: list[Any] = await shell.execute(ops)
+        return results
 
-    async def receive(
-        self,
-        queue: str,
-        partition: int,
-        epoch: int,
-        max_messages: int,
-        visibility_timeout_s: int | None,
-        wait_s: float,
-    ) -> OpResult:
-        live = await self._partition(queue, partition, epoch)
-        return await live.receive(max_messages, visibility_timeout_s, wait_s)
+    async def perform(
+        self, kind_name: str, key: str, partition: int, epoch: int, wait: Wait[Any, Any]
+    ) -> Any:
+        shell = await self._shell(kind_name, key, partition, epoch)
+        return await shell.perform(wait)
 
-    async def wait_visible(self, queue: str, partition: int, epoch: int, wait_s: float) -> bool:
-        live = await self._partition(queue, partition, epoch)
-        return await live.wait_visible(wait_s)
-
-    async def take_for_transfer(
-        self, queue: str, partition: int, epoch: int, limit: int, target: str
-    ) -> list[DeadLetter]:
-        live = await self._partition(queue, partition, epoch)
-        return live.take_for_transfer(limit, target)
-
-    async def settle_transfer(
-        self, queue: str, partition: int, epoch: int, moved: list[int], failed: list[int]
+    async def attach(
+        self, kind_name: str, key: str, partition: int, epoch: int, attached: Sequence[Any]
     ) -> None:
-        live = await self._partition(queue, partition, epoch)
-        await live.settle_transfer(moved, failed)
+        shell = await self._shell(kind_name, key, partition, epoch)
+        await shell.attach(attached)
 
     # -- control group ----------------------------------------------------------------------------
     @ray.method(concurrency_group="control")
@@ -479,58 +295,53 @@ class PartitionHost:
             "name": self.name,
             "incarnation": self.incarnation,
             "started": self._started is not None and self._started.done(),
-            "partitions": len(self.partitions),
+            "partitions": len(self.shells),
             "pid": os.getpid(),
             "node_id": ray.get_runtime_context().get_node_id(),
         }
 
-    @ray.method(concurrency_group="control")
-    async def stats(self) -> dict[Key, dict[str, int]]:
-        """Stats of every partition here, read on the data loop (engines live there)."""
+    async def _on_data_loop(self, read: Any) -> Any:
         loop = self._loop
         if loop is None:
-            return {}
-
-        async def read() -> dict[Key, dict[str, int]]:
-            return {key: live.stats() for key, live in self.partitions.items()}
-
+            return None
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(read(), loop))
 
     @ray.method(concurrency_group="control")
     async def resource_stats(self) -> dict[str, Any]:
-        """Topic stats, function metrics and mapping poller counts of this host (read on the
-        data loop, like :meth:`stats`)."""
-        loop = self._loop
-        if loop is None:
-            return {"topics": {}, "functions": {}, "mappings": {}}
+        """Topic stats (summed over this host's partitions of each topic), function metrics
+        and mapping poller counts of this host, read on the data loop (engines live there)."""
 
         async def read() -> dict[str, Any]:
-            mappings: dict[str, dict[str, int]] = {}
-            for (kind, ident, _), poller in self.pollers.items():
-                if kind == "mapping":
-                    total = mappings.setdefault(ident, {})
-                    for key, value in poller.counters.as_dict().items():
-                        total[key] = total.get(key, 0) + value
+            topics: dict[str, dict[str, Any]] = {}
+            for (kind_name, key, _), shell in self.shells.items():
+                if kind_name == "topic":
+                    _add(topics.setdefault(key, {}), shell.engine.stats(shell.clock.now_ms()))
             invoker = self.functions.existing_invoker()
             return {
-                "topics": {name: live.stats() for (name, _), live in self.topics.items()},
+                "topics": topics,
                 "functions": {} if invoker is None else invoker.metrics(),
-                "mappings": mappings,
+                "mappings": self.pollers.counters(),
             }
 
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(read(), loop))
+        stats = await self._on_data_loop(read)
+        return stats or {"topics": {}, "functions": {}, "mappings": {}}
 
     async def shutdown(self) -> None:
-        """Stop the pollers, close every partition and topic cleanly (commit, release locks)."""
+        """Stop the pollers, close every partition cleanly (commit, release locks)."""
         if self._watcher is not None:
             self._watcher.cancel()
-        for poller in list(self.pollers.values()):
-            await poller.stop()
-        self.pollers.clear()
-        for topic in list(self.topics.values()):
-            await topic.close()
-        self.topics.clear()
-        for key in list(self.partitions):
-            await self.partitions.pop(key).close()
-        if self._topic_dispatch is not None:
-            await self._topic_dispatch.close()
+        await self.pollers.stop()
+        for place in list(self.shells):
+            await self.shells.pop(place).close()
+        await self.dispatcher.close()
+
+
+def _add(total: dict[str, Any], part: dict[str, Any]) -> None:
+    """Add one partition's stats into ``total`` (numbers add up, maps merge recursively)."""
+    for name, value in part.items():
+        if isinstance(value, dict):
+            _add(total.setdefault(name, {}), value)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            total[name] = total.get(name, 0) + value
+        else:
+            total.setdefault(name, value)

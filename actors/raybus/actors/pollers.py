@@ -1,8 +1,10 @@
 """Pollers: the loops that turn queue messages into function invocations.
 
 Both kinds run in the partition host that owns the queue partition they poll, so receiving and
-deleting are plain awaits on a local :class:`LivePartition` (no Ray call); the invocation is a
-Ray task or actor call through the host's :class:`~raybus.functions.runtime.Invoker`.
+deleting are typed operations on a local :class:`~raybus.partitions.PartitionShell` (no Ray
+call); the invocation is a Ray task or actor call through the host's
+:class:`~raybus.functions.runtime.Invoker`. :class:`Pollers` keeps a host's pollers in step with
+the routing table (the functions and mappings in it, and the queue partitions on the host).
 
 - :class:`MappingPoller` — an event-source mapping from a queue (Lambda's SQS poller):
   batches of up to ``batch_size`` (collected for up to ``batching_window_s``), messages that
@@ -20,7 +22,9 @@ Ray task or actor call through the host's :class:`~raybus.functions.runtime.Invo
   queue only once those deliveries were acknowledged (a destination that is down makes the
   whole event retry: at-least-once).
 
-Every loop survives every error (it pauses a second and goes on) and stops when cancelled.
+Destinations use the one transfer protocol (:func:`~raybus.partitions.transfer`): the
+destination commits first, the event is deleted after. Every loop survives every error (it
+pauses a second and goes on) and stops when cancelled.
 """
 
 from __future__ import annotations
@@ -33,21 +37,24 @@ import math
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from raybus.actors.dispatch import Dispatcher
-from raybus.actors.live_partition import LivePartition
+from raybus.actors.dispatch import FunctionRuntime, RouterDispatcher
 from raybus.core.clock import Clock
 from raybus.core.errors import RaybusError
-from raybus.core.resources import FunctionConfig, MappingConfig
+from raybus.core.functions import FunctionConfig
+from raybus.core.mappings import MappingConfig
 from raybus.core.retry import lambda_async_delay_ms
-from raybus.engines import ReceivedMessage
+from raybus.core.routing import RoutingTable, async_queue_name
+from raybus.engines import QueuePartition, ReceivedMessage
+from raybus.engines.queue.ops import ChangeVisibility, Delete
 from raybus.functions.batch_response import failed_items
 from raybus.functions.destinations import dlq_attributes, invocation_record
 from raybus.functions.events import sqs_event
 from raybus.functions.runtime import Invoker
 from raybus.functions.sandbox import InvocationResult
+from raybus.partitions import LongPoll, PartitionShell, transfer
 from raybus.rules import CompiledPattern, compile_pattern
 
-__all__ = ["AsyncPoller", "MappingPoller", "PollerCounters", "workers_per_partition"]
+__all__ = ["AsyncPoller", "MappingPoller", "PollerCounters", "Pollers", "workers_per_partition"]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +65,8 @@ ASYNC_WORKERS = 8
 
 CodeFor = Callable[[FunctionConfig], Awaitable[bytes | None]]
 FunctionFor = Callable[[str], FunctionConfig | None]
+QueueShell = PartitionShell[QueuePartition]
+PollerKey = tuple[str, str, int]  # ("mapping", id, partition) or ("async", function, partition)
 
 
 def workers_per_partition(max_concurrency: int | None, partitions: int) -> int:
@@ -78,7 +87,7 @@ class PollerCounters:
 
 
 class _Poller:
-    def __init__(self, live: LivePartition, invoker: Invoker, code_for: CodeFor) -> None:
+    def __init__(self, live: QueueShell, invoker: Invoker, code_for: CodeFor) -> None:
         self.live = live
         self.invoker = invoker
         self.code_for = code_for
@@ -118,9 +127,7 @@ class _Poller:
     async def _delete(self, messages: Sequence[ReceivedMessage]) -> None:
         if not messages:
             return
-        (results,) = await self.live.execute([("delete", [m.receipt for m in messages])])
-        if isinstance(results, RaybusError):
-            raise results
+        results = await self.live.apply(Delete([m.receipt for m in messages]))
         self.counters.deleted += sum(1 for r in results if r is None)
 
 
@@ -129,7 +136,7 @@ class MappingPoller(_Poller):
         self,
         mapping: MappingConfig,
         queue: str,
-        live: LivePartition,
+        live: QueueShell,
         invoker: Invoker,
         code_for: CodeFor,
         function_for: FunctionFor,
@@ -145,11 +152,9 @@ class MappingPoller(_Poller):
 
     async def _collect(self) -> list[ReceivedMessage]:
         size = self.mapping.batch_size
-        first = await self.live.receive(
-            min(size, 10 if self.live.config.fifo else 1000), None, LONG_POLL_S
+        first = await self.live.perform(
+            LongPoll(min(size, 10 if self.live.engine.config.fifo else 1000), None, LONG_POLL_S)
         )
-        if isinstance(first, RaybusError):
-            raise first
         batch: list[ReceivedMessage] = list(first)
         window = self.mapping.batching_window_s
         if not batch or window <= 0 or len(batch) >= size:
@@ -160,8 +165,11 @@ class MappingPoller(_Poller):
             remaining = deadline - loop.time()
             if remaining <= 0:
                 break
-            more = await self.live.receive(min(size - len(batch), 1000), None, remaining)
-            if isinstance(more, RaybusError):
+            try:
+                more = await self.live.perform(
+                    LongPoll(min(size - len(batch), 1000), None, remaining)
+                )
+            except RaybusError:
                 break
             batch.extend(more)
         return batch
@@ -215,11 +223,11 @@ class AsyncPoller(_Poller):
     def __init__(
         self,
         function: str,
-        live: LivePartition,
+        live: QueueShell,
         invoker: Invoker,
         code_for: CodeFor,
         function_for: FunctionFor,
-        dispatcher: Dispatcher,
+        dispatcher: RouterDispatcher,
         clock: Clock,
     ) -> None:
         super().__init__(live, invoker, code_for)
@@ -229,9 +237,7 @@ class AsyncPoller(_Poller):
         self.clock = clock
 
     async def _once(self) -> None:
-        received = await self.live.receive(1, None, LONG_POLL_S)
-        if isinstance(received, RaybusError):
-            raise received
+        received = await self.live.perform(LongPoll(1, None, LONG_POLL_S))
         for message in received:
             await self._handle(message)
 
@@ -277,7 +283,7 @@ class AsyncPoller(_Poller):
             await self._failed(config, message, payload, result, "RetriesExhausted", attempt)
             return
         delay_s = math.ceil(delay_ms / 1000)
-        await self.live.execute([("visibility", [(message.receipt, delay_s)])])
+        await self.live.execute([ChangeVisibility([(message.receipt, delay_s)])])
 
     async def _failed(
         self,
@@ -311,11 +317,141 @@ class AsyncPoller(_Poller):
     async def _send(
         self, target: str, body: str, message: ReceivedMessage, attributes: Any = None
     ) -> bool:
-        """Deliver to a destination; if it is down, retry the event after a minute."""
-        try:
+        """Deliver to a destination (the transfer protocol: the destination commits first);
+        if it is down, the event is retried after a minute. Whether it was delivered."""
+
+        async def send(items: Sequence[ReceivedMessage]) -> Sequence[object]:
             await self.dispatcher.deliver(target, body, attributes)
-            return True
-        except RaybusError as error:
-            log.warning("destination %s refused %s: %s", target, message.message_id, error)
-            await self.live.execute([("visibility", [(message.receipt, 60)])])
-            return False
+            return [True]
+
+        async def settle(moved: list[ReceivedMessage], failed: list[ReceivedMessage]) -> None:
+            if failed:
+                await self.live.execute([ChangeVisibility([(message.receipt, 60)])])
+
+        moved, _ = await transfer([message], send, settle, what=f"destination {target}")
+        return bool(moved)
+
+
+class Pollers:
+    """A host's pollers, kept in step with the routing table: an :class:`AsyncPoller` per local
+    partition of each function's event queue, a :class:`MappingPoller` per local partition of
+    each enabled mapping's source queue. Reconciling is serialised and never fails as a whole:
+    one poller that cannot start is logged and skipped."""
+
+    def __init__(
+        self,
+        host: str,
+        shells: dict[tuple[str, str, int], PartitionShell[Any]],
+        functions: FunctionRuntime,
+        dispatcher: RouterDispatcher,
+    ) -> None:
+        self.host = host
+        self.shells = shells
+        self.functions = functions
+        self.dispatcher = dispatcher
+        self.running: dict[PollerKey, MappingPoller | AsyncPoller] = {}
+        self.table = RoutingTable()
+        self._lock = asyncio.Lock()
+
+    def _function(self, name: str) -> FunctionConfig | None:
+        route = self.table.route("function", name)
+        config: FunctionConfig | None = None if route is None else route.config
+        return config
+
+    def _local(self, table: RoutingTable, queue: str) -> list[int]:
+        route = table.route("queue", queue)
+        if route is None:
+            return []
+        return [i for i, p in enumerate(route.partitions) if p.host == self.host]
+
+    async def reconcile(self, table: RoutingTable) -> None:
+        """Start, resize, update and stop pollers to match ``table``."""
+        self.table = table
+        functions = table.routes("function")
+        if not functions and not self.running:
+            return
+        async with self._lock:
+            wanted: dict[PollerKey, tuple[str, MappingConfig | None]] = {}
+            for function in functions:
+                queue = async_queue_name(function)
+                for index in self._local(table, queue):
+                    wanted[("async", function, index)] = (queue, None)
+            for route in table.routes("mapping").values():
+                mapping: MappingConfig = route.config
+                target = mapping.target
+                if (
+                    not mapping.enabled
+                    or target.kind != "queue"
+                    or mapping.function not in functions
+                ):
+                    continue
+                for index in self._local(table, target.name):
+                    wanted[("mapping", mapping.id, index)] = (target.name, mapping)
+            for key in [key for key in self.running if key not in wanted]:
+                await self.running.pop(key).stop()
+            for key, (queue, source) in wanted.items():
+                live = self.shells.get(("queue", queue, key[2]))
+                if live is None:
+                    continue
+                try:
+                    self._place(table, key, live, queue, source)
+                except Exception:  # one bad poller must not stop the others or the watch
+                    log.exception("starting poller %s failed", key)
+
+    def _place(
+        self,
+        table: RoutingTable,
+        key: PollerKey,
+        live: PartitionShell[Any],
+        queue: str,
+        mapping: MappingConfig | None,
+    ) -> None:
+        """Create, resize or update the poller for ``key`` (no await: atomic on the loop)."""
+        poller = self.running.get(key)
+        functions = self.functions
+        if mapping is None:
+            config: FunctionConfig = table.routes("function")[key[1]].config
+            workers = min(8, config.concurrency) if config.concurrency is not None else 8
+            if poller is None:
+                poller = AsyncPoller(
+                    key[1],
+                    live,
+                    functions.invoker(),
+                    functions.code_for,
+                    self._function,
+                    self.dispatcher,
+                    live.clock,
+                )
+                self.running[key] = poller
+            poller.resize(workers)
+            return
+        route = table.route("queue", queue)
+        count = len(route.partitions) if route is not None else 1
+        if poller is None:
+            poller = MappingPoller(
+                mapping, queue, live, functions.invoker(), functions.code_for, self._function
+            )
+            self.running[key] = poller
+        assert isinstance(poller, MappingPoller)
+        poller.update(mapping)
+        poller.resize(workers_per_partition(mapping.max_concurrency, count))
+
+    async def forget(self, shell: PartitionShell[Any]) -> None:
+        """Stop the pollers of a partition that is closing."""
+        for key in [k for k, p in self.running.items() if p.live is shell]:
+            await self.running.pop(key).stop()
+
+    def counters(self) -> dict[str, dict[str, int]]:
+        """Each mapping's poller counts, summed over this host's partitions."""
+        out: dict[str, dict[str, int]] = {}
+        for (kind, ident, _), poller in self.running.items():
+            if kind == "mapping":
+                total = out.setdefault(ident, {})
+                for name, value in poller.counters.as_dict().items():
+                    total[name] = total.get(name, 0) + value
+        return out
+
+    async def stop(self) -> None:
+        for poller in list(self.running.values()):
+            await poller.stop()
+        self.running.clear()

@@ -1,13 +1,15 @@
 """Client-side routing to partition hosts, shared by gateways, hosts and the controller.
 
-A :class:`Router` keeps the newest :class:`RoutingTable` it has seen and one actor handle per
-host. :meth:`Router.call` sends one call to one partition with the epoch from the table; when
-the host answers ``StaleEpoch`` the router fetches a fresh table and retries (bounded). A dead
-or restarting host becomes the retriable ``PartitionUnavailable``.
+A :class:`Router` keeps the newest :class:`RoutingTable` it has seen and reaches any partition
+of any kind by ``(kind, key, partition)`` with the epoch from the table. It has three typed
+entry points — :meth:`Router.execute` (a batch of typed operations, one turn, one commit),
+:meth:`Router.perform` (a waiting operation, such as a long poll) and :meth:`Router.attach`
+(a resource's attached settings, such as a topic's subscriptions) — and one way of reaching a
+host: a host in this process is a plain await (no Ray call, serialisation or object store; a
+Ray actor call costs about 1.3 ms here, 6 ms with a 1 MiB argument), any other one Ray call.
 
-:meth:`Router.send` is the dispatcher the design asks for: it sends entries to a queue by name
-(standard queues spread batches round-robin, FIFO queues route by message group), which is
-what dead-letter delivery and move tasks need without importing the control plane.
+When a host answers ``StaleEpoch`` the router fetches a fresh table and retries (bounded). A
+dead or restarting host becomes the retriable ``PartitionUnavailable``.
 """
 
 from __future__ import annotations
@@ -15,19 +17,74 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import ray
 from ray.exceptions import RayActorError
 
-from raybus.actors.options import NAMESPACE
 from raybus.core.errors import RaybusError
-from raybus.core.routing import QueueRoute, RoutingTable, TopicRoute
-from raybus.engines import SendEntry, SendResult
+from raybus.core.registry import kind
+from raybus.core.routing import Route, RoutingTable
+from raybus.engines.ops import Op
+from raybus.options import NAMESPACE
+from raybus.partitions.shell import Wait
 
-__all__ = ["Router", "merge_stats", "split_by_partition", "unavailable"]
+__all__ = ["HostCalls", "Router", "merge_stats", "split_by_partition", "unavailable"]
 
 STALE_RETRIES = 3
+R = TypeVar("R")
+T = TypeVar("T")
+
+
+class HostCalls(Protocol):
+    """The data calls of a partition host (what a router sends); a host in this process
+    answers them directly, any other through :class:`_Remote`."""
+
+    async def execute(
+        self, kind: str, key: str, partition: int, epoch: int, ops: Sequence[Op[Any, Any]]
+    ) -> list[Any]: ...
+
+    async def perform(
+        self, kind: str, key: str, partition: int, epoch: int, wait: Wait[Any, Any]
+    ) -> Any: ...
+
+    async def attach(
+        self, kind: str, key: str, partition: int, epoch: int, attached: Sequence[Any]
+    ) -> None: ...
+
+
+class _Remote:
+    """A partition host in another process, as :class:`HostCalls`. A call abandoned by its
+    caller (a long poll another partition answered first) is cancelled with ``ray.cancel``."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    @staticmethod
+    async def _wait(ref: Any) -> Any:
+        try:
+            return await ref
+        except asyncio.CancelledError:
+            ray.cancel(ref)
+            raise
+
+    async def execute(
+        self, kind: str, key: str, partition: int, epoch: int, ops: Sequence[Op[Any, Any]]
+    ) -> list[Any]:
+        result: list[Any] = await self._wait(
+            self.handle.execute.remote(kind, key, partition, epoch, list(ops))
+        )
+        return result
+
+    async def perform(
+        self, kind: str, key: str, partition: int, epoch: int, wait: Wait[Any, Any]
+    ) -> Any:
+        return await self._wait(self.handle.perform.remote(kind, key, partition, epoch, wait))
+
+    async def attach(
+        self, kind: str, key: str, partition: int, epoch: int, attached: Sequence[Any]
+    ) -> None:
+        await self._wait(self.handle.attach.remote(kind, key, partition, epoch, list(attached)))
 
 
 def unavailable(host: str, error: BaseException) -> RaybusError:
@@ -52,10 +109,11 @@ def merge_stats(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def split_by_partition(
-    route: QueueRoute, entries: Sequence[SendEntry], start: int
+    route: Route[Any], entries: Sequence[Any], start: int
 ) -> dict[int, list[int]]:
-    """Indexes of ``entries`` per partition. FIFO: by message group (stable MD5). Standard: the
-    whole batch to partition ``start`` (one partition per batch, the load spreads over calls)."""
+    """Indexes of ``entries`` per partition of a queue or topic. FIFO: by message group
+    (stable MD5), so a group's order holds. Standard: the whole batch to partition ``start``
+    (one partition per batch; the load spreads over calls)."""
     count = len(route.partitions)
     if not route.config.fifo or count == 1:
         return {start % count: list(range(len(entries)))}
@@ -67,22 +125,20 @@ def split_by_partition(
 
 
 class Router:
-    """``local`` maps host names to partition hosts living in this process: calls to them are
-    plain awaits on this event loop, with no Ray call, serialisation or object store (a Ray
-    actor call costs about 1.3 ms here, 6 ms with a 1 MiB argument)."""
+    """``local`` maps host names to partition hosts living in this process."""
 
     def __init__(
         self,
         fetch_table: Callable[[], Awaitable[RoutingTable]],
         *,
-        local: dict[str, Any] | None = None,
+        local: dict[str, HostCalls] | None = None,
     ) -> None:
         self._fetch = fetch_table
         self.table = RoutingTable()
-        self.local = local if local is not None else {}
-        self._handles: dict[str, Any] = {}
+        self.local: dict[str, HostCalls] = local if local is not None else {}
+        self._remote: dict[str, _Remote] = {}
         self._refreshing: asyncio.Future[RoutingTable] | None = None
-        self._turn = itertools.count()
+        self.turn = itertools.count()
 
     # -- table ----------------------------------------------------------------------------------
     def install(self, table: RoutingTable) -> None:
@@ -101,86 +157,79 @@ class Router:
             await asyncio.shield(self._refreshing)
         return self.table
 
-    async def route(self, queue: str) -> QueueRoute:
-        """The queue's route; refreshes once before answering ``QueueDoesNotExist``."""
-        route = self.table.queues.get(queue)
+    async def route(self, kind_name: str, key: str) -> Route[Any]:
+        """The resource's route; refreshes once before answering the kind's not-found error."""
+        route = self.table.route(kind_name, key)
         if route is None:
-            route = (await self.refresh()).queues.get(queue)
+            route = (await self.refresh()).route(kind_name, key)
         if route is None:
-            raise RaybusError("QueueDoesNotExist", f"Queue {queue} does not exist.", queue=queue)
+            raise kind(kind_name).not_found(key)
         return route
 
-    async def topic_route(self, topic: str) -> TopicRoute:
-        """The topic's route; refreshes once before answering ``ResourceNotFound``."""
-        route = self.table.topics.get(topic)
-        if route is None:
-            route = (await self.refresh()).topics.get(topic)
-        if route is None:
-            raise RaybusError("ResourceNotFound", f"No topic named {topic}.", resource=topic)
-        return route
-
-    def handle(self, host: str) -> Any:
-        handle = self._handles.get(host)
-        if handle is None:
-            handle = ray.get_actor(host, namespace=NAMESPACE)
-            self._handles[host] = handle
-        return handle
+    def host(self, name: str) -> HostCalls:
+        local = self.local.get(name)
+        if local is not None:
+            return local
+        remote = self._remote.get(name)
+        if remote is None:
+            remote = self._remote[name] = _Remote(ray.get_actor(name, namespace=NAMESPACE))
+        return remote
 
     # -- calls ----------------------------------------------------------------------------------
-    async def call(self, queue: str, partition: int, method: str, *args: Any) -> Any:
-        """``host.<method>(queue, partition, epoch, *args)`` on the partition's current host."""
-        return await self._call(False, queue, partition, method, args)
+    async def execute(
+        self, kind_name: str, key: str, partition: int, ops: Sequence[Op[Any, Any]]
+    ) -> list[Any]:
+        """``ops`` in one turn of the partition: one result (or error) per op."""
+        return await self._on(
+            kind_name, key, partition, lambda h, e: h.execute(kind_name, key, partition, e, ops)
+        )
 
-    async def call_topic(self, topic: str, partition: int, method: str, *args: Any) -> Any:
-        """``host.<method>(topic, partition, epoch, *args)`` on the topic partition's host."""
-        return await self._call(True, topic, partition, method, args)
+    async def apply(self, kind_name: str, key: str, partition: int, op: Op[Any, R]) -> R:
+        """One op in its own turn; its error is raised."""
+        (result,) = await self.execute(kind_name, key, partition, [op])
+        if isinstance(result, RaybusError):
+            raise RaybusError(result.code, result.message, **result.details) from None
+        answer: R = result
+        return answer
 
-    async def _call(
-        self, topic: bool, queue: str, partition: int, method: str, args: tuple[Any, ...]
-    ) -> Any:
+    async def perform(self, kind_name: str, key: str, partition: int, wait: Wait[Any, R]) -> R:
+        result: R = await self._on(
+            kind_name, key, partition, lambda h, e: h.perform(kind_name, key, partition, e, wait)
+        )
+        return result
+
+    async def attach(
+        self, kind_name: str, key: str, partition: int, attached: Sequence[Any]
+    ) -> None:
+        await self._on(
+            kind_name,
+            key,
+            partition,
+            lambda h, e: h.attach(kind_name, key, partition, e, attached),
+        )
+
+    async def _on(
+        self,
+        kind_name: str,
+        key: str,
+        partition: int,
+        call: Callable[[HostCalls, int], Awaitable[T]],
+    ) -> T:
+        """``call(host, epoch)`` on the partition's current host, refreshing the table and
+        trying again when the host answers ``StaleEpoch`` (bounded)."""
         for attempt in range(STALE_RETRIES + 1):
-            route: QueueRoute | TopicRoute = (
-                await self.topic_route(queue) if topic else await self.route(queue)
-            )
+            route = await self.route(kind_name, key)
             if partition >= len(route.partitions):
-                raise RaybusError("StaleEpoch", f"Queue {queue} has no partition {partition}.")
+                raise RaybusError("StaleEpoch", f"{kind_name} {key} has no partition {partition}.")
             placement = route.partitions[partition]
             try:
-                local = self.local.get(placement.host)
-                if local is not None:
-                    return await getattr(local, method)(queue, partition, placement.epoch, *args)
-                ref = getattr(self.handle(placement.host), method).remote(
-                    queue, partition, placement.epoch, *args
-                )
-                try:
-                    return await ref
-                except asyncio.CancelledError:
-                    ray.cancel(ref)  # e.g. a long poll another partition answered first
-                    raise
+                return await call(self.host(placement.host), placement.epoch)
             except RaybusError as error:
                 if error.code != "StaleEpoch" or attempt == STALE_RETRIES:
                     # rebuilt: Ray delivers actor errors wrapped in its task-error class
                     raise RaybusError(error.code, error.message, **error.details) from None
             except (RayActorError, ValueError) as error:  # dead, restarting, or not yet named
-                self._handles.pop(placement.host, None)  # a recreated host is found by name
+                self._remote.pop(placement.host, None)  # a recreated host is found by name
                 raise unavailable(placement.host, error) from error
             await self.refresh()
         raise AssertionError("unreachable")
-
-    async def send(self, queue: str, entries: list[SendEntry]) -> list[SendResult | RaybusError]:
-        """Send ``entries`` to ``queue`` (the dispatcher for dead letters and move tasks)."""
-        route = await self.route(queue)
-        results: list[SendResult | RaybusError | None] = [None] * len(entries)
-        parts = split_by_partition(route, entries, next(self._turn))
-
-        async def one(partition: int, indexes: list[int]) -> None:
-            (answer,) = await self.call(
-                queue, partition, "execute", [("send", [entries[i] for i in indexes])]
-            )
-            if isinstance(answer, RaybusError):
-                raise answer
-            for index, result in zip(indexes, answer, strict=True):
-                results[index] = result
-
-        await asyncio.gather(*(one(p, idx) for p, idx in parts.items()))
-        return [r if r is not None else RaybusError("InternalError", "no result") for r in results]

@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from raybus.core.arns import LATEST, function_arn
 from raybus.core.attributes import Attribute
-from raybus.core.resources import FunctionConfig
+from raybus.core.functions import FunctionConfig
 from raybus.functions.envelope import iso_timestamp
 from raybus.functions.sandbox import InvocationResult
 

@@ -30,7 +30,7 @@ from typing import Any
 
 from raybus.core.arns import ACCOUNT_ID, REGION, queue_arn
 from raybus.core.attributes import Attribute
-from raybus.engines.messages import ReceivedMessage
+from raybus.engines.queue.messages import ReceivedMessage
 
 __all__ = ["SENDER_ID", "sqs_event", "sqs_message_attributes", "sqs_record"]
 

@@ -5,7 +5,7 @@ fan-out, a gateway serving synchronous invokes); all its methods run on that pro
 loop (not thread-safe). Two runtimes, chosen per function by ``config.runtime``:
 
 - ``task``: one Ray task per invocation, with the function's CPU share and memory
-  (:func:`raybus.actors.options.function_task_options`). Uploaded code is ``ray.put`` once per
+  (:func:`raybus.options.function_task_options`). Uploaded code is ``ray.put`` once per
   (function, code sha) and handed to tasks by reference; each worker process caches loaded
   handlers (:mod:`raybus.functions.workers`), so a warm worker skips the unpickling or import.
 - ``actor``: a pool of ``config.pool`` warm :class:`FunctionWorker` actors, each loading the
@@ -45,12 +45,12 @@ from typing import Any
 import ray
 from ray.exceptions import RayError
 
-from raybus.actors.options import function_actor_options, function_task_options
 from raybus.core.code import code_sha256
 from raybus.core.errors import RaybusError
-from raybus.core.resources import FunctionConfig
+from raybus.core.functions import FunctionConfig
 from raybus.functions.sandbox import InvocationResult, Outcome, crash_error, failed, timeout_error
 from raybus.functions.workers import FunctionWorker, function_task
+from raybus.options import function_actor_options, function_task_options
 
 __all__ = [
     "DURATION_BUCKETS_S",

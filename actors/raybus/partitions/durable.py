@@ -1,20 +1,21 @@
-"""A queue partition bound to its log: recovery, commit before acknowledge, checkpoints.
+"""An engine bound to its log: recovery, commit, checkpoints — synchronous and Ray-free.
 
-This is the Ray-free core of a partition host. The Ray actor shell owns one ``QueueHost`` per
-hosted partition and serialises calls to it; tests, benchmarks and the demo use it directly.
+:class:`Durable` is the one way raybus binds an engine (any kind's) to its partition log. It
+rebuilds the engine on open (latest snapshot, then every later record), applies typed
+operations in one turn (:meth:`Durable.apply`, no I/O), and keeps disk use bounded with
+checkpoints. The async shell (:class:`raybus.partitions.shell.PartitionShell`) commits through
+a group committer; tests, the demo and the benchmarks use :meth:`Durable.run`, which commits at
+once.
 
-Durability contract: every mutating method returns only after ``log.commit()`` covered the
-records it appended, so its result may be acknowledged. A receive commits too, so a message is
-never handed out before its send is durable and receive counts survive a crash. After a
-``StorageFailure`` the host is unusable (the log's error is sticky): reopen it from disk.
+Durability contract: a result may be acknowledged only after a commit that covers the records
+its turn appended (:meth:`run` commits before it returns). After a ``StorageFailure`` the log is
+unusable (its error is sticky): reopen the partition from disk.
 
 Checkpoints bound disk use: once the log has grown by more than ``slack_ratio`` times the live
-size measured at the last checkpoint (and at least ``min_checkpoint_bytes``), the host seals
-the active segment, copies the live SEND records out of sparse segments
-(:func:`raybus.storage.plan_compaction`), writes an engine snapshot and deletes what the
-snapshot makes unnecessary. Disk use therefore stays under roughly
-``(1 + slack_ratio) * live + min_checkpoint_bytes``; a queue whose messages were all deleted
-shrinks to one empty segment and a small snapshot.
+size measured at the last checkpoint (and at least ``min_checkpoint_bytes``), the live records
+are copied out of sparse segments (:func:`raybus.storage.plan_compaction`), an engine snapshot
+is written and what the snapshot makes unnecessary is deleted. Disk use therefore stays under
+roughly ``(1 + slack_ratio) * live + min_checkpoint_bytes``.
 """
 
 from __future__ import annotations
@@ -22,32 +23,25 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import msgpack
 
-from raybus.core.config import QueueConfig
 from raybus.core.errors import RaybusError
-from raybus.engines import (
-    DeadLetter,
-    QueuePartition,
-    ReceiveResult,
-    SendEntry,
-    SendResult,
-    new_partition,
-)
+from raybus.engines.ops import Op, Turn
 from raybus.storage import PartitionLog, plan_compaction
 
 __all__ = [
     "CheckpointPolicy",
-    "QueueHost",
+    "Durable",
     "RecoverableEngine",
     "RecoveryStats",
     "checkpoint_engine",
     "recover_engine",
 ]
 
-T = TypeVar("T")
+E = TypeVar("E", bound="RecoverableEngine")
+R = TypeVar("R")
 _COPY_CHUNK = 4096
 
 
@@ -71,12 +65,11 @@ class CheckpointPolicy:
 class RecoveryStats:
     snapshot_offset: int | None
     records_replayed: int
-    messages: int
     seconds: float
 
 
 class RecoverableEngine(Protocol):
-    """What recovery and checkpoints need of an engine (queue and topic partitions alike)."""
+    """What recovery and checkpoints need of an engine (every kind's)."""
 
     def restore(self, state: Any) -> None: ...
     def replay(self, offset: int, payload: bytes) -> None: ...
@@ -123,12 +116,12 @@ def checkpoint_engine(engine: RecoverableEngine, log: PartitionLog, slack_ratio:
         log.delete_segment(base)
 
 
-class QueueHost:
-    """Owns one engine and its log. Not thread-safe; one caller at a time."""
+class Durable(Generic[E]):
+    """One engine and its log. Not thread-safe: one caller at a time (the shell's loop)."""
 
     def __init__(
         self,
-        engine: QueuePartition,
+        engine: E,
         log: PartitionLog,
         *,
         checkpoint: CheckpointPolicy | None = None,
@@ -137,67 +130,50 @@ class QueueHost:
         self.engine = engine
         self.log = log
         self.policy = checkpoint or CheckpointPolicy()
-        self.recovery = recovery or RecoveryStats(None, 0, 0, 0.0)
+        self.recovery = recovery or RecoveryStats(None, 0, 0.0)
         self.checkpoints = 0
         self._baseline_bytes = log.disk_bytes()
 
     @classmethod
-    def open(
-        cls,
-        config: QueueConfig,
-        log: PartitionLog,
-        *,
-        tag: int,
-        partition: int = 0,
-        epoch: int = 0,
-        checkpoint: CheckpointPolicy | None = None,
-    ) -> QueueHost:
-        """Rebuild the partition from ``log``: latest snapshot, then every later record."""
+    def recover(
+        cls, engine: E, log: PartitionLog, *, checkpoint: CheckpointPolicy | None = None
+    ) -> Durable[E]:
+        """Rebuild ``engine`` (new, empty) from ``log``: latest snapshot, then the records."""
         started = time.perf_counter()
-        engine = new_partition(config, log, tag=tag, partition=partition, epoch=epoch)
         snapshot_offset, replayed = recover_engine(engine, log)
-        stats = RecoveryStats(
-            snapshot_offset=snapshot_offset,
-            records_replayed=replayed,
-            messages=engine.message_count,
-            seconds=time.perf_counter() - started,
-        )
+        stats = RecoveryStats(snapshot_offset, replayed, time.perf_counter() - started)
         return cls(engine, log, checkpoint=checkpoint, recovery=stats)
 
-    # -- operations (each returns after its records are committed) -------------------------------
-    def send(self, now_ms: int, entries: Sequence[SendEntry]) -> list[SendResult | RaybusError]:
-        return self._committed(self.engine.send(now_ms, entries))
+    # -- turns ----------------------------------------------------------------------------------
+    def apply(self, ops: Sequence[Op[E, Any]], turn: Turn) -> list[Any]:
+        """Apply ``ops`` in order in one synchronous turn; one result (or the op's
+        :class:`RaybusError`) per op. Appends to the log's buffer; does not commit."""
+        engine = self.engine
+        results: list[Any] = []
+        for op in ops:
+            try:
+                results.append(op.apply(engine, turn))
+            except RaybusError as error:
+                results.append(error)
+        return results
 
-    def receive(
-        self, now_ms: int, max_messages: int, visibility_timeout_s: int | None = None
-    ) -> ReceiveResult:
-        return self._committed(self.engine.receive(now_ms, max_messages, visibility_timeout_s))
-
-    def delete(self, now_ms: int, receipts: Sequence[object]) -> list[RaybusError | None]:
-        return self._committed(self.engine.delete(now_ms, receipts))
-
-    def change_visibility(
-        self, now_ms: int, changes: Sequence[tuple[object, object]]
-    ) -> list[RaybusError | None]:
-        return self._committed(self.engine.change_visibility(now_ms, changes))
-
-    def purge(self, now_ms: int) -> int:
-        return self._committed(self.engine.purge(now_ms))
-
-    def take_for_transfer(self, now_ms: int, limit: int, target: str) -> list[DeadLetter]:
-        return self.engine.take_for_transfer(now_ms, limit, target)
-
-    def finish_transfer(self, now_ms: int, seqs: Sequence[int], *, dead_lettered: bool) -> None:
-        self.engine.finish_transfer(now_ms, seqs, dead_lettered=dead_lettered)
-        self._committed(None)
-
-    def stats(self, now_ms: int) -> dict[str, int]:
-        return self.engine.stats(now_ms)
-
-    def _committed(self, result: T) -> T:
+    def execute(self, ops: Sequence[Op[E, Any]], now_ms: int) -> tuple[list[Any], Turn]:
+        """``ops`` in one turn, committed before it returns (tests, demo, benchmarks): the
+        results and the turn, whose ``transfers`` (dead letters) are the caller's to move.
+        The turn's epoch is the one the engine was opened at."""
+        turn = Turn(now_ms, int(getattr(self.engine, "epoch", 0)))
+        results = self.apply(ops, turn)
         self.log.commit()
         self.maybe_checkpoint()
-        return result
+        return results, turn
+
+    def run(self, op: Op[E, R], now_ms: int) -> R:
+        """One op in its own committed turn; its error is raised."""
+        (result,), _ = self.execute([op], now_ms)
+        if isinstance(result, RaybusError):
+            raise result
+        answer: R = result
+        return answer
 
     # -- checkpoints -----------------------------------------------------------------------------
     def checkpoint_due(self) -> bool:
@@ -210,8 +186,7 @@ class QueueHost:
         return True
 
     def checkpoint(self) -> None:
-        """Compact and snapshot now. O(live messages + bytes relocated); memory for the copy is
-        bounded by ``_COPY_CHUNK`` records at a time."""
+        """Compact and snapshot now (see :func:`checkpoint_engine`)."""
         checkpoint_engine(self.engine, self.log, self.policy.slack_ratio)
         self.checkpoints += 1
         self._baseline_bytes = self.log.disk_bytes()
