@@ -1,18 +1,20 @@
-"""The controller's catalog: queues and topics with their settings and placements, topic
-subscriptions, functions, event-source mappings, hosts, the test clock.
+"""The controller's catalog: every resource of every kind with its settings, and the placement
+of each partition of the partitioned ones; the hosts; the test clock.
 
-Pure data plus the placement rules; :class:`CatalogStore` keeps it durable as an atomic
-snapshot in a :class:`raybus.storage.FileLog` directory (write temp, fsync, rename, fsync the
-directory), so a controller restarted anywhere finds every queue with its placements and
-epochs. Format: one msgpack map, ``{"format": 2, "version", "hosts", "clock_ms", "queues":
-{name: {"config", "incarnation", "placements": [[host, epoch], ...]}}, "topics": {name:
-{"config", "incarnation", "placements", "subscriptions": [config, ...]}}, "functions": [config,
-...], "mappings": [config, ...]}``; format 1 (queues only) is still read. Function code is not
-in the catalog (see :class:`CodeStore`).
+Pure data plus the placement rules, generic over kinds (:mod:`raybus.core.kinds`): a record is
+a resource's settings, its incarnation and, for a partitioned kind, ``[host, epoch]`` per
+partition. :class:`CatalogStore` keeps the catalog durable as an atomic snapshot in a
+:class:`raybus.storage.FileLog` directory (write temp, fsync, rename, fsync the directory); it
+is only ever changed through :class:`raybus.control.keeper.CatalogKeeper`.
 
-Placement: a new queue's partitions go to the hosts with the fewest partitions (ties broken by
-host order), so load spreads evenly as queues are created. A placement's epoch grows every
-time its host reopens it (restart) or it moves, which fences callers with old routing.
+Format 3 (one msgpack map): ``{"format": 3, "version", "hosts", "clock_ms", "resources":
+{kind: [{"config", "incarnation", "placements": [[host, epoch], ...]}, ...]}}``. Formats 1
+(queues only) and 2 (one map per kind, subscriptions inside their topics) are still read.
+Function code is not in the catalog (see :class:`CodeStore`).
+
+Placement: a new resource's partitions go to the hosts with the fewest partitions (ties broken
+by host order), so load spreads evenly as resources are created. A placement's epoch grows
+every time its host reopens it (restart) or it moves, which fences callers with old routing.
 """
 
 from __future__ import annotations
@@ -21,65 +23,55 @@ import contextlib
 import hashlib
 import os
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgpack
 
-from raybus.core.config import QueueConfig
 from raybus.core.errors import RaybusError
-from raybus.core.resources import FunctionConfig, MappingConfig, SubscriptionConfig, TopicConfig
-from raybus.core.routing import PartitionRoute, QueueRoute, RoutingTable, TopicRoute
+from raybus.core.kinds import Kind
+from raybus.core.registry import KINDS, kind
+from raybus.core.routing import PartitionRoute, Route, RoutingTable
 from raybus.storage import FileLog
 
-__all__ = ["Catalog", "CatalogStore", "CodeStore", "QueueRecord", "TopicRecord"]
+__all__ = ["Assignment", "Catalog", "CatalogStore", "CodeStore", "Record"]
 
-FORMAT = 2
-
-
-def not_found(kind: str, name: str) -> RaybusError:
-    return RaybusError("ResourceNotFound", f"No {kind} named {name}.", resource=name)
+FORMAT = 3
+Assignment = tuple[str, str, int, int, dict[str, Any], int]  # kind, key, partition, epoch, ...
 
 
 @dataclass(slots=True)
-class QueueRecord:
-    config: QueueConfig
-    incarnation: int
-    placements: list[list[Any]]  # [host, epoch] per partition
+class Record:
+    """One resource: its settings and, for a partitioned kind, where its partitions live."""
 
-    def copy(self) -> QueueRecord:
-        return QueueRecord(self.config, self.incarnation, [list(p) for p in self.placements])
+    kind: str
+    config: Any
+    incarnation: int = 0
+    placements: list[list[Any]] = field(default_factory=list)  # [host, epoch] per partition
 
-    def route(self) -> QueueRoute:
-        return QueueRoute(
+    @property
+    def key(self) -> str:
+        return kind(self.kind).key(self.config)
+
+    def copy(self) -> Record:
+        return Record(self.kind, self.config, self.incarnation, [list(p) for p in self.placements])
+
+    def route(self, attached: tuple[Any, ...] = ()) -> Route[Any]:
+        return Route(
+            kind=self.kind,
+            key=self.key,
             config=self.config,
             incarnation=self.incarnation,
             partitions=tuple(PartitionRoute(host, epoch) for host, epoch in self.placements),
+            attached=attached,
         )
 
 
-@dataclass(slots=True)
-class TopicRecord:
-    config: TopicConfig
-    incarnation: int
-    placements: list[list[Any]]
-    subscriptions: dict[str, SubscriptionConfig] = field(default_factory=dict)
-
-    def copy(self) -> TopicRecord:
-        return TopicRecord(
-            self.config,
-            self.incarnation,
-            [list(p) for p in self.placements],
-            dict(self.subscriptions),
-        )
-
-    def route(self) -> TopicRoute:
-        return TopicRoute(
-            config=self.config,
-            incarnation=self.incarnation,
-            partitions=tuple(PartitionRoute(host, epoch) for host, epoch in self.placements),
-            subscriptions=tuple(self.subscriptions.values()),
-        )
+def _settings(config: Any) -> dict[str, Any]:
+    settings = dict(config.to_dict())
+    settings.pop("name", None)
+    return settings
 
 
 @dataclass(slots=True)
@@ -87,22 +79,19 @@ class Catalog:
     version: int = 0
     hosts: list[str] = field(default_factory=list)
     clock_ms: int | None = None
-    queues: dict[str, QueueRecord] = field(default_factory=dict)
-    topics: dict[str, TopicRecord] = field(default_factory=dict)
-    functions: dict[str, FunctionConfig] = field(default_factory=dict)
-    mappings: dict[str, MappingConfig] = field(default_factory=dict)
+    records: dict[str, dict[str, Record]] = field(default_factory=dict)
 
     # -- drafts (see raybus.control.keeper) --------------------------------------------------
     def copy(self) -> Catalog:
-        """A copy that shares only immutable values (configs) with this catalog."""
+        """A copy that shares only immutable values (settings) with this catalog."""
         return Catalog(
             version=self.version,
             hosts=list(self.hosts),
             clock_ms=self.clock_ms,
-            queues={name: record.copy() for name, record in self.queues.items()},
-            topics={name: record.copy() for name, record in self.topics.items()},
-            functions=dict(self.functions),
-            mappings=dict(self.mappings),
+            records={
+                name: {key: record.copy() for key, record in records.items()}
+                for name, records in self.records.items()
+            },
         )
 
     def differs_from(self, other: Catalog) -> bool:
@@ -111,100 +100,128 @@ class Catalog:
         return (self.version, self.clock_ms) != (other.version, other.clock_ms)
 
     # -- queries ----------------------------------------------------------------------------------
-    def record(self, name: str) -> QueueRecord:
-        record = self.queues.get(name)
+    def of(self, kind_name: str) -> dict[str, Record]:
+        """Every resource of a kind by key (a live view: do not change it). A query: it never
+        changes the catalog, so readers may call it on the installed one."""
+        return self.records.get(kind_name) or {}
+
+    def find(self, kind_name: str, key: str) -> Record | None:
+        return self.records.get(kind_name, {}).get(key)
+
+    def get(self, kind_name: str, key: str) -> Record:
+        """The resource, or the kind's not-found error."""
+        record = self.find(kind_name, key)
         if record is None:
-            raise RaybusError("QueueDoesNotExist", f"Queue {name} does not exist.", queue=name)
+            raise kind(kind_name).not_found(key)
         return record
 
-    def topic(self, name: str) -> TopicRecord:
-        record = self.topics.get(name)
-        if record is None:
-            raise not_found("topic", name)
-        return record
+    def config(self, kind_name: str, key: str) -> Any:
+        return self.get(kind_name, key).config
 
-    def function(self, name: str) -> FunctionConfig:
-        config = self.functions.get(name)
-        if config is None:
-            raise not_found("function", name)
-        return config
-
-    def subscription(self, sub_id: str) -> tuple[TopicRecord, SubscriptionConfig]:
-        for record in self.topics.values():
-            sub = record.subscriptions.get(sub_id)
-            if sub is not None:
-                return record, sub
-        raise not_found("subscription", sub_id)
-
-    def mapping(self, mapping_id: str) -> MappingConfig:
-        config = self.mappings.get(mapping_id)
-        if config is None:
-            raise not_found("event-source mapping", mapping_id)
-        return config
+    def children(self, parent: str, key: str) -> Iterator[Record]:
+        """The resources attached to ``parent`` ``key`` (a topic's subscriptions)."""
+        for spec in KINDS.values():
+            if spec.parent == parent and spec.parent_of is not None:
+                for record in self.records.get(spec.name, {}).values():
+                    if spec.parent_of(record.config) == key:
+                        yield record
 
     def table(self) -> RoutingTable:
+        attached: dict[tuple[str, str], list[Any]] = {}
+        for spec in KINDS.values():
+            if spec.parent is not None and spec.parent_of is not None:
+                for record in self.records.get(spec.name, {}).values():
+                    parent = (spec.parent, spec.parent_of(record.config))
+                    attached.setdefault(parent, []).append(record.config)
         return RoutingTable(
             version=self.version,
-            queues={name: record.route() for name, record in self.queues.items()},
             hosts=tuple(self.hosts),
             test_clock=self.clock_ms is not None,
-            topics={name: record.route() for name, record in self.topics.items()},
-            functions=dict(self.functions),
-            mappings=dict(self.mappings),
+            resources={
+                name: {
+                    key: record.route(tuple(attached.get((name, key), ())))
+                    for key, record in records.items()
+                }
+                for name, records in self.records.items()
+                if records
+            },
         )
 
     def load(self) -> dict[str, int]:
+        """Partitions per host."""
         counts = dict.fromkeys(self.hosts, 0)
-        records: list[QueueRecord | TopicRecord] = [*self.queues.values(), *self.topics.values()]
-        for record in records:
-            for host, _ in record.placements:
-                counts[host] = counts.get(host, 0) + 1
+        for records in self.records.values():
+            for record in records.values():
+                for host, _ in record.placements:
+                    counts[host] = counts.get(host, 0) + 1
         return counts
 
-    def topic_assignments(self, host: str) -> list[tuple[str, int, int, dict[str, Any], int]]:
-        return [
-            (name, index, epoch, record.config.to_dict(), record.incarnation)
-            for name, record in self.topics.items()
-            for index, (owner, epoch) in enumerate(record.placements)
-            if owner == host
-        ]
-
-    def assignments(self, host: str) -> list[tuple[str, int, int, dict[str, Any], int]]:
-        return [
-            (name, index, epoch, record.config.to_dict(), record.incarnation)
-            for name, record in self.queues.items()
-            for index, (owner, epoch) in enumerate(record.placements)
-            if owner == host
-        ]
+    def assignments(self, host: str) -> list[Assignment]:
+        """Every partition placed on ``host``: (kind, key, partition, epoch, settings,
+        incarnation), in the registry's kind order."""
+        out: list[Assignment] = []
+        for name in KINDS:
+            for key, record in self.records.get(name, {}).items():
+                for index, (owner, epoch) in enumerate(record.placements):
+                    if owner == host:
+                        settings = record.config.to_dict()
+                        out.append((name, key, index, epoch, settings, record.incarnation))
+        return out
 
     # -- changes (each bumps the version) -----------------------------------------------------
-    def default_partitions(self, config: QueueConfig) -> int:
-        if config.fifo and config.dedup_scope == "queue":
-            return 1
-        return config.partitions or max(1, len(self.hosts))
-
-    def add_queue(self, config: QueueConfig) -> tuple[QueueRecord, bool]:
-        """Create ``config``'s queue, or return the existing one if its settings are equal
-        (SQS's idempotent CreateQueue); other settings are ``QueueAlreadyExists``."""
-        existing = self.queues.get(config.name)
+    def add(self, kind_name: str, config: Any) -> tuple[Record, bool]:
+        """Create a resource, or return the existing one if its settings are equal (every
+        AWS create is idempotent); other settings raise the kind's conflict error. A
+        partitioned resource is placed now, and its settings record the partition count."""
+        spec = kind(kind_name)
+        key = spec.key(config)
+        existing = self.find(kind_name, key)
         if existing is not None:
             want, have = _settings(config), _settings(existing.config)
-            if config.partitions is None:  # "the default" matches whatever was chosen
+            if want.get("partitions", 0) is None:  # "the default" matches what was chosen
                 want.pop("partitions")
-                have.pop("partitions")
+                have.pop("partitions", None)
             if want == have:
                 return existing, False
-            raise RaybusError(
-                "QueueAlreadyExists",
-                f"Queue {config.name} already exists with different settings.",
-                queue=config.name,
-            )
-        count = self.default_partitions(config)
-        resolved = QueueConfig.create(config.name, **{**_settings(config), "partitions": count})
-        record = QueueRecord(resolved, uuid.uuid4().int >> 64, self._place(count))
-        self.queues[config.name] = record
+            raise spec.conflict(key)
+        placements: list[list[Any]] = []
+        if spec.partitions is not None:
+            count = spec.partitions(config, len(self.hosts))
+            if "partitions" in _settings(config):
+                config = spec.from_dict({**config.to_dict(), "partitions": count})
+            placements = self._place(count)
+        record = Record(kind_name, config, uuid.uuid4().int >> 64, placements)
+        self._records(kind_name)[key] = record
         self.version += 1
         return record, True
+
+    def put(self, kind_name: str, config: Any) -> Record:
+        """Replace an existing resource's settings, or add a resource of a kind that is not
+        partitioned (subscriptions, functions, mappings: their identity is checked by their
+        admin). Placements and incarnation stay."""
+        spec = kind(kind_name)
+        key = spec.key(config)
+        existing = self.find(kind_name, key)
+        if existing is None:
+            if spec.partitioned:
+                raise spec.not_found(key)
+            existing = self._records(kind_name)[key] = Record(kind_name, config)
+        existing.config = config
+        self.version += 1
+        return existing
+
+    def remove(self, kind_name: str, key: str) -> Record:
+        record = self.get(kind_name, key)
+        records = self.records[kind_name]
+        del records[key]
+        if not records:  # no empty kinds: a catalog equals itself saved and loaded
+            del self.records[kind_name]
+        self.version += 1
+        return record
+
+    def _records(self, kind_name: str) -> dict[str, Record]:
+        """The kind's records, to change (created on first use)."""
+        return self.records.setdefault(kind_name, {})
 
     def _place(self, count: int) -> list[list[Any]]:
         """``count`` placements on the least-loaded hosts (ties: host order), epoch 1."""
@@ -216,83 +233,13 @@ class Catalog:
             placements.append([host, 1])
         return placements
 
-    # -- topics, subscriptions, functions, mappings --------------------------------------------
-    def add_topic(self, config: TopicConfig) -> tuple[TopicRecord, bool]:
-        """SNS's CreateTopic is idempotent for equal settings; other settings conflict."""
-        existing = self.topics.get(config.name)
-        if existing is not None:
-            if existing.config == config:
-                return existing, False
-            raise RaybusError(
-                "ResourceConflict",
-                f"Topic {config.name} already exists with different settings.",
-                resource=config.name,
-            )
-        record = TopicRecord(config, uuid.uuid4().int >> 64, self._place(1))
-        self.topics[config.name] = record
-        self.version += 1
-        return record, True
-
-    def remove_topic(self, name: str) -> TopicRecord:
-        record = self.topic(name)
-        del self.topics[name]
-        for mapping in [m for m in self.mappings.values() if m.source == f"topic:{name}"]:
-            del self.mappings[mapping.id]
-        self.version += 1
-        return record
-
-    def put_subscription(self, sub: SubscriptionConfig) -> None:
-        self.topic(sub.topic).subscriptions[sub.id] = sub
-        self.version += 1
-
-    def remove_subscription(self, sub_id: str) -> SubscriptionConfig:
-        record, sub = self.subscription(sub_id)
-        del record.subscriptions[sub_id]
-        for mapping in [m for m in self.mappings.values() if m.subscription == sub_id]:
-            del self.mappings[mapping.id]
-        self.version += 1
-        return sub
-
-    def put_function(self, config: FunctionConfig) -> None:
-        self.functions[config.name] = config
-        self.version += 1
-
-    def remove_function(self, name: str) -> FunctionConfig:
-        config = self.function(name)
-        del self.functions[name]
-        self.version += 1
-        return config
-
-    def put_mapping(self, config: MappingConfig) -> None:
-        self.mappings[config.id] = config
-        self.version += 1
-
-    def remove_mapping(self, mapping_id: str) -> MappingConfig:
-        config = self.mapping(mapping_id)
-        del self.mappings[mapping_id]
-        self.version += 1
-        return config
-
-    def update_queue(self, name: str, config: QueueConfig) -> QueueRecord:
-        record = self.record(name)
-        record.config = config
-        self.version += 1
-        return record
-
-    def remove_queue(self, name: str) -> QueueRecord:
-        record = self.queues.pop(name, None)
-        if record is None:
-            raise RaybusError("QueueDoesNotExist", f"Queue {name} does not exist.", queue=name)
-        self.version += 1
-        return record
-
     def reopen_host(self, host: str) -> None:
         """``host`` has a new incarnation: every partition it owns gets a new epoch."""
-        records: list[QueueRecord | TopicRecord] = [*self.queues.values(), *self.topics.values()]
-        for record in records:
-            for placement in record.placements:
-                if placement[0] == host:
-                    placement[1] += 1
+        for records in self.records.values():
+            for record in records.values():
+                for placement in record.placements:
+                    if placement[0] == host:
+                        placement[1] += 1
         self.version += 1
 
     def ensure_hosts(self, hosts: list[str]) -> None:
@@ -309,25 +256,18 @@ class Catalog:
                 "version": self.version,
                 "hosts": self.hosts,
                 "clock_ms": self.clock_ms,
-                "queues": {
-                    name: {
-                        "config": record.config.to_dict(),
-                        "incarnation": record.incarnation,
-                        "placements": record.placements,
-                    }
-                    for name, record in self.queues.items()
+                "resources": {
+                    name: [
+                        {
+                            "config": record.config.to_dict(),
+                            "incarnation": record.incarnation,
+                            "placements": record.placements,
+                        }
+                        for record in records.values()
+                    ]
+                    for name, records in self.records.items()
+                    if records
                 },
-                "topics": {
-                    name: {
-                        "config": record.config.to_dict(),
-                        "incarnation": record.incarnation,
-                        "placements": record.placements,
-                        "subscriptions": [s.to_dict() for s in record.subscriptions.values()],
-                    }
-                    for name, record in self.topics.items()
-                },
-                "functions": [config.to_dict() for config in self.functions.values()],
-                "mappings": [config.to_dict() for config in self.mappings.values()],
             },
             use_bin_type=True,
         )
@@ -336,40 +276,46 @@ class Catalog:
     @classmethod
     def from_bytes(cls, blob: bytes) -> Catalog:
         data = msgpack.unpackb(blob, raw=False)
-        if data.get("format") not in (1, FORMAT):
-            raise ValueError(f"unknown catalog format {data.get('format')!r}")
-        functions = [FunctionConfig.from_dict(item) for item in data.get("functions", ())]
-        mappings = [MappingConfig.from_dict(item) for item in data.get("mappings", ())]
-        return cls(
-            version=data["version"],
-            hosts=list(data["hosts"]),
-            clock_ms=data["clock_ms"],
-            queues={
-                name: QueueRecord(
-                    QueueConfig.from_dict(item["config"]),
-                    item["incarnation"],
-                    [list(p) for p in item["placements"]],
-                )
-                for name, item in data["queues"].items()
-            },
-            topics={
-                name: TopicRecord(
-                    TopicConfig.from_dict(item["config"]),
-                    item["incarnation"],
-                    [list(p) for p in item["placements"]],
-                    {sub["id"]: SubscriptionConfig.from_dict(sub) for sub in item["subscriptions"]},
-                )
-                for name, item in data.get("topics", {}).items()
-            },
-            functions={config.name: config for config in functions},
-            mappings={config.id: config for config in mappings},
-        )
+        form = data.get("format")
+        if form not in (1, 2, FORMAT):
+            raise ValueError(f"unknown catalog format {form!r}")
+        resources = data["resources"] if form == FORMAT else _older_resources(data)
+        catalog = cls(version=data["version"], hosts=list(data["hosts"]), clock_ms=data["clock_ms"])
+        for name in [name for name in KINDS if name in resources] + sorted(
+            set(resources) - set(KINDS)
+        ):
+            spec = kind(name)
+            for item in resources[name]:
+                config = _load_config(spec, item)
+                record = Record(name, config, item.get("incarnation", 0), [])
+                record.placements = [list(p) for p in item.get("placements", ())]
+                catalog._records(name)[spec.key(config)] = record
+        return catalog
 
 
-def _settings(config: QueueConfig) -> dict[str, Any]:
-    settings = config.to_dict()
-    settings.pop("name")
-    return settings
+def _load_config(spec: Kind, item: dict[str, Any]) -> Any:
+    """A stored config; one from before format 3 that left its partition count unset (topics)
+    gets the count its placements show."""
+    config = spec.from_dict(item["config"])
+    placements = item.get("placements") or []
+    if placements and config.to_dict().get("partitions", 0) is None:
+        config = spec.from_dict({**config.to_dict(), "partitions": len(placements)})
+    return config
+
+
+def _older_resources(data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Formats 1 and 2 as format 3's ``resources``."""
+    resources: dict[str, list[dict[str, Any]]] = {"queue": list(data["queues"].values())}
+    topics = data.get("topics", {})
+    resources["topic"] = [
+        {k: v for k, v in item.items() if k != "subscriptions"} for item in topics.values()
+    ]
+    resources["subscription"] = [
+        {"config": sub} for item in topics.values() for sub in item["subscriptions"]
+    ]
+    resources["function"] = [{"config": item} for item in data.get("functions", ())]
+    resources["mapping"] = [{"config": item} for item in data.get("mappings", ())]
+    return resources
 
 
 class CatalogStore:
@@ -424,7 +370,11 @@ class CodeStore:
             with open(self.path(name, sha256), "rb") as blob:
                 return blob.read()
         except FileNotFoundError as exc:
-            raise not_found("function code", f"{name}@{sha256[:12]}") from exc
+            raise RaybusError(
+                "ResourceNotFound",
+                f"No function code named {name}@{sha256[:12]}.",
+                resource=f"{name}@{sha256[:12]}",
+            ) from exc
 
     def prune(self, name: str, keep: str | None) -> None:
         directory = os.path.join(self.root, name)

@@ -1,10 +1,15 @@
 """Move-back tasks (SQS StartMessageMoveTask): drain a dead-letter queue into a destination.
 
 Each step takes up to the task's quota of visible messages from each partition of the source
-(they are held, not removed), sends them to the destination — or, without one, back to the
-queue each was dead-lettered from — and only after the target acknowledged them removes them
-from the source (committed). A target that refuses a message leaves it in the source and fails
-the task, as SQS does. A crash between the two steps repeats messages, never loses them.
+(:class:`~raybus.engines.queue.ops.TakeForTransfer`: held, not removed), sends them to the
+destination — or, without one, back to the queue each was dead-lettered from — and only after
+the target committed them removes them from the source (the one transfer protocol,
+:func:`raybus.partitions.transfer`). A target that refuses a message leaves it in the source
+and fails the task, as SQS does. A crash between the two steps repeats messages, never loses
+them.
+
+:class:`MoveTasks` is composed into the control plane (it needs the catalog, the router, the
+dispatcher and the clock, nothing of the controller); the calls at the end are its API.
 
 Tasks live in the controller's memory: a controller restart forgets running tasks (the
 messages already moved stay moved; nothing is lost) — see docs/queues.md.
@@ -16,15 +21,19 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
+from raybus.actors import RouterDispatcher
+from raybus.control.plane import ControlCall, ControlPlane
+from raybus.control.queues import QueueStatsCall
 from raybus.core.errors import RaybusError
 from raybus.engines import DeadLetter, MoveTask, check_move_rate, check_move_task
+from raybus.engines.queue.ops import SettleTransfer, TakeForTransfer
+from raybus.partitions import transfer
 
-if TYPE_CHECKING:
-    from raybus.control.controller import Controller
-
-__all__ = ["MoveTasks"]
+__all__ = ["CancelMoveTask", "ListMoveTasks", "MoveTasks", "StartMoveTask"]
 
 log = logging.getLogger(__name__)
 IDLE_WAIT_S = 1.0
@@ -32,8 +41,9 @@ HISTORY = 10
 
 
 class MoveTasks:
-    def __init__(self, controller: Controller) -> None:
-        self.controller = controller
+    def __init__(self, plane: ControlPlane) -> None:
+        self.plane = plane
+        self.dispatcher = RouterDispatcher(plane.router)
         self.tasks: dict[str, MoveTask] = {}
         self.runners: dict[str, asyncio.Task[None]] = {}
         self._wake: asyncio.Event | None = None
@@ -47,15 +57,15 @@ class MoveTasks:
     async def start(
         self, source: str, destination: str | None, rate_per_s: int | None
     ) -> dict[str, Any]:
-        catalog = self.controller.catalog
-        source_config = catalog.record(source).config
+        catalog = self.plane.catalog
+        source_config = catalog.config("queue", source)
         if destination is not None:
-            check_move_task(source_config, catalog.record(destination).config, rate_per_s)
+            check_move_task(source_config, catalog.config("queue", destination), rate_per_s)
         else:
             if not any(
                 r.config.redrive_policy is not None
                 and r.config.redrive_policy.dead_letter_queue == source
-                for r in catalog.queues.values()
+                for r in catalog.of("queue").values()
             ):
                 raise RaybusError(
                     "InvalidParameterValue",
@@ -70,12 +80,12 @@ class MoveTasks:
             raise RaybusError(
                 "MoveTaskConflict", f"A move task is already running for {source}.", source=source
             )
-        stats = await self.controller.queue_stats(source)
+        stats = await QueueStatsCall(source).run(self.plane)
         task = MoveTask(
             handle=uuid.uuid4().hex,
             source=source,
             destination=destination or "",
-            started_ms=self.controller.now_ms(),
+            started_ms=self.plane.now_ms(),
             to_move=int(stats["visible"]),
             rate_per_s=rate_per_s,
         )
@@ -125,7 +135,7 @@ class MoveTasks:
     async def _run(self, task: MoveTask) -> None:
         try:
             while task.status in ("RUNNING", "CANCELLING"):
-                now = self.controller.now_ms()
+                now = self.plane.now_ms()
                 quota = task.quota(now)
                 if quota == 0:
                     task.settle()
@@ -134,7 +144,7 @@ class MoveTasks:
                     await self._idle(task, now)
                     continue
                 moved, empty = await self._step(task, quota)
-                task.record_moved(self.controller.now_ms(), moved, source_empty=empty)
+                task.record_moved(self.plane.now_ms(), moved, source_empty=empty)
         except RaybusError as error:
             task.fail(f"{error.code}: {error.message}")
         except Exception as error:  # never let a task die silently
@@ -147,7 +157,7 @@ class MoveTasks:
         due = task.next_due_ms(now)
         wait = (
             IDLE_WAIT_S
-            if due is None or self.controller.catalog.clock_ms is not None
+            if due is None or self.plane.catalog.clock_ms is not None
             else (max(0.001, (due - now) / 1000))
         )
         if self._wake is None:
@@ -156,56 +166,103 @@ class MoveTasks:
             await asyncio.wait_for(self._wake.wait(), min(wait, IDLE_WAIT_S))
 
     async def _step(self, task: MoveTask, quota: int) -> tuple[int, bool]:
-        router = self.controller.router
-        route = await router.route(task.source)
+        router = self.plane.router
+        route = await router.route("queue", task.source)
         moved_total = 0
         taken_total = 0
         for partition in range(len(route.partitions)):
             if quota - moved_total <= 0:
                 break
-            letters: list[DeadLetter] = await router.call(
-                task.source, partition, "take_for_transfer", quota - moved_total, task.destination
+            letters = await router.apply(
+                "queue",
+                task.source,
+                partition,
+                TakeForTransfer(quota - moved_total, task.destination),
             )
             taken_total += len(letters)
-            if not letters:
-                continue
-            moved, failed, reason = await self._deliver(task, letters)
-            await router.call(task.source, partition, "settle_transfer", moved, failed)
-            moved_total += len(moved)
+            moved, reason = await self._move(task, partition, letters)
+            moved_total += moved
             if reason is not None:  # count what did move, then fail the task
-                task.record_moved(self.controller.now_ms(), moved_total, source_empty=False)
+                task.record_moved(self.plane.now_ms(), moved_total, source_empty=False)
                 raise RaybusError("InvalidParameterValue", reason)
         return moved_total, taken_total == 0
 
-    async def _deliver(
-        self, task: MoveTask, letters: list[DeadLetter]
-    ) -> tuple[list[int], list[int], str | None]:
+    async def _move(
+        self, task: MoveTask, partition: int, letters: list[DeadLetter]
+    ) -> tuple[int, str | None]:
+        """Move one partition's taken letters, per target: (moved, why some failed)."""
         by_target: dict[str, list[DeadLetter]] = {}
         for letter in letters:
             target = task.destination or str(
                 (letter.entry.system or {}).get("dead_letter_source", "")
             )
             by_target.setdefault(target, []).append(letter)
-        moved: list[int] = []
-        failed: list[int] = []
+        moved_total = 0
         reason: str | None = None
         for target, group in by_target.items():
+            moved, refused = await self._move_group(task.source, partition, target, group)
+            moved_total += moved
+            reason = refused or reason
+        return moved_total, reason
+
+    async def _move_group(
+        self, source: str, partition: int, target: str, group: list[DeadLetter]
+    ) -> tuple[int, str | None]:
+        refusals: list[str] = []
+
+        async def send(items: Sequence[DeadLetter]) -> Sequence[object]:
             try:
                 if not target:
                     raise RaybusError(
                         "InvalidParameterValue", "A message has no original source queue."
                     )
-                results = await self.controller.router.send(
-                    target, [letter.entry for letter in group]
-                )
+                results = await self.dispatcher.send(target, [i.entry for i in items])
             except RaybusError as error:
-                failed.extend(letter.seq for letter in group)
-                reason = f"{target or '?'}: {error.message}"
-                continue
-            for letter, result in zip(group, results, strict=True):
-                if isinstance(result, RaybusError):
-                    failed.append(letter.seq)
-                    reason = f"{target}: {result.message}"
-                else:
-                    moved.append(letter.seq)
-        return moved, failed, reason
+                refusals.append(error.message)
+                raise
+            refusals.extend(r.message for r in results if isinstance(r, RaybusError))
+            return results
+
+        async def settle(moved: list[DeadLetter], failed: list[DeadLetter]) -> None:
+            done = SettleTransfer([m.seq for m in moved], [f.seq for f in failed])
+            await self.plane.router.apply("queue", source, partition, done)
+
+        moved, failed = await transfer(group, send, settle, what=f"move to {target}")
+        reason = f"{target or '?'}: {refusals[0] if refusals else 'refused'}" if failed else None
+        return len(moved), reason
+
+
+# -- the calls --------------------------------------------------------------------------------
+
+
+def _tasks(plane: ControlPlane) -> MoveTasks:
+    tasks = plane.moves
+    assert isinstance(tasks, MoveTasks)
+    return tasks
+
+
+@dataclass(frozen=True, slots=True)
+class StartMoveTask(ControlCall[dict[str, Any]]):
+    source: str
+    destination: str | None = None
+    rate_per_s: int | None = None
+
+    async def run(self, plane: ControlPlane) -> dict[str, Any]:
+        return await _tasks(plane).start(self.source, self.destination, self.rate_per_s)
+
+
+@dataclass(frozen=True, slots=True)
+class ListMoveTasks(ControlCall[list[dict[str, Any]]]):
+    source: str
+
+    async def run(self, plane: ControlPlane) -> list[dict[str, Any]]:
+        plane.catalog.get("queue", self.source)
+        return _tasks(plane).describe(self.source)
+
+
+@dataclass(frozen=True, slots=True)
+class CancelMoveTask(ControlCall[dict[str, Any]]):
+    handle: str
+
+    async def run(self, plane: ControlPlane) -> dict[str, Any]:
+        return _tasks(plane).cancel(self.handle)

@@ -1,0 +1,162 @@
+"""What every control call works with: the catalog, the hosts, the router, the code store, the
+move tasks and the clock — composed once by the controller and handed to each call.
+
+A control call (:class:`ControlCall`) is a small typed value — ``CreateQueue(settings)`` —
+that declares its result type and runs against the :class:`ControlPlane`; the controller
+actor has one entry point for all of them (``Controller.run``), and each kind keeps its calls in
+a module of its own (:mod:`raybus.control.queues`, ``topics``, ``functions``, ``mappings``).
+No call reaches back into the controller, and the plane knows no kind: it offers the generic
+steps a call composes — change the catalog (:meth:`ControlPlane.change`, saved before it is
+installed), open, configure or close a resource's partitions on their hosts, push attached
+settings (a topic's subscriptions) to the partitions, read each partition's stats.
+
+The rules every call keeps: a change is durable in the catalog before it is answered, and a
+rejected change changes nothing (:mod:`raybus.control.keeper`); the catalog's lock is never held
+across a call to a host, so a host calling back cannot deadlock the controller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any, Generic, Protocol, TypeVar
+
+from raybus.actors import Router
+from raybus.control.catalog import Catalog, CodeStore, Record
+from raybus.control.keeper import CatalogKeeper
+from raybus.core.clock import SystemClock
+from raybus.engines.ops import Op
+
+__all__ = ["ControlCall", "ControlPlane", "MoveTaskRunner"]
+
+log = logging.getLogger(__name__)
+
+R = TypeVar("R", covariant=True)
+
+
+class ControlCall(Generic[R]):
+    """One call of the control plane, answering ``R`` (dataclasses, picklable)."""
+
+    async def run(self, plane: ControlPlane) -> R:
+        raise NotImplementedError
+
+
+class MoveTaskRunner(Protocol):
+    """What other calls need of the move tasks (:class:`raybus.control.moves.MoveTasks`)."""
+
+    def forget(self, queue: str) -> None:
+        """A queue was deleted: fail the tasks moving from or to it."""
+
+    def wake(self) -> None:
+        """The clock moved: idle tasks look again."""
+
+
+class ControlPlane:
+    def __init__(
+        self,
+        keeper: CatalogKeeper,
+        hosts: dict[str, Any],
+        router: Router,
+        code_store: CodeStore,
+        *,
+        ensure_loop: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.keeper = keeper
+        self.hosts = hosts
+        self.router = router
+        self.code_store = code_store
+        self._ensure_loop = ensure_loop
+        self.moves: MoveTaskRunner | None = None
+
+    @property
+    def catalog(self) -> Catalog:
+        """The installed catalog (read only: change it with :meth:`change`)."""
+        return self.keeper.catalog
+
+    def change(self) -> contextlib.AbstractAsyncContextManager[Catalog]:
+        """A draft of the catalog, saved and installed when the block ends."""
+        self._ensure_loop()
+        return self.keeper.change()
+
+    def now_ms(self) -> int:
+        clock = self.catalog.clock_ms
+        return clock if clock is not None else SystemClock().now_ms()
+
+    # -- the hosts ------------------------------------------------------------------------------
+    async def open_partitions(self, kind: str, key: str) -> None:
+        """Open every partition of a resource just created, on its hosts."""
+        record = self.catalog.find(kind, key)
+        if record is None:
+            return
+        config = record.config.to_dict()
+        await asyncio.gather(
+            *(
+                self.hosts[host].open.remote(kind, key, index, epoch, config, record.incarnation)
+                for index, (host, epoch) in enumerate(record.placements)
+            )
+        )
+
+    async def configure(self, kind: str, key: str) -> None:
+        """Hand a resource's changed settings to every host holding one of its partitions."""
+        record = self.catalog.find(kind, key)
+        if record is None:
+            return
+        config = record.config.to_dict()
+        hosts = {host for host, _ in record.placements}
+        await asyncio.gather(*(self.hosts[h].configure.remote(kind, key, config) for h in hosts))
+
+    async def close_partitions(self, record: Record) -> None:
+        """Close a deleted resource's partitions and remove their files (a host that does not
+        answer keeps the files: nothing refers to them any more)."""
+        hosts = {host for host, _ in record.placements}
+        results = await asyncio.gather(
+            *(
+                self.hosts[h].close.remote(
+                    record.kind, record.key, record.incarnation, delete_files=True
+                )
+                for h in hosts
+            ),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                log.warning(
+                    "closing %s %s failed (files stay): %r", record.kind, record.key, result
+                )
+
+    async def push_attached(self, kind: str, key: str) -> None:
+        """Hand every partition of a resource its attached settings now (a topic's
+        subscriptions), so what is acknowledged after this reaches a new subscriber."""
+        record = self.catalog.find(kind, key)
+        if record is None:
+            return
+        attached = [child.config for child in self.catalog.children(kind, key)]
+        await asyncio.gather(
+            *(
+                self.router.attach(kind, key, index, attached)
+                for index in range(len(record.placements))
+            )
+        )
+
+    async def partition_stats(self, kind: str, key: str, op: Op[Any, Any]) -> list[Any]:
+        """``op`` (the kind's stats operation) on every partition of the resource."""
+        record = self.catalog.get(kind, key)
+        return list(
+            await asyncio.gather(
+                *(
+                    self.router.apply(kind, key, index, op)
+                    for index in range(len(record.placements))
+                )
+            )
+        )
+
+    async def host_stats(self) -> list[dict[str, Any]]:
+        """Every reachable host's ``resource_stats`` (for /metrics); a host that does not
+        answer is left out of this scrape."""
+        results = await asyncio.gather(
+            *(asyncio.wait_for(h.resource_stats.remote(), 5.0) for h in self.hosts.values()),
+            return_exceptions=True,
+        )
+        return [r for r in results if isinstance(r, dict)]
