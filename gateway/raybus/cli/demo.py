@@ -22,7 +22,8 @@ from typing import Any
 
 from raybus.core import ManualClock, QueueConfig, SystemClock
 from raybus.engines import SendEntry
-from raybus.host import QueueHost
+from raybus.engines.queue.ops import Delete, QueueStats, Receive, Send, SettleTransfer
+from raybus.partitions import open_queue
 from raybus.storage import FileLog
 
 __all__ = ["register"]
@@ -47,11 +48,11 @@ def _say(text: str = "") -> None:
 
 def _writer(directory: str) -> int:
     """The child: send batches of 100 forever, printing the last body of each acked batch."""
-    host = QueueHost.open(QueueConfig.create("orders"), FileLog(directory), tag=1)
+    queue = open_queue(QueueConfig.create("orders"), FileLog(directory), tag=1)
     clock = SystemClock()
     n = 0
     while True:
-        host.send(clock.now_ms(), [SendEntry(f"order-{n + i}") for i in range(100)])
+        queue.run(Send([SendEntry(f"order-{n + i}") for i in range(100)]), clock.now_ms())
         n += 100
         print(n, flush=True)
 
@@ -59,27 +60,33 @@ def _writer(directory: str) -> int:
 def _basics(root: Path) -> None:
     _say("1. A standard queue on a file log")
     clock = SystemClock()
-    host = QueueHost.open(QueueConfig.create("greetings"), FileLog(root / "greetings"), tag=2)
-    results = host.send(
+    queue = open_queue(QueueConfig.create("greetings"), FileLog(root / "greetings"), tag=2)
+    results = queue.run(
+        Send(
+            [
+                SendEntry("hello", attributes={"lang": ("String", "en")}),
+                SendEntry("bonjour", attributes={"lang": ("String", "fr")}),
+            ]
+        ),
         clock.now_ms(),
-        [
-            SendEntry("hello", attributes={"lang": ("String", "en")}),
-            SendEntry("bonjour", attributes={"lang": ("String", "fr")}),
-        ],
     )
     for result in results:
         assert not isinstance(result, Exception)
         _say(f"   sent {result.message_id}  md5 {result.md5_of_body}")
-    messages = host.receive(clock.now_ms(), 10).messages
+    messages = queue.run(Receive(10), clock.now_ms())
     for m in messages:
         _say(
             f"   received {m.body.decode()!r} lang={m.attributes['lang'].value!s} "
             f"(receive count {m.receive_count})"
         )
-    _say(f"   stats while in flight: {host.stats(clock.now_ms())}")
-    host.delete(clock.now_ms(), [m.receipt for m in messages])
-    _say(f"   stats after delete:    {host.stats(clock.now_ms())}")
-    host.close()
+    _say(f"   stats while in flight: {_depth(queue.run(QueueStats(), clock.now_ms()))}")
+    queue.run(Delete([m.receipt for m in messages]), clock.now_ms())
+    _say(f"   stats after delete:    {_depth(queue.run(QueueStats(), clock.now_ms()))}")
+    queue.close()
+
+
+def _depth(stats: dict[str, int]) -> dict[str, int]:
+    return {k: stats[k] for k in ("visible", "in_flight", "delayed", "oldest_age_ms")}
 
 
 def _crash(root: Path, kill_after: int) -> bool:
@@ -104,30 +111,31 @@ def _crash(root: Path, kill_after: int) -> bool:
         f"   writer acknowledged {acked:,} messages in {elapsed:.2f}s "
         f"({acked / elapsed:,.0f}/s, fsync per batch of 100), then was killed"
     )
-    host = QueueHost.open(QueueConfig.create("orders"), FileLog(directory), tag=1)
-    report, stats = host.log.recovery, host.recovery
+    log = FileLog(directory)
+    queue = open_queue(QueueConfig.create("orders"), log, tag=1)
+    report, stats = log.recovery, queue.recovery
     _say(
-        f"   reopened: {stats.messages:,} messages, {stats.records_replayed:,} records replayed "
-        f"in {stats.seconds:.2f}s; torn tail cut: {report.truncated_bytes} bytes"
+        f"   reopened: {queue.engine.message_count:,} messages, {stats.records_replayed:,} "
+        f"records replayed in {stats.seconds:.2f}s; torn tail cut: {report.truncated_bytes} bytes"
     )
     present: set[int] = set()
     now = SystemClock().now_ms()
-    while batch := host.receive(now, 1000).messages:
+    while batch := queue.run(Receive(1000), now):
         present.update(int(m.body.decode().split("-")[1]) for m in batch)
     missing = set(range(acked)) - present
     _say(
         f"   every acknowledged message present: {not missing}"
         f" (plus {len(present) - acked} sent but not yet acknowledged when killed)"
     )
-    host.close()
+    queue.close()
     return not missing
 
 
 def _dead_letters(root: Path) -> None:
     _say("\n3. FIFO with a dead-letter queue, on a virtual clock")
     clock = ManualClock()
-    dlq = QueueHost.open(QueueConfig.create("jobs-dlq.fifo"), FileLog(root / "dlq"), tag=3)
-    jobs = QueueHost.open(
+    dlq = open_queue(QueueConfig.create("jobs-dlq.fifo"), FileLog(root / "dlq"), tag=3)
+    jobs = open_queue(
         QueueConfig.create(
             "jobs.fifo",
             content_based_dedup=True,
@@ -137,20 +145,21 @@ def _dead_letters(root: Path) -> None:
         FileLog(root / "jobs"),
         tag=4,
     )
-    jobs.send(
-        clock.now_ms(), [SendEntry(b, group_id="customer-1") for b in ("poison", "job-2", "job-3")]
+    jobs.run(
+        Send([SendEntry(b, group_id="customer-1") for b in ("poison", "job-2", "job-3")]),
+        clock.now_ms(),
     )
     for _ in range(8):  # a consumer taking one message at a time; it fails on "poison"
-        result = jobs.receive(clock.now_ms(), 1)
-        for letter in result.dead_letters:  # the host delivers dead letters durably first
-            dlq.send(clock.now_ms(), [letter.entry])
-            jobs.finish_transfer(clock.now_ms(), [letter.seq], dead_lettered=True)
+        (messages,), turn = jobs.execute([Receive(1)], clock.now_ms())
+        for letter in turn.transfers:  # dead letters: the target commits first, then the source
+            dlq.run(Send([letter.entry]), clock.now_ms())
+            jobs.run(SettleTransfer([letter.seq], [], dead_lettered=True), clock.now_ms())
             _say(f"   {letter.entry.body!r} exceeded maxReceiveCount: moved to jobs-dlq.fifo")
-        if not result.messages:
-            if not result.dead_letters:
+        if not messages:
+            if not turn.transfers:
                 break
             continue
-        message = result.messages[0]
+        message = messages[0]
         if message.body == b"poison":
             _say(
                 f"   received 'poison' (attempt {message.receive_count}): the handler fails; "
@@ -158,9 +167,9 @@ def _dead_letters(root: Path) -> None:
             )
             clock.advance(30)  # the visibility timeout passes
         else:
-            jobs.delete(clock.now_ms(), [message.receipt])
+            jobs.run(Delete([message.receipt]), clock.now_ms())
             _say(f"   received {message.body.decode()!r}: processed and deleted")
-    in_dlq = dlq.receive(clock.now_ms(), 10).messages
+    in_dlq = dlq.run(Receive(10), clock.now_ms())
     _say(f"   in the dead-letter queue: {[(m.body.decode(), m.system) for m in in_dlq]}")
 
 

@@ -1,6 +1,7 @@
 """``raybus topic``: administer topics and their subscriptions, and publish (via the SDK).
 
-    raybus topic create alerts [--fifo] [--content-based-dedup]
+    raybus topic create alerts [--fifo] [--content-based-dedup] [--dedup-scope topic|messageGroup]
+                               [--partitions N]
     raybus topic list [--prefix PREFIX] [--limit N]
     raybus topic get alerts                   # {"topic": {...}, "subscriptions": [...]}
     raybus topic stats alerts
@@ -60,6 +61,15 @@ def register(sub: Any) -> None:
         "--fifo", action="store_true", default=None, help="FIFO (default: name ends in .fifo)"
     )
     create.add_argument("--content-based-dedup", action="store_true")
+    create.add_argument(
+        "--dedup-scope",
+        choices=("topic", "messageGroup"),
+        default="topic",
+        help="FIFO: deduplicate topic-wide (one partition) or per message group",
+    )
+    create.add_argument(
+        "--partitions", type=int, default=None, help="partitions (default: one per host)"
+    )
 
     listing = add_command(verbs, "list", run_list, "list topic names")
     listing.add_argument("--prefix")
@@ -116,7 +126,11 @@ def _topic(client: Client, name: str) -> Topic:
 
 def run_create(client: Client, args: argparse.Namespace) -> int:
     topic = client.create_topic(
-        args.name, fifo=args.fifo, content_based_dedup=args.content_based_dedup
+        args.name,
+        fifo=args.fifo,
+        content_based_dedup=args.content_based_dedup,
+        dedup_scope=args.dedup_scope,
+        partitions=args.partitions,
     )
     print_json(topic.config)
     return EXIT_OK

@@ -30,10 +30,12 @@ from raybus.actors.dispatch import FunctionRuntime
 from raybus.core.errors import RaybusError, replies_with_errors
 from raybus.core.routing import RoutingTable
 from raybus.gateway.boundary import BODY_TIMEOUT_S, IDLE_TIMEOUT_S, Limits
+from raybus.gateway.functions import FunctionService
+from raybus.gateway.lanes import Lanes
 from raybus.gateway.metrics import GatewayMetrics
-from raybus.gateway.resources_service import FunctionService, TopicService
+from raybus.gateway.queue_service import QueueService
 from raybus.gateway.server import build_app
-from raybus.gateway.service import QueueService
+from raybus.gateway.topics import TopicService
 
 __all__ = ["Gateway", "GatewayHost", "ServeSpec", "is_loopback"]
 
@@ -88,8 +90,9 @@ class _Server:
         self.spec = spec
         self.router = router
         self.metrics = GatewayMetrics()
-        self.service = QueueService(router)
-        self.topics = TopicService(router)
+        self.lanes = Lanes(router)
+        self.service = QueueService(self.lanes)
+        self.topics = TopicService(self.lanes)
         self.functions = FunctionService(router, functions.invoker, functions.code_for)
         self.runner: web.AppRunner | None = None
         self.watcher: asyncio.Task[None] | None = None

@@ -32,8 +32,8 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from raybus.core.resources import SubscriptionConfig
 from raybus.core.routing import RoutingTable
+from raybus.core.topics import SubscriptionConfig
 
 __all__ = [
     "ResourceCollector",
@@ -96,7 +96,7 @@ def mapping_backlogs(
     (from the hosts' resource stats). Sources without stats this scrape are left out."""
     topics = {name: stats for host in hosts for name, stats in host.get("topics", {}).items()}
     backlogs: dict[str, int] = {}
-    for mapping in table.mappings.values():
+    for mapping in table.configs("mapping").values():
         kind, _, source = mapping.source.partition(":")
         if kind == "queue" and source in queues:
             backlogs[mapping.id] = sum(
@@ -165,11 +165,12 @@ class ResourceCollector(Collector):
         table = self.table
         if table is None:
             return {}
-        owned = {m.subscription for m in table.mappings.values() if m.subscription is not None}
+        mappings = table.configs("mapping").values()
+        owned = {m.subscription for m in mappings if m.subscription is not None}
         return {
             sub.id: (topic, subscription_endpoint(sub, mapping=sub.id in owned))
-            for topic, route in table.topics.items()
-            for sub in route.subscriptions
+            for topic, route in table.routes("topic").items()
+            for sub in route.attached
         }
 
     def _mapping_labels(self) -> dict[str, tuple[str, str]]:
@@ -179,7 +180,7 @@ class ResourceCollector(Collector):
             return {}
         return {
             mapping_id: (mapping.source, f"function:{mapping.function}")
-            for mapping_id, mapping in table.mappings.items()
+            for mapping_id, mapping in table.configs("mapping").items()
         }
 
     def collect(self) -> Iterator[Any]:

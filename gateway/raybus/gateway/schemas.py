@@ -23,9 +23,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal, Union
 
 from raybus.core.bounds import field_bounds
-from raybus.core.config import QueueConfig, RedriveAllowPolicy, RedrivePolicy
 from raybus.core.errors import CATALOG
-from raybus.core.resources import FunctionConfig, MappingConfig, SubscriptionConfig, TopicConfig
+from raybus.core.functions import FunctionConfig
+from raybus.core.mappings import MappingConfig
+from raybus.core.queues import QueueConfig, RedriveAllowPolicy, RedrivePolicy
+from raybus.core.topics import SubscriptionConfig, TopicConfig
 from raybus.gateway.boundary import PER_ENTRY, UNKNOWN_FIELD_CODE, Schema
 
 __all__ = ["COMPONENTS", "closed", "open_object", "ref", "settings_schema"]

@@ -27,11 +27,20 @@ class AsyncTopicMethods(AsyncClientBase):
     """The client's topic and subscription methods."""
 
     async def create_topic(
-        self, name: str, *, fifo: bool | None = None, content_based_dedup: bool = False
+        self,
+        name: str,
+        *,
+        fifo: bool | None = None,
+        content_based_dedup: bool = False,
+        dedup_scope: str = "topic",
+        partitions: int | None = None,
     ) -> AsyncTopic:
         """Create a topic, or return the existing one when its settings are the same (else
-        ``ResourceConflict``). ``fifo=None`` means "FIFO iff the name ends in ``.fifo``"."""
-        body = ops.topic_settings(name, fifo, content_based_dedup)
+        ``ResourceConflict``). ``fifo=None`` means "FIFO iff the name ends in ``.fifo``".
+        ``partitions=None`` lets the cluster choose (one per host; a FIFO topic deduplicating
+        topic-wide has one); a FIFO topic with ``dedup_scope="messageGroup"`` deduplicates per
+        message group and is partitioned by it (SNS's ``FifoThroughputScope=MessageGroup``)."""
+        body = ops.topic_settings(name, fifo, content_based_dedup, dedup_scope, partitions)
         return AsyncTopic(self, await self._run(ops.create_topic(body)))
 
     async def topic(self, name: str) -> AsyncTopic:

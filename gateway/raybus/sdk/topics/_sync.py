@@ -29,11 +29,20 @@ class TopicMethods(ClientBase):
     """The client's topic and subscription methods."""
 
     def create_topic(
-        self, name: str, *, fifo: bool | None = None, content_based_dedup: bool = False
+        self,
+        name: str,
+        *,
+        fifo: bool | None = None,
+        content_based_dedup: bool = False,
+        dedup_scope: str = "topic",
+        partitions: int | None = None,
     ) -> Topic:
         """Create a topic, or return the existing one when its settings are the same (else
-        ``ResourceConflict``). ``fifo=None`` means "FIFO iff the name ends in ``.fifo``"."""
-        body = ops.topic_settings(name, fifo, content_based_dedup)
+        ``ResourceConflict``). ``fifo=None`` means "FIFO iff the name ends in ``.fifo``".
+        ``partitions=None`` lets the cluster choose (one per host; a FIFO topic deduplicating
+        topic-wide has one); a FIFO topic with ``dedup_scope="messageGroup"`` deduplicates per
+        message group and is partitioned by it (SNS's ``FifoThroughputScope=MessageGroup``)."""
+        body = ops.topic_settings(name, fifo, content_based_dedup, dedup_scope, partitions)
         return Topic(self, self._run(ops.create_topic(body)))
 
     def topic(self, name: str) -> Topic:

@@ -59,9 +59,24 @@ PUBLISH_KEYWORDS = frozenset({"attributes", "subject", "group_id", "dedup_id"})
 # -- topics -----------------------------------------------------------------------------------
 
 
-def topic_settings(name: str, fifo: bool | None, content_based_dedup: bool) -> dict[str, Any]:
+def topic_settings(
+    name: str,
+    fifo: bool | None,
+    content_based_dedup: bool,
+    dedup_scope: str = "topic",
+    partitions: int | None = None,
+) -> dict[str, Any]:
     fifo = name.endswith(".fifo") if fifo is None else fifo
-    return {"name": name, "fifo": fifo, "content_based_dedup": content_based_dedup}
+    settings: dict[str, Any] = {
+        "name": name,
+        "fifo": fifo,
+        "content_based_dedup": content_based_dedup,
+    }
+    if dedup_scope != "topic":
+        settings["dedup_scope"] = dedup_scope
+    if partitions is not None:
+        settings["partitions"] = partitions
+    return settings
 
 
 def _config(answer: Mapping[str, Any]) -> dict[str, Any]:

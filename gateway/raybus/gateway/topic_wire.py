@@ -1,41 +1,32 @@
-"""Wire encoding of the topic, function and event-source-mapping routes (docs/http-api.md).
+"""The topic's wire forms (docs/http-api.md): publish entries in, publish results out.
 
-Pure functions, no I/O, the same rules as :mod:`raybus.gateway.codec`: the gateway checks the
-*shape* of a request (a map, known fields, batch limits, types the wire fixes); the rules of
-each message (body text, sizes, attribute types, subject, FIFO ids) stay in the topic engine
-and the rules of each setting in :mod:`raybus.core.resources` (applied by the controller), so
+Pure functions, no I/O, the same rules as :mod:`raybus.gateway.queue_wire`: the gateway checks
+the *shape* of a request (a map, known fields, batch limits, types the wire fixes); the rules of
+each message (body text, sizes, attribute types, subject, FIFO ids) stay in the topic engine, so
 that every batch entry gets its own error and each rule has one home.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from raybus.core.errors import RaybusError
-from raybus.core.resources import (
-    PublishEntry,
-    PublishResult,
-)
-from raybus.gateway.codec import _attributes_from_json, _b64, check_keys, utf8_len
+from raybus.core.topics import PublishEntry, PublishResult
+from raybus.gateway.codec import attributes_from_json, b64_field, check_keys, utf8_len
 
 __all__ = [
     "MAX_PUBLISH_BATCH",
     "MAX_PUBLISH_BATCH_BYTES",
-    "check_json_value",
-    "function_settings_from_wire",
     "publish_entries_from_wire",
     "publish_entry_from_wire",
     "publish_result_to_wire",
-    "query_limit",
 ]
 
 MAX_PUBLISH_BATCH = 10  # SNS PublishBatch
 MAX_PUBLISH_BATCH_BYTES = 262_144  # SNS: the messages of one PublishBatch total ≤ 256 KiB
 MAX_ENTRY_ID_CHARS = 80
-MAX_LIST_LIMIT = 1000
 _ENTRY_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
 _PUBLISH_KEYS = frozenset({"body", "body_base64", "attributes", "subject", "group_id", "dedup_id"})
 
@@ -64,14 +55,14 @@ def publish_entry_from_wire(data: object, *, json: bool) -> PublishEntry:
     if "body_base64" in data:
         if "body" in data:
             raise _invalid("body", "Give body or body_base64, not both.")
-        body: Any = _b64(data["body_base64"], "body_base64")
+        body: Any = b64_field(data["body_base64"], "body_base64")
     elif data.get("body") is not None:
         body = data["body"]
     else:
         raise RaybusError("MissingParameter", "A message needs a body.", parameter="body")
     attributes = data.get("attributes")
     if json:
-        attributes = _attributes_from_json(attributes)
+        attributes = attributes_from_json(attributes)
     return PublishEntry(
         body=body,
         attributes=attributes,
@@ -165,63 +156,3 @@ def publish_result_to_wire(result: PublishResult, entry_id: str | None = None) -
     if result.duplicate:
         out["duplicate"] = True
     return out
-
-
-# -- functions --------------------------------------------------------------------------------
-
-
-def function_settings_from_wire(data: Mapping[str, Any], *, json: bool) -> dict[str, Any]:
-    """Function settings with the uploaded code as ``"code": bytes``: msgpack carries it as
-    ``code`` (bin), JSON as ``code_base64`` (the boundary has refused unknown fields)."""
-    settings = dict(data)
-    if "code_base64" in settings:
-        if "code" in settings:
-            raise _invalid("code", "Give code or code_base64, not both.")
-        settings["code"] = _b64(settings.pop("code_base64"), "code_base64")
-    elif "code" in settings:
-        code = settings["code"]
-        if isinstance(code, bytearray):
-            code = settings["code"] = bytes(code)
-        if not isinstance(code, bytes):
-            hint = " (in JSON, send code_base64)" if json else ""
-            raise _invalid("code", f"code is the serialised handler's bytes{hint}.")
-    if "code" in settings and not settings["code"]:
-        raise _invalid("code", "code is empty.")
-    return settings
-
-
-def check_json_value(value: object, parameter: str = "payload") -> None:
-    """Refuse what JSON cannot carry (bytes, non-string keys, NaN, infinities): a function's
-    event is a JSON value, as Lambda's is. Iterative, so deep nesting cannot overflow."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if item is None or isinstance(item, (str, bool, int)):
-            continue
-        if isinstance(item, float):
-            if not math.isfinite(item):
-                raise _invalid(parameter, f"{parameter} holds a number JSON cannot carry.")
-        elif isinstance(item, dict):
-            if not all(isinstance(key, str) for key in item):
-                raise _invalid(parameter, f"{parameter} is JSON: map keys are strings.")
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        else:
-            raise _invalid(
-                parameter, f"{parameter} is a JSON value; it holds a {type(item).__name__}."
-            )
-
-
-def query_limit(query: Mapping[str, str], default: int = MAX_LIST_LIMIT) -> int:
-    """``?limit=``: a positive integer (default 1,000)."""
-    raw = query.get("limit")
-    if raw is None:
-        return default
-    try:
-        limit = int(raw)
-    except ValueError as exc:
-        raise _invalid("limit", "limit must be an integer.") from exc
-    if limit < 1:
-        raise _invalid("limit", "limit is at least 1.")
-    return limit

@@ -1,0 +1,208 @@
+"""The HTTP routes of functions (docs/http-api.md), and the function data plane.
+
+:class:`FunctionService` runs synchronous invocations on this process's
+:class:`~raybus.functions.runtime.Invoker` (shared with the host's pollers when the gateway lives
+in a partition host, so reserved concurrency counts both) and queues asynchronous ones durably in
+the function's event queue (through the dispatcher). Control routes run typed control calls
+(:mod:`raybus.control.functions`). Uploaded code travels as ``code`` (msgpack bin) or
+``code_base64`` (JSON).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiohttp import web
+
+from raybus.actors import Router, RouterDispatcher
+from raybus.control.functions import (
+    CreateFunction,
+    DeleteFunction,
+    GetFunction,
+    ListFunctions,
+    UpdateFunction,
+)
+from raybus.core.errors import RaybusError
+from raybus.core.functions import FunctionConfig
+from raybus.gateway import schemas as S
+from raybus.gateway.api import Context, body, ok, query_limit
+from raybus.gateway.boundary import CODEC, Route
+from raybus.gateway.codec import b64_field
+
+__all__ = [
+    "FUNCTION_ERROR_HEADER",
+    "FunctionApi",
+    "FunctionService",
+    "check_json_value",
+    "function_settings_from_wire",
+    "routes",
+]
+
+FUNCTION_ERROR_HEADER = "X-Amz-Function-Error"
+CodeFor = Callable[[FunctionConfig], Awaitable[bytes | None]]
+
+
+def _invalid(parameter: str, message: str) -> RaybusError:
+    return RaybusError("InvalidParameterValue", message, parameter=parameter)
+
+
+def function_settings_from_wire(data: Mapping[str, Any], *, json: bool) -> dict[str, Any]:
+    """Function settings with the uploaded code as ``"code": bytes``: msgpack carries it as
+    ``code`` (bin), JSON as ``code_base64`` (the boundary has refused unknown fields)."""
+    settings = dict(data)
+    if "code_base64" in settings:
+        if "code" in settings:
+            raise _invalid("code", "Give code or code_base64, not both.")
+        settings["code"] = b64_field(settings.pop("code_base64"), "code_base64")
+    elif "code" in settings:
+        code = settings["code"]
+        if isinstance(code, bytearray):
+            code = settings["code"] = bytes(code)
+        if not isinstance(code, bytes):
+            hint = " (in JSON, send code_base64)" if json else ""
+            raise _invalid("code", f"code is the serialised handler's bytes{hint}.")
+    if "code" in settings and not settings["code"]:
+        raise _invalid("code", "code is empty.")
+    return settings
+
+
+def check_json_value(value: object, parameter: str = "payload") -> None:
+    """Refuse what JSON cannot carry (bytes, non-string keys, NaN, infinities): a function's
+    event is a JSON value, as Lambda's is. Iterative, so deep nesting cannot overflow."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if item is None or isinstance(item, (str, bool, int)):
+            continue
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                raise _invalid(parameter, f"{parameter} holds a number JSON cannot carry.")
+        elif isinstance(item, dict):
+            if not all(isinstance(key, str) for key in item):
+                raise _invalid(parameter, f"{parameter} is JSON: map keys are strings.")
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        else:
+            raise _invalid(
+                parameter, f"{parameter} is a JSON value; it holds a {type(item).__name__}."
+            )
+
+
+class FunctionService:
+    def __init__(self, router: Router, invoker: Callable[[], Any], code_for: CodeFor) -> None:
+        self.router = router
+        self.dispatcher = RouterDispatcher(router)
+        self._invoker = invoker
+        self._code_for = code_for
+
+    async def config(self, name: str) -> FunctionConfig:
+        route = await self.router.route("function", name)
+        config: FunctionConfig = route.config
+        return config
+
+    async def invoke(self, name: str, payload: Any) -> dict[str, Any]:
+        """Run the function now and answer with its result or its error (Lambda's
+        RequestResponse). ``TooManyRequestsException`` when its reserved concurrency is full."""
+        config = await self.config(name)
+        result = await self._invoker().invoke(
+            config, await self._code_for(config), payload, wait_for_slot=False
+        )
+        return {
+            "request_id": result.request_id,
+            "ok": result.ok,
+            "payload": result.payload,
+            "duration_ms": result.duration_ms,
+        }
+
+    async def invoke_async(self, name: str, payload: Any) -> str:
+        """Queue the invocation durably (Lambda's Event type); the answer is its request id."""
+        await self.config(name)
+        return await self.dispatcher.invoke_async(name, payload)
+
+
+class FunctionApi:
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.control = context.control
+
+    async def create_function(self, request: web.Request) -> web.Response:
+        settings = function_settings_from_wire(body(request), json=request[CODEC].json)
+        config, created = await self.control.run(CreateFunction(settings))
+        await self.context.changed()
+        return ok(request, {"function": config, "created": created})
+
+    async def list_functions(self, request: web.Request) -> web.Response:
+        prefix = request.query.get("prefix") or None
+        names = await self.control.run(ListFunctions(prefix, query_limit(request.query)))
+        return ok(request, {"functions": names})
+
+    async def get_function(self, request: web.Request) -> web.Response:
+        config = await self.control.run(GetFunction(request.match_info["name"]))
+        return ok(request, {"function": config})
+
+    async def update_function(self, request: web.Request) -> web.Response:
+        changes = function_settings_from_wire(body(request), json=request[CODEC].json)
+        config = await self.control.run(UpdateFunction(request.match_info["name"], changes))
+        await self.context.changed()
+        return ok(request, {"function": config})
+
+    async def delete_function(self, request: web.Request) -> web.Response:
+        await self.control.run(DeleteFunction(request.match_info["name"]))
+        await self.context.changed()
+        return ok(request, {})
+
+    @staticmethod
+    def _payload(request: web.Request) -> Any:
+        payload = body(request).get("payload")
+        check_json_value(payload)  # msgpack bytes, JSON's NaN: not a JSON event
+        return payload
+
+    async def invoke(self, request: web.Request) -> web.Response:
+        functions = self.context.functions
+        assert functions is not None
+        result = await functions.invoke(request.match_info["name"], self._payload(request))
+        headers = {} if result.get("ok") else {FUNCTION_ERROR_HEADER: "Unhandled"}
+        return ok(request, result, headers=headers)
+
+    async def invoke_async(self, request: web.Request) -> web.Response:
+        functions = self.context.functions
+        assert functions is not None
+        name = request.match_info["name"]
+        request_id = await functions.invoke_async(name, self._payload(request))
+        return ok(request, {"request_id": request_id}, status=202)
+
+
+def routes(context: Context) -> list[Route]:
+    if context.functions is None:
+        return []
+    api = FunctionApi(context)
+    f = "/v1/functions/{name}"
+    names = {"prefix": S.STRING, "limit": {"type": "integer", "minimum": 1}}
+    function = S.open_object(
+        {"function": S.ref("FunctionConfig"), "created": S.BOOLEAN}, ["function"]
+    )
+    return [
+        Route("POST", "/v1/functions", "create_function", api.create_function,
+              "Create a function from an import path or uploaded code.", "functions",
+              body=S.FUNCTION_CREATE, answer=function),
+        Route("GET", "/v1/functions", "list_functions", api.list_functions,
+              "List function names.", "functions", query=names,
+              answer=S.open_object({"functions": S.NAMES}, ["functions"])),
+        Route("GET", f, "get_function", api.get_function, "A function's settings.",
+              "functions", answer=function),
+        Route("PATCH", f, "update_function", api.update_function,
+              "Change a function's settings or code.", "functions", body=S.FUNCTION_CHANGES,
+              answer=function),
+        Route("DELETE", f, "delete_function", api.delete_function,
+              "Delete a function and its mappings.", "functions"),
+        Route("POST", f + "/invoke", "invoke", api.invoke,
+              "Invoke synchronously: the handler's result or Lambda's error object.",
+              "functions", body=S.INVOKE, answer=S.INVOKE_ANSWER),
+        Route("POST", f + "/invoke-async", "invoke_async", api.invoke_async,
+              "Queue an asynchronous invocation (durable before the answer).", "functions",
+              body=S.INVOKE, answer=S.open_object({"request_id": S.STRING}, ["request_id"]),
+              status=202),
+    ]  # fmt: skip

@@ -1,0 +1,191 @@
+"""The gateway's data plane for queues: sends, receives, deletes, visibility, purge and stats,
+as typed operations through the per-partition lanes (:mod:`raybus.gateway.lanes`).
+
+Receives: a short poll asks the partitions one after another (starting at a rotating one) until
+it has ``max_messages``. A long poll on a one-partition queue parks on its host
+(:class:`~raybus.partitions.LongPoll`); on a partitioned queue it parks a
+:class:`~raybus.partitions.WaitVisible` on every partition and receives from the first that
+wakes, cancelling the others. Deletes and visibility changes go to the partition their receipt
+names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from raybus.actors import merge_stats
+from raybus.core.errors import RaybusError
+from raybus.core.tokens import decode_receipt
+from raybus.engines import ReceivedMessage, SendEntry, SendResult
+from raybus.engines.queue.ops import ChangeVisibility, Delete, Purge, QueueStats, Receive, Send
+from raybus.gateway.lanes import Lanes
+from raybus.partitions import LongPoll, WaitVisible
+
+__all__ = ["MAX_RECEIVE", "MAX_WAIT_S", "QueueService", "merge_stats"]
+
+MAX_RECEIVE = 1000
+MAX_WAIT_S = 20
+QUEUE = "queue"
+
+
+class QueueService:
+    def __init__(self, lanes: Lanes) -> None:
+        self.lanes = lanes
+        self.router = lanes.router
+        self.parked = 0  # receives waiting in a long poll right now
+
+    @property
+    def calls(self) -> int:
+        return self.lanes.calls
+
+    def forget(self, queue: str) -> None:
+        self.lanes.forget(QUEUE, queue)
+
+    # -- send -----------------------------------------------------------------------------------
+    async def send(
+        self, queue: str, entries: Sequence[SendEntry | RaybusError]
+    ) -> list[SendResult | RaybusError]:
+        """One result per entry; an entry that is already an error stays in its slot."""
+        results: list[SendResult | RaybusError] = [
+            e if isinstance(e, RaybusError) else RaybusError("InternalError", "no result")
+            for e in entries
+        ]
+        valid = [i for i, e in enumerate(entries) if not isinstance(e, RaybusError)]
+        answers = await self.lanes.split(QUEUE, queue, [entries[i] for i in valid], Send)
+        for index, answer in zip(valid, answers, strict=True):
+            results[index] = answer
+        return results
+
+    # -- receive --------------------------------------------------------------------------------
+    async def receive(
+        self, queue: str, max_messages: int, wait_s: float | None, visibility_timeout_s: int | None
+    ) -> list[ReceivedMessage]:
+        route = await self.router.route(QUEUE, queue)
+        if wait_s is None:
+            wait_s = route.config.receive_wait_s
+        count = len(route.partitions)
+        if count == 1 and wait_s > 0:
+            self.parked += 1
+            try:
+                return await self.router.perform(
+                    QUEUE, queue, 0, LongPoll(max_messages, visibility_timeout_s, wait_s)
+                )
+            finally:
+                self.parked -= 1
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_s
+        start = next(self.router.turn)
+        while True:
+            messages: list[ReceivedMessage] = []
+            for step in range(count):
+                partition = (start + step) % count
+                wanted = Receive(max_messages - len(messages), visibility_timeout_s)
+                messages += await self.lanes.submit(QUEUE, queue, partition, wanted)
+                if len(messages) >= max_messages:
+                    break
+            remaining = deadline - loop.time()
+            if messages or remaining <= 0:
+                return messages
+            self.parked += 1
+            try:
+                woke = await self._wait_any(queue, count, remaining)
+            finally:
+                self.parked -= 1
+            if woke is None:
+                return []
+            start = woke
+
+    async def _wait_any(self, queue: str, count: int, wait_s: float) -> int | None:
+        """Park on every partition; the index of the first with a visible message, or None.
+        The other waits are cancelled (remote ones with ``ray.cancel``)."""
+        waits = {
+            asyncio.ensure_future(self.router.perform(QUEUE, queue, p, WaitVisible(wait_s))): p
+            for p in range(count)
+        }
+        try:
+            pending = set(waits)
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for future in done:
+                    error = future.exception()
+                    if error is None and future.result():
+                        return waits[future]
+                    if isinstance(error, RaybusError) and error.retriable:
+                        return waits[future]  # re-route and retry on the next pass
+                    if error is not None:
+                        raise error
+            return None
+        finally:
+            for future in waits:
+                future.cancel()
+
+    # -- delete / visibility ------------------------------------------------------------------
+    @staticmethod
+    def _by_partition(
+        count: int, receipts: Sequence[object]
+    ) -> tuple[dict[int, list[int]], dict[int, RaybusError]]:
+        parts: dict[int, list[int]] = {}
+        errors: dict[int, RaybusError] = {}
+        for index, handle in enumerate(receipts):
+            try:
+                partition = decode_receipt(handle).partition
+            except RaybusError as error:
+                errors[index] = error
+                continue
+            if partition >= count:
+                errors[index] = RaybusError(
+                    "ReceiptHandleIsInvalid", "The receipt handle does not belong to this queue."
+                )
+                continue
+            parts.setdefault(partition, []).append(index)
+        return parts, errors
+
+    async def delete(self, queue: str, receipts: Sequence[object]) -> list[RaybusError | None]:
+        items = list(receipts)
+        return await self._per_receipt(queue, items, items, lambda chunk: Delete(chunk))
+
+    async def change_visibility(
+        self, queue: str, changes: Sequence[tuple[object, object]]
+    ) -> list[RaybusError | None]:
+        return await self._per_receipt(
+            queue, [receipt for receipt, _ in changes], list(changes), ChangeVisibility
+        )
+
+    async def _per_receipt(
+        self, queue: str, receipts: Sequence[object], items: list[Any], op: Any
+    ) -> list[RaybusError | None]:
+        route = await self.router.route(QUEUE, queue)
+        parts, errors = self._by_partition(len(route.partitions), receipts)
+        results: list[RaybusError | None] = [errors.get(i) for i in range(len(receipts))]
+
+        async def one(partition: int, indexes: list[int]) -> None:
+            chunk = op([items[i] for i in indexes])
+            answer = await self.lanes.submit(QUEUE, queue, partition, chunk)
+            for index, result in zip(indexes, answer, strict=True):
+                results[index] = result
+
+        await asyncio.gather(*(one(p, idx) for p, idx in parts.items()))
+        return results
+
+    # -- whole queue ----------------------------------------------------------------------------
+    async def purge(self, queue: str) -> int:
+        route = await self.router.route(QUEUE, queue)
+        counts = await asyncio.gather(
+            *(self.lanes.submit(QUEUE, queue, p, Purge()) for p in range(len(route.partitions)))
+        )
+        return sum(counts)
+
+    async def partition_stats(self, queue: str) -> list[dict[str, Any]]:
+        route = await self.router.route(QUEUE, queue)
+        parts: list[dict[str, Any]] = await asyncio.gather(
+            *(
+                self.lanes.submit(QUEUE, queue, p, QueueStats())
+                for p in range(len(route.partitions))
+            )
+        )
+        return parts
+
+    async def stats(self, queue: str) -> dict[str, Any]:
+        return merge_stats(await self.partition_stats(queue))
