@@ -28,13 +28,16 @@ import tracemalloc
 from pathlib import Path
 
 from raybus.core import ManualClock, QueueConfig
-from raybus.engines import SendEntry
-from raybus.host import CheckpointPolicy, QueueHost
+from raybus.engines import QueuePartition, SendEntry
+from raybus.engines.queue.ops import Delete, QueueStats, Receive, Send
+from raybus.partitions import CheckpointPolicy, Durable, open_queue
 from raybus.storage import FileLog
 
 BODY = b"x" * 1024
 NO_CHECKPOINT = CheckpointPolicy(min_checkpoint_bytes=1 << 62)
 _counter = 10**12  # dedup ids for timed cycles, never reused within a process
+
+Queue = Durable[QueuePartition]
 
 
 def progress(text: str) -> None:
@@ -42,11 +45,11 @@ def progress(text: str) -> None:
     sys.stderr.flush()
 
 
-def open_host(path: Path, fifo: bool, fsync: str) -> QueueHost:
+def open_at(path: Path, fifo: bool, fsync: str) -> Queue:
     config = QueueConfig.create(
         "bench.fifo" if fifo else "bench", visibility_timeout_s=43_200, retention_s=1_209_600
     )
-    return QueueHost.open(config, FileLog(path, fsync=fsync), tag=1, checkpoint=NO_CHECKPOINT)
+    return open_queue(config, FileLog(path, fsync=fsync), tag=1, checkpoint=NO_CHECKPOINT)
 
 
 def entries(n: int, fifo: bool, start: int) -> list[SendEntry]:
@@ -58,7 +61,7 @@ def entries(n: int, fifo: bool, start: int) -> list[SendEntry]:
     return [SendEntry(BODY) for _ in range(n)]
 
 
-def fill(host: QueueHost, clock: ManualClock, depth: int, fifo: bool) -> tuple[float, float]:
+def fill(queue: Queue, clock: ManualClock, depth: int, fifo: bool) -> tuple[float, float]:
     """Send ``depth`` messages in batches of 1,000. Returns allocated bytes per message right
     after, and again once the 5-minute FIFO dedup window has passed (retention is 14 days)."""
     gc.collect()
@@ -67,29 +70,29 @@ def fill(host: QueueHost, clock: ManualClock, depth: int, fifo: bool) -> tuple[f
     sent = 0
     while sent < depth:
         n = min(1000, depth - sent)
-        host.send(clock.now_ms(), entries(n, fifo, sent))
+        queue.run(Send(entries(n, fifo, sent)), clock.now_ms())
         sent += n
         if sent % 50_000 == 0 or sent == depth:
             progress(f"  filling {sent:,}/{depth:,}")
     gc.collect()
     per_message = (tracemalloc.get_traced_memory()[0] - before) / depth
     clock.advance(301)
-    host.stats(clock.now_ms())
+    queue.run(QueueStats(), clock.now_ms())
     gc.collect()
     settled = (tracemalloc.get_traced_memory()[0] - before) / depth
     tracemalloc.stop()
     return per_message, settled
 
 
-def cycle_rate(host: QueueHost, clock: ManualClock, batch: int, cycles: int, fifo: bool) -> float:
+def cycle_rate(queue: Queue, clock: ManualClock, batch: int, cycles: int, fifo: bool) -> float:
     """Messages/s through send + receive + delete at constant depth."""
     global _counter
     started = time.perf_counter()
     for _ in range(cycles):
-        host.send(clock.now_ms(), entries(batch, fifo, _counter))
+        queue.run(Send(entries(batch, fifo, _counter)), clock.now_ms())
         _counter += batch
-        got = host.receive(clock.now_ms(), batch).messages
-        host.delete(clock.now_ms(), [m.receipt for m in got])
+        got = queue.run(Receive(batch), clock.now_ms())
+        queue.run(Delete([m.receipt for m in got]), clock.now_ms())
         clock.advance(0.001)
     return batch * cycles / (time.perf_counter() - started)
 
@@ -102,22 +105,22 @@ def run(args: argparse.Namespace) -> None:
             for depth in args.depths:
                 path = root / f"{'fifo' if fifo else 'std'}-{depth}"
                 clock = ManualClock()
-                host = open_host(path, fifo, args.fsync)
-                memory = fill(host, clock, depth, fifo)
+                queue = open_at(path, fifo, args.fsync)
+                memory = fill(queue, clock, depth, fifo)
                 rates = []
                 for run_index in range(args.runs):
                     progress(f"  depth {depth:,}: run {run_index + 1}/{args.runs}")
-                    rates.append(cycle_rate(host, clock, args.batch, args.cycles, fifo))
-                disk = host.log.disk_bytes()
-                host.close()
+                    rates.append(cycle_rate(queue, clock, args.batch, args.cycles, fifo))
+                disk = queue.log.disk_bytes()
+                queue.close()
                 recovery = None
                 if depth == max(args.depths):
                     progress(f"  recovering {disk / 1e6:,.0f} MB")
                     gc.collect()
                     started = time.perf_counter()
-                    again = open_host(path, fifo, args.fsync)
+                    again = open_at(path, fifo, args.fsync)
                     seconds = time.perf_counter() - started
-                    assert again.recovery.messages == depth
+                    assert again.engine.message_count == depth
                     again.close()
                     recovery = (seconds, disk / seconds / 1e6)
                 rows.append(

@@ -43,7 +43,7 @@ from typing import Any
 import ray
 
 from raybus.core.code import code_sha256, serialize_handler
-from raybus.core.resources import FunctionConfig
+from raybus.core.functions import FunctionConfig
 from raybus.functions.runtime import Invoker
 
 WARM_UP_S = 60.0

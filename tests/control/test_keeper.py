@@ -10,8 +10,8 @@ import pytest
 
 from raybus.control.catalog import Catalog, CatalogStore
 from raybus.control.keeper import CatalogKeeper
-from raybus.core.config import QueueConfig
 from raybus.core.errors import RaybusError
+from raybus.core.queues import QueueConfig
 
 
 class FailingStore:
@@ -60,11 +60,11 @@ def test_a_saved_change_is_installed_and_survives_a_reload(tmp_path: Path) -> No
 
     async def create() -> None:
         async with keeper.change() as draft:
-            draft.add_queue(QueueConfig.create("orders"))
+            draft.add("queue", QueueConfig.create("orders"))
 
     asyncio.run(create())
-    assert "orders" in keeper.catalog.queues
-    assert "orders" in reloaded(tmp_path, store).queues
+    assert "orders" in keeper.catalog.of("queue")
+    assert "orders" in reloaded(tmp_path, store).of("queue")
 
 
 def test_a_change_whose_save_fails_changes_neither_memory_nor_disk(tmp_path: Path) -> None:
@@ -75,22 +75,22 @@ def test_a_change_whose_save_fails_changes_neither_memory_nor_disk(tmp_path: Pat
 
     async def create() -> None:
         async with keeper.change() as draft:
-            draft.add_queue(QueueConfig.create("lost"))
+            draft.add("queue", QueueConfig.create("lost"))
 
     with pytest.raises(OSError):
         asyncio.run(create())
     assert keeper.catalog.to_bytes() == before_memory
     assert snapshot_bytes(tmp_path) == before_disk
-    assert "lost" not in reloaded(tmp_path, store).queues
+    assert "lost" not in reloaded(tmp_path, store).of("queue")
 
     # and the keeper still works: later changes are saved and installed
     async def later() -> None:
         async with keeper.change() as draft:
-            draft.add_queue(QueueConfig.create("later"))
+            draft.add("queue", QueueConfig.create("later"))
 
     asyncio.run(later())
-    assert set(keeper.catalog.queues) == {"later"}
-    assert set(reloaded(tmp_path, store).queues) == {"later"}
+    assert set(keeper.catalog.of("queue")) == {"later"}
+    assert set(reloaded(tmp_path, store).of("queue")) == {"later"}
 
 
 def test_a_rejected_change_leaves_the_catalog_as_it_was(tmp_path: Path) -> None:
@@ -100,7 +100,7 @@ def test_a_rejected_change_leaves_the_catalog_as_it_was(tmp_path: Path) -> None:
 
     async def half_applied() -> None:
         async with keeper.change() as draft:
-            draft.add_queue(QueueConfig.create("first"))
+            draft.add("queue", QueueConfig.create("first"))
             raise RaybusError("InvalidParameterValue", "the second half was refused")
 
     with pytest.raises(RaybusError):
@@ -131,7 +131,7 @@ def test_the_draft_is_a_copy_mutations_do_not_leak_into_the_installed_catalog(
 
     async def create() -> None:
         async with keeper.change() as draft:
-            draft.add_queue(QueueConfig.create("orders", partitions=2))
+            draft.add("queue", QueueConfig.create("orders", partitions=2))
 
     asyncio.run(create())
     installed = keeper.catalog
@@ -144,7 +144,7 @@ def test_the_draft_is_a_copy_mutations_do_not_leak_into_the_installed_catalog(
     with pytest.raises(OSError):
         asyncio.run(reopen())
     assert keeper.catalog is installed
-    assert [epoch for _, epoch in installed.queues["orders"].placements] == [1, 1]
+    assert [epoch for _, epoch in installed.get("queue", "orders").placements] == [1, 1]
 
 
 def test_a_change_that_changes_nothing_is_not_saved(tmp_path: Path) -> None:
@@ -153,7 +153,7 @@ def test_a_change_that_changes_nothing_is_not_saved(tmp_path: Path) -> None:
 
     async def look() -> None:
         async with keeper.change() as draft:
-            assert draft.queues == {}
+            assert draft.of("queue") == {}
 
     asyncio.run(look())
     assert store.saves == saves
@@ -169,10 +169,10 @@ def test_waiters_wake_on_an_installed_change_only(tmp_path: Path) -> None:
         store.fail = 1
         with pytest.raises(OSError):
             async with keeper.change() as draft:
-                draft.add_queue(QueueConfig.create("failed"))
+                draft.add("queue", QueueConfig.create("failed"))
         assert not waiter.done()
         async with keeper.change() as draft:
-            draft.add_queue(QueueConfig.create("saved"))
+            draft.add("queue", QueueConfig.create("saved"))
         newer = await asyncio.wait_for(waiter, 5.0)
         return version, newer.version
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from raybus.core.errors import RaybusError
-from raybus.core.resources import PublishEntry, TopicConfig
+from raybus.core.topics import PublishEntry, TopicConfig
 from raybus.engines import Delivery, Message, Subscriber, TopicPartition
-from raybus.engines import topic as topic_module
+from raybus.engines.topic import engine as topic_module
 from raybus.storage import MemoryLog
 
 

@@ -20,9 +20,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from raybus.core.resources import PublishEntry, PublishResult, TopicConfig
+from raybus.core.topics import PublishEntry, PublishResult, TopicConfig
 from raybus.engines import Delivery, Message, Subscriber, TopicPartition
-from raybus.engines.topic_records import TopicRecordType, decode_topic_record
+from raybus.engines.topic.records import TopicRecordType, decode_topic_record
 from raybus.storage import MemoryLog, plan_compaction
 
 IDS = ("a", "b", "c")

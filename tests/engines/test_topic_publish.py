@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from raybus.core import ManualClock
 from raybus.core.attributes import validate_sqs_text
 from raybus.core.errors import RaybusError
-from raybus.core.resources import PublishEntry, PublishResult, TopicConfig
+from raybus.core.topics import PublishEntry, PublishResult, TopicConfig
 from raybus.engines import DEDUP_WINDOW_MS, Subscriber, TopicPartition, message_id_for
-from raybus.engines.topic_records import text_is_valid
+from raybus.engines.topic.records import text_is_valid
 from raybus.storage import MemoryLog
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from raybus.core import ManualClock, QueueConfig
 from raybus.core.errors import RaybusError
-from raybus.core.resources import PublishEntry, PublishResult, TopicConfig
+from raybus.core.topics import PublishEntry, PublishResult, TopicConfig
 from raybus.engines import (
     Delivery,
     QueuePartition,
@@ -20,7 +20,7 @@ from raybus.engines import (
     TopicPartition,
     new_partition,
 )
-from raybus.engines.topic_records import decode_topic_record
+from raybus.engines.topic.records import decode_topic_record
 from raybus.storage import FileLog, MemoryLog, PartitionLog, plan_compaction
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from raybus.core.attributes import Attribute
-from raybus.engines.messages import ReceivedMessage
+from raybus.engines.queue.messages import ReceivedMessage
 from raybus.examples import echo, resize
 from raybus.functions import sns_event, sqs_event
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from raybus.core.attributes import Attribute, validate_attributes
-from raybus.core.resources import FunctionConfig
+from raybus.core.functions import FunctionConfig
 from raybus.functions import InvocationResult, dead_letter, dlq_attributes, invocation_record
 
 ARN = "arn:aws:lambda:us-east-1:000000000000:function:resize:$LATEST"

@@ -6,7 +6,7 @@ import base64
 from typing import Any
 
 from raybus.core.attributes import Attribute, md5_of_attributes, md5_of_body
-from raybus.engines.messages import ReceivedMessage
+from raybus.engines.queue.messages import ReceivedMessage
 from raybus.functions import sqs_event, sqs_record
 
 

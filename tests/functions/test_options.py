@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from raybus.actors.options import MIB, function_actor_options, function_task_options
-from raybus.core.resources import FunctionConfig
+from raybus.core.functions import FunctionConfig
+from raybus.options import MIB, function_actor_options, function_task_options
 
 GIB = 1024 * MIB
 

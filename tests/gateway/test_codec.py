@@ -17,15 +17,12 @@ import pytest
 from raybus.core.attributes import Attribute
 from raybus.core.errors import RaybusError
 from raybus.engines import ReceivedMessage, SendEntry, SendResult
-from raybus.gateway.codec import (
-    JSON,
+from raybus.gateway.codec import JSON, MSGPACK, Codec, error_body
+from raybus.gateway.queue_wire import (
     MAX_BATCH,
     MAX_BATCH_BYTES,
-    MSGPACK,
-    Codec,
     entries_from_wire,
     entry_from_wire,
-    error_body,
     message_to_wire,
     result_to_wire,
 )

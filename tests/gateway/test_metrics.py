@@ -10,8 +10,9 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from raybus.core.resources import MappingConfig, SubscriptionConfig, TopicConfig
-from raybus.core.routing import RoutingTable, TopicRoute
+from raybus.core.mappings import MappingConfig
+from raybus.core.routing import Route, RoutingTable
+from raybus.core.topics import SubscriptionConfig, TopicConfig
 from raybus.gateway import GatewayMetrics
 from raybus.gateway.resource_metrics import mapping_backlogs, subscription_endpoint
 
@@ -41,10 +42,13 @@ def table_with(
 ) -> RoutingTable:
     return RoutingTable(
         version=1,
-        topics={
-            name: TopicRoute(TopicConfig(name), 1, (), tuple(subs)) for name, subs in topics.items()
+        resources={
+            "topic": {
+                name: Route("topic", name, TopicConfig(name), 1, (), tuple(subs))
+                for name, subs in topics.items()
+            },
+            "mapping": {m.id: Route("mapping", m.id, m) for m in mappings},
         },
-        mappings={mapping.id: mapping for mapping in mappings},
     )
 
 

@@ -12,9 +12,10 @@ import jsonschema
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from raybus.core.config import QueueConfig
 from raybus.core.errors import RaybusError
-from raybus.core.resources import FunctionConfig, MappingConfig
+from raybus.core.functions import FunctionConfig
+from raybus.core.mappings import MappingConfig
+from raybus.core.queues import QueueConfig
 from raybus.gateway import GatewayMetrics, build_app
 from raybus.gateway.boundary import check_fields
 from raybus.gateway.schemas import COMPONENTS

@@ -1,15 +1,20 @@
 """The HTTP routes of topics, subscriptions, functions and event-source mappings
-(raybus.gateway.resources_api), against fake backends: no Ray, one loopback aiohttp server per
-request. These pin the HTTP layer to docs/http-api.md — which controller method each route
-calls with what, the answer's shape and status, the request checks the gateway makes itself —
-and leave the semantics to the controller's and engines' tests.
+(raybus.gateway.topics, .functions, .mappings), against fake backends: no Ray, one loopback
+aiohttp server per request. These pin the HTTP layer to docs/http-api.md — which control call
+each route makes with what, the answer's shape and status, the request checks the gateway makes
+itself — and leave the semantics to the controller's and engines' tests.
+
+A control call is named here as the controller's method used to be (``CreateTopic`` is
+``create_topic``) with its fields as the arguments.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,9 +23,9 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from raybus.core.errors import RaybusError
-from raybus.core.resources import PublishEntry, PublishResult
+from raybus.core.topics import PublishEntry, PublishResult
 from raybus.gateway import GatewayMetrics, build_app
-from raybus.gateway.resources_api import FUNCTION_ERROR_HEADER
+from raybus.gateway.functions import FUNCTION_ERROR_HEADER
 
 JSON = "application/json"
 MSGPACK = "application/msgpack"
@@ -34,9 +39,9 @@ class WrappedError(RaybusError):
 
 
 class FakeAdmin:
-    """The controller handle: ``admin.X.remote(*args)`` records the call and returns an
-    awaitable of ``answers[X]`` (called with the arguments when callable; raised when an
-    exception)."""
+    """The controller handle: ``admin.X.remote(*args)`` — and ``admin.run.remote(call)``,
+    recorded under the call's name — records the call and returns an awaitable of
+    ``answers[X]`` (called with the arguments when callable; raised when an exception)."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
@@ -48,22 +53,38 @@ class FakeAdmin:
         class Method:
             @staticmethod
             def remote(*args: Any) -> Any:
-                admin.calls.append((name, args))
-
-                async def run() -> Any:
-                    answer = admin.answers.get(name)
-                    if isinstance(answer, BaseException):
-                        raise answer
-                    return answer(*args) if callable(answer) else answer
-
-                return run()
+                if name == "run":  # a typed control call: named as the method it replaces
+                    return admin._answer(*_call_name(args[0]))
+                return admin._answer(name, args)
 
         return Method()
+
+    def _answer(self, name: str, args: tuple[Any, ...]) -> Any:
+        self.calls.append((name, args))
+
+        async def run() -> Any:
+            answer = self.answers.get(name)
+            if isinstance(answer, BaseException):
+                raise answer
+            return answer(*args) if callable(answer) else answer
+
+        return run()
+
+
+def _call_name(call: Any) -> tuple[str, tuple[Any, ...]]:
+    """``TopicStatsCall(name="alerts")`` → ``("topic_stats", ("alerts",))``."""
+    stem = type(call).__name__.removesuffix("Call")
+    name = re.sub(r"(?<!^)(?=[A-Z])", "_", stem).lower()
+    return name, tuple(getattr(call, f.name) for f in dataclasses.fields(call))
 
 
 class FakeTopics:
     def __init__(self) -> None:
         self.published: list[tuple[str, list[PublishEntry]]] = []
+        self.forgotten: list[str] = []
+
+    def forget(self, topic: str) -> None:
+        self.forgotten.append(topic)
 
     async def publish(
         self, topic: str, entries: list[PublishEntry]

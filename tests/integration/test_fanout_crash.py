@@ -20,7 +20,7 @@ from tests.integration.test_semantics import wait_for
 def _topic_host(topic: str) -> str:
     controller = ray.get_actor(CONTROLLER_NAME, namespace=NAMESPACE)
     table = ray.get(controller.routing.remote())
-    host: str = table.topics[topic].partitions[0].host
+    host: str = table.route("topic", topic).partitions[0].host
     return host
 
 

@@ -16,7 +16,7 @@ import pytest
 from raybus.control import RunningCluster
 from raybus.core.code import code_sha256, serialize_handler
 from raybus.core.errors import RaybusError
-from raybus.core.resources import FunctionConfig
+from raybus.core.functions import FunctionConfig
 from raybus.functions.runtime import Invoker
 
 T = TypeVar("T")

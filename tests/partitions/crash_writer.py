@@ -1,6 +1,7 @@
-"""A child process for crash tests: sends and deletes through a QueueHost on a FileLog and prints
-each acknowledgement (``sent <body>`` / ``deleted <body>``) only after the call returned. The
-parent SIGKILLs it at a random moment and checks the log against what was acknowledged."""
+"""A child process for crash tests: sends and deletes through a queue partition on a FileLog
+(:func:`raybus.partitions.open_queue`, every call committed before it returns) and prints each
+acknowledgement (``sent <body>`` / ``deleted <body>``) only after the call returned. The parent
+SIGKILLs it at a random moment and checks the log against what was acknowledged."""
 
 from __future__ import annotations
 
@@ -8,14 +9,15 @@ import sys
 
 from raybus.core import QueueConfig, SystemClock
 from raybus.engines import SendEntry
-from raybus.host import CheckpointPolicy, QueueHost
+from raybus.engines.queue.ops import Delete, Receive, Send
+from raybus.partitions import CheckpointPolicy, open_queue
 from raybus.storage import FileLog
 
 
 def main(directory: str, fifo: bool) -> None:
     config = QueueConfig.create("crash.fifo" if fifo else "crash", visibility_timeout_s=600)
     log = FileLog(directory, segment_bytes=256 * 1024)
-    host = QueueHost.open(
+    queue = open_queue(
         config, log, tag=11, checkpoint=CheckpointPolicy(min_checkpoint_bytes=512 * 1024)
     )
     clock = SystemClock()
@@ -27,10 +29,10 @@ def main(directory: str, fifo: bool) -> None:
         entries = [
             SendEntry(b.encode(), group_id="g", dedup_id=b) if fifo else SendEntry(b) for b in batch
         ]
-        host.send(clock.now_ms(), entries)
+        queue.run(Send(entries), clock.now_ms())
         out.write("".join(f"sent {b}\n" for b in batch))
-        received = host.receive(clock.now_ms(), 4).messages
-        host.delete(clock.now_ms(), [m.receipt for m in received])
+        received = queue.run(Receive(4), clock.now_ms())
+        queue.run(Delete([m.receipt for m in received]), clock.now_ms())
         out.write("".join(f"deleted {m.body.decode()}\n" for m in received))
         out.flush()
 

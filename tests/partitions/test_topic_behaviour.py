@@ -1,0 +1,156 @@
+"""Topic partitions (:mod:`raybus.partitions.topic`): a publish is durable before it is
+acknowledged, then every subscription's delivery loop delivers it through the dispatcher; a
+failing endpoint is retried on the clock (SNS's delivery policy) and then dead-lettered."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from raybus.core import ManualClock, QueueConfig
+from raybus.core.topics import PublishEntry, PublishResult, SubscriptionConfig, TopicConfig
+from raybus.engines import QueuePartition, TopicPartition
+from raybus.engines.queue.ops import Receive
+from raybus.engines.topic.ops import Publish, TopicStats
+from raybus.partitions import TOPICS, Durable, Environment, PartitionShell, open_queue
+from raybus.storage import MemoryLog
+from tests.partitions.fakes import FakeDispatcher, until
+
+Shell = PartitionShell[TopicPartition]
+T0 = 1_700_000_000_000
+RETRY_MS = 20_000  # SNS's default for HTTP/S endpoints: 3 retries, 20 s apart
+
+
+def queue(name: str, tag: int) -> Durable[QueuePartition]:
+    return open_queue(QueueConfig.create(name), MemoryLog(), tag=tag)
+
+
+def subscription(sub_id: str, protocol: str, endpoint: str, **settings: Any) -> SubscriptionConfig:
+    return SubscriptionConfig.from_dict(
+        {"id": sub_id, "topic": "t", "protocol": protocol, "endpoint": endpoint, **settings}
+    )
+
+
+async def topic_shell(path: Path, env: Environment) -> Shell:
+    return await PartitionShell.open(
+        TOPICS,
+        TopicConfig.from_dict({"name": "t"}),
+        str(path),
+        tag=21,
+        partition=0,
+        epoch=1,
+        env=env,
+    )
+
+
+async def sub_stats(shell: Shell, sub_id: str) -> dict[str, int]:
+    stats: dict[str, Any] = await shell.apply(TopicStats())
+    counters: dict[str, int] = stats["subscriptions"][sub_id]
+    return counters
+
+
+def counter(shell: Shell, sub_id: str, name: str) -> int:
+    return int(shell.engine.stats(shell.clock.now_ms())["subscriptions"][sub_id][name])
+
+
+def test_each_publish_reaches_both_subscriptions_and_their_cursors_survive_a_reopen(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock(start_ms=T0)
+    queues = {"a": queue("a", 1), "b": queue("b", 2)}
+    dispatcher = FakeDispatcher(clock, queues)
+    env = Environment(clock=clock, dispatcher=dispatcher, virtual_clock=True)
+    subs = [subscription("raw", "queue", "a", raw=True), subscription("wrapped", "queue", "b")]
+
+    async def scenario() -> list[PublishResult]:
+        shell = await topic_shell(tmp_path, env)
+        await shell.attach(subs)
+        (results,) = await shell.execute([Publish([PublishEntry("hello"), PublishEntry("world")])])
+        await until(
+            lambda: all(counter(shell, sub.id, "delivered") == 2 for sub in subs),
+            "both subscriptions to settle both messages",
+        )
+        await shell.close()
+        again = await topic_shell(tmp_path, env)  # the cursors were committed
+        await again.attach(subs)
+        for sub in subs:
+            assert (await sub_stats(again, sub.id))["backlog"] == 0
+        await again.close()
+        return list(results)
+
+    results = asyncio.run(scenario())
+    assert all(isinstance(r, PublishResult) for r in results)
+    assert [e.body for e in dispatcher.sent_to("a")] == [b"hello", b"world"]
+    received = queues["a"].run(Receive(10), clock.now_ms())
+    assert sorted(m.body for m in received) == [b"hello", b"world"]
+    envelopes = [json.loads(m.body) for m in queues["b"].run(Receive(10), clock.now_ms())]
+    assert sorted(e["Message"] for e in envelopes) == ["hello", "world"]
+    assert all(e["Type"] == "Notification" for e in envelopes)
+    assert {e["MessageId"] for e in envelopes} == {r.message_id for r in results}
+    assert len(dispatcher.sends) == 2  # one batch per subscription
+
+
+def test_a_failing_endpoint_is_retried_on_the_clock_then_dead_lettered(tmp_path: Path) -> None:
+    clock = ManualClock(start_ms=T0)
+    dlq = queue("dlq", 3)
+    dispatcher = FakeDispatcher(clock, {"dlq": dlq})
+    dispatcher.status = 500
+    env = Environment(clock=clock, dispatcher=dispatcher, virtual_clock=True)
+    sub = subscription("hook", "https", "https://example.com/hook", dead_letter_queue="dlq")
+
+    async def scenario() -> None:
+        shell = await topic_shell(tmp_path, env)
+        await shell.attach([sub])
+        await shell.execute([Publish([PublishEntry("ping")])])
+
+        def failed(times: int) -> Callable[[], bool]:
+            return lambda: counter(shell, sub.id, "failed") == times
+
+        for attempt in range(1, 4):
+            await until(failed(attempt), f"attempt {attempt} to fail")
+            assert shell.engine.next_due_ms(sub.id) == T0 + attempt * RETRY_MS
+            for _ in range(10):
+                await asyncio.sleep(0)
+            assert len(dispatcher.posts) == attempt  # no retry before it is due
+            clock.advance(RETRY_MS // 1000)
+            shell.wake()  # what a host does when the virtual clock moves
+        await until(lambda: counter(shell, sub.id, "dead_lettered") == 1, "the dead letter")
+        stats = await sub_stats(shell, sub.id)
+        assert (stats["failed"], stats["delivered"], stats["backlog"]) == (4, 0, 0)
+        await shell.close()
+
+    asyncio.run(scenario())
+    assert [(url, at) for url, _, _, at in dispatcher.posts] == [
+        ("https://example.com/hook", T0 + i * RETRY_MS) for i in range(4)
+    ]
+    (dead,) = dlq.run(Receive(10), clock.now_ms())
+    envelope = json.loads(dead.body)
+    assert (envelope["Type"], envelope["Message"]) == ("Notification", "ping")
+
+
+def test_an_endpoint_that_recovers_gets_the_message_on_a_retry(tmp_path: Path) -> None:
+    clock = ManualClock(start_ms=T0)
+    dispatcher = FakeDispatcher(clock)
+    dispatcher.status = 503
+    env = Environment(clock=clock, dispatcher=dispatcher, virtual_clock=True)
+    sub = subscription("hook", "http", "http://example.com/hook", raw=True)
+
+    async def scenario() -> None:
+        shell = await topic_shell(tmp_path, env)
+        await shell.attach([sub])
+        await shell.execute([Publish([PublishEntry("ping")])])
+        await until(lambda: counter(shell, sub.id, "failed") == 1, "the first attempt")
+        dispatcher.status = 204
+        clock.advance(RETRY_MS // 1000)
+        shell.wake()
+        await until(lambda: counter(shell, sub.id, "delivered") == 1, "the retry")
+        await shell.close()
+
+    asyncio.run(scenario())
+    assert [(body, at) for _, body, _, at in dispatcher.posts] == [
+        (b"ping", T0),
+        (b"ping", T0 + RETRY_MS),
+    ]
