@@ -15,7 +15,8 @@ from raybus.core.errors import RaybusError
 from raybus.gateway import GatewayMetrics, build_app
 from raybus.gateway.boundary import PER_ENTRY, UNKNOWN_FIELD_CODE, Limits, check_fields
 from raybus.gateway.codec import Codec, media_type
-from raybus.gateway.schemas import COMPONENTS, SEND, closed, ref
+from raybus.gateway.queue_wire import SEND
+from raybus.gateway.schemas import COMPONENTS, closed, ref
 from raybus.gateway.text import check_text, field_path
 from tests.gateway.test_resources_api import FakeAdmin, FakeService
 

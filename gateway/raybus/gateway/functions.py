@@ -26,10 +26,23 @@ from raybus.control.functions import (
 )
 from raybus.core.errors import RaybusError
 from raybus.core.functions import FunctionConfig
+from raybus.core.functions import FunctionConfig as _FunctionSettings
 from raybus.gateway import schemas as S
 from raybus.gateway.api import Context, body, ok, query_limit
 from raybus.gateway.boundary import CODEC, Route
 from raybus.gateway.codec import b64_field
+from raybus.gateway.schemas import (
+    ANY,
+    BASE64,
+    BOOLEAN,
+    COMPONENTS,
+    NUMBER,
+    STRING,
+    closed,
+    open_object,
+    settings_schema,
+    without_required,
+)
 
 __all__ = [
     "FUNCTION_ERROR_HEADER",
@@ -89,6 +102,29 @@ def check_json_value(value: object, parameter: str = "payload") -> None:
             raise _invalid(
                 parameter, f"{parameter} is a JSON value; it holds a {type(item).__name__}."
             )
+
+
+# -- the function's schemas ----------------------------------------------------------
+COMPONENTS["FunctionConfig"] = settings_schema(_FunctionSettings)
+_CODE = {
+    "code_base64": {**BASE64, "description": "The serialised handler (cloudpickle), in JSON."},
+    "code": {
+        "type": "string",
+        "description": "The serialised handler's bytes as msgpack bin (msgpack only: JSON "
+        "sends code_base64).",
+    },
+}
+FUNCTION_CREATE = settings_schema(
+    _FunctionSettings, exclude=("code_sha256", "code_size"), required=["name"], extra=_CODE
+)
+FUNCTION_CHANGES = without_required(
+    settings_schema(_FunctionSettings, exclude=("code_sha256", "code_size", "name"), extra=_CODE)
+)
+INVOKE = closed({"payload": {"description": "The event: any JSON value."}})
+INVOKE_ANSWER = open_object(
+    {"request_id": STRING, "ok": BOOLEAN, "payload": ANY, "duration_ms": NUMBER},
+    ["request_id", "ok"],
+)
 
 
 class FunctionService:
@@ -187,22 +223,22 @@ def routes(context: Context) -> list[Route]:
     return [
         Route("POST", "/v1/functions", "create_function", api.create_function,
               "Create a function from an import path or uploaded code.", "functions",
-              body=S.FUNCTION_CREATE, answer=function),
+              body=FUNCTION_CREATE, answer=function),
         Route("GET", "/v1/functions", "list_functions", api.list_functions,
               "List function names.", "functions", query=names,
               answer=S.open_object({"functions": S.NAMES}, ["functions"])),
         Route("GET", f, "get_function", api.get_function, "A function's settings.",
               "functions", answer=function),
         Route("PATCH", f, "update_function", api.update_function,
-              "Change a function's settings or code.", "functions", body=S.FUNCTION_CHANGES,
+              "Change a function's settings or code.", "functions", body=FUNCTION_CHANGES,
               answer=function),
         Route("DELETE", f, "delete_function", api.delete_function,
               "Delete a function and its mappings.", "functions"),
         Route("POST", f + "/invoke", "invoke", api.invoke,
               "Invoke synchronously: the handler's result or Lambda's error object.",
-              "functions", body=S.INVOKE, answer=S.INVOKE_ANSWER),
+              "functions", body=INVOKE, answer=INVOKE_ANSWER),
         Route("POST", f + "/invoke-async", "invoke_async", api.invoke_async,
               "Queue an asynchronous invocation (durable before the answer).", "functions",
-              body=S.INVOKE, answer=S.open_object({"request_id": S.STRING}, ["request_id"]),
+              body=INVOKE, answer=S.open_object({"request_id": S.STRING}, ["request_id"]),
               status=202),
     ]  # fmt: skip

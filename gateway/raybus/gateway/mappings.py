@@ -13,11 +13,26 @@ from raybus.control.mappings import (
     MappingStats,
     UpdateMapping,
 )
+from raybus.core.mappings import MappingConfig
 from raybus.gateway import schemas as S
 from raybus.gateway.api import Context, body, ok
 from raybus.gateway.boundary import Route
+from raybus.gateway.schemas import (
+    COMPONENTS,
+    only,
+    settings_schema,
+)
 
 __all__ = ["MappingApi", "routes"]
+
+
+COMPONENTS["MappingConfig"] = settings_schema(MappingConfig)
+MAPPING_CREATE = settings_schema(MappingConfig, exclude=("id", "subscription"))
+MAPPING_CHANGES = only(
+    COMPONENTS["MappingConfig"],
+    ("batch_size", "batching_window_s", "max_concurrency", "report_batch_item_failures",
+     "filter_criteria", "enabled"),
+)  # fmt: skip
 
 
 class MappingApi:
@@ -64,7 +79,7 @@ def routes(context: Context) -> list[Route]:
     return [
         Route("POST", "/v1/event-source-mappings", "create_mapping", api.create_mapping,
               "Feed a function from a queue or a topic.", "event-source mappings",
-              body=S.MAPPING_CREATE, answer=mapping),
+              body=MAPPING_CREATE, answer=mapping),
         Route("GET", "/v1/event-source-mappings", "list_mappings", api.list_mappings,
               "List mappings, by function and/or source.", "event-source mappings",
               query={"function": S.STRING, "source": S.STRING},
@@ -72,7 +87,7 @@ def routes(context: Context) -> list[Route]:
         Route("GET", m, "get_mapping", api.get_mapping, "A mapping.", "event-source mappings",
               answer=mapping),
         Route("PATCH", m, "update_mapping", api.update_mapping, "Change a mapping.",
-              "event-source mappings", body=S.MAPPING_CHANGES, answer=mapping),
+              "event-source mappings", body=MAPPING_CHANGES, answer=mapping),
         Route("DELETE", m, "delete_mapping", api.delete_mapping, "Delete a mapping.",
               "event-source mappings"),
         Route("GET", m + "/stats", "mapping_stats", api.mapping_stats,

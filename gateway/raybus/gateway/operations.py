@@ -12,8 +12,29 @@ from raybus.core.errors import RaybusError
 from raybus.gateway import schemas as S
 from raybus.gateway.api import Context, body, ok
 from raybus.gateway.boundary import CODEC, Route
+from raybus.gateway.schemas import (
+    BOOLEAN,
+    INTEGER,
+    closed,
+    open_object,
+)
 
 __all__ = ["OperationsApi", "routes"]
+
+
+CLOCK_ADVANCE = closed(
+    {"seconds": {"type": "number", "minimum": 0, "maximum": 366 * 24 * 3600}}, ["seconds"]
+)
+HEALTH = open_object(
+    {
+        "status": {"enum": ["ok", "degraded"]},
+        "hosts": {"type": "array", "items": {"type": "object"}},
+        "partitions": INTEGER,
+        "routing_version": INTEGER,
+        "test_clock": BOOLEAN,
+    },
+    ["status"],
+)
 
 
 class OperationsApi:
@@ -75,9 +96,9 @@ def routes(context: Context) -> list[Route]:
               answer=S.open_object({"now_ms": S.INTEGER, "test_clock": S.BOOLEAN})),
         Route("POST", "/v1/clock/advance", "advance_clock", api.advance_clock,
               "Move the virtual clock forward (raybus up --test-clock only).", "clock",
-              body=S.CLOCK_ADVANCE, answer=S.open_object({"now_ms": S.INTEGER}, ["now_ms"])),
+              body=CLOCK_ADVANCE, answer=S.open_object({"now_ms": S.INTEGER}, ["now_ms"])),
         Route("GET", "/healthz", "healthz", api.healthz,
-              "Cluster health: 200 ok, 503 degraded.", "operations", answer=S.HEALTH),
+              "Cluster health: 200 ok, 503 degraded.", "operations", answer=HEALTH),
         Route("GET", "/metrics", "metrics", api.metrics_text, "Prometheus metrics.",
               "operations", answer={"type": "string"}),
     ]  # fmt: skip

@@ -15,8 +15,27 @@ from collections.abc import Mapping
 from typing import Any
 
 from raybus.core.errors import RaybusError
+from raybus.core.queues import QueueConfig, RedriveAllowPolicy, RedrivePolicy
 from raybus.engines import ReceivedMessage, SendEntry, SendResult
+from raybus.gateway.boundary import UNKNOWN_FIELD_CODE
 from raybus.gateway.codec import attributes_from_json, b64_field, check_keys, utf8_len
+from raybus.gateway.schemas import (
+    ATTRIBUTES,
+    BASE64,
+    BOOLEAN,
+    COMPONENTS,
+    ERROR,
+    INTEGER,
+    STRING,
+    closed,
+    component,
+    nullable,
+    open_object,
+    per_entry,
+    ref,
+    settings_schema,
+    without_required,
+)
 
 __all__ = [
     "MAX_BATCH",
@@ -155,3 +174,130 @@ def message_to_wire(message: ReceivedMessage, *, json: bool) -> dict[str, Any]:
     else:
         out["body"] = message.body
     return out
+
+
+# -- the queue's schemas (read by the OpenAPI document and the boundary) ---------------------------
+for _policy in (RedrivePolicy, RedriveAllowPolicy):
+    _name = component(_policy)
+    COMPONENTS[_name] = {**COMPONENTS[_name], UNKNOWN_FIELD_CODE: "InvalidRedrivePolicy"}
+QUEUE_CONFIG = {**settings_schema(QueueConfig), UNKNOWN_FIELD_CODE: "InvalidAttributeName"}
+QUEUE_CONFIG["properties"]["redrive_allow_policy"] = {  # null: the default (allowAll)
+    **nullable(ref("RedriveAllowPolicy")),
+    "default": {"permission": "allowAll", "source_queues": []},
+}
+COMPONENTS["QueueConfig"] = QUEUE_CONFIG
+QUEUE_CHANGES = without_required(QUEUE_CONFIG)
+QUEUE_ANSWER = open_object({"queue": ref("QueueConfig"), "created": BOOLEAN}, ["queue"])
+
+COMPONENTS["SendEntry"] = closed(
+    {
+        "body": STRING,
+        "body_base64": BASE64,
+        "attributes": ATTRIBUTES,
+        "delay_s": {"type": "integer", "minimum": 0, "maximum": 900},
+        "group_id": STRING,
+        "dedup_id": STRING,
+    },
+    description="One message: body (or body_base64) is required.",
+)
+SEND = {
+    "anyOf": [
+        ref("SendEntry"),
+        closed(
+            {"entries": per_entry(ref("SendEntry"), 1000)},
+            ["entries"],
+        ),
+    ]
+}  # fmt: skip
+COMPONENTS["SendResult"] = open_object(
+    {
+        "message_id": STRING,
+        "md5_of_body": STRING,
+        "md5_of_attributes": nullable(STRING),
+        "sequence_number": STRING,
+    },
+    ["message_id", "md5_of_body"],
+)
+BATCH_RESULTS = open_object(
+    {"results": {"type": "array", "items": {"anyOf": [ref("SendResult"), ERROR]}}}, ["results"]
+)
+SEND_ANSWER = {"anyOf": [ref("SendResult"), BATCH_RESULTS]}
+RECEIVE = closed(
+    {
+        "max_messages": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1},
+        "wait_s": nullable({"type": "integer", "minimum": 0, "maximum": 20}),
+        "visibility_timeout_s": nullable({"type": "integer", "minimum": 0, "maximum": 43_200}),
+    }
+)
+COMPONENTS["Message"] = open_object(
+    {
+        "message_id": STRING,
+        "receipt": STRING,
+        "body": STRING,
+        "body_base64": BASE64,
+        "md5_of_body": STRING,
+        "md5_of_attributes": nullable(STRING),
+        "attributes": {"type": "object"},
+        "sent_ms": INTEGER,
+        "receive_count": INTEGER,
+        "first_receive_ms": nullable(INTEGER),
+        "group_id": nullable(STRING),
+        "dedup_id": nullable(STRING),
+        "sequence_number": nullable(STRING),
+    },
+    ["message_id", "receipt", "md5_of_body", "receive_count"],
+)
+RECEIVE_ANSWER = open_object({"messages": {"type": "array", "items": ref("Message")}}, ["messages"])
+RECEIPTS = per_entry(STRING, 1000)
+DELETE = {"anyOf": [closed({"receipt": STRING}, ["receipt"]),
+                    closed({"receipts": RECEIPTS}, ["receipts"])]}  # fmt: skip
+_CHANGE = closed(
+    {
+        "receipt": {"description": "A receipt (a string); any other value fails alone."},
+        "visibility_timeout_s": {
+            "description": "0–43,200 seconds; any other value fails alone.",
+            "examples": [0, 60],
+        },
+    },
+    ["receipt", "visibility_timeout_s"],
+)
+VISIBILITY = {
+    "anyOf": [
+        _CHANGE,
+        closed(
+            {"changes": {"type": "array", "items": _CHANGE, "minItems": 1, "maxItems": 1000}},
+            ["changes"],
+        ),
+    ]
+}
+SETTLE_ANSWER = {
+    "anyOf": [
+        {"type": "object", "maxProperties": 0},
+        open_object(
+            {"results": {"type": "array", "items": {"anyOf": [{"type": "null"}, ERROR]}}},
+            ["results"],
+        ),
+    ]
+}
+MOVE_TASK_START = closed(
+    {
+        "source": STRING,
+        "destination": nullable(STRING),
+        "max_messages_per_s": nullable({"type": "integer", "minimum": 1, "maximum": 500}),
+    },
+    ["source"],
+)
+COMPONENTS["MoveTask"] = open_object(
+    {
+        "handle": STRING,
+        "source": STRING,
+        "destination": nullable(STRING),
+        "status": {"enum": ["RUNNING", "COMPLETED", "CANCELLING", "CANCELLED", "FAILED"]},
+        "started_ms": INTEGER,
+        "moved": INTEGER,
+        "to_move": INTEGER,
+        "max_messages_per_s": nullable(INTEGER),
+        "failure_reason": nullable(STRING),
+    },
+    ["handle", "source", "status"],
+)

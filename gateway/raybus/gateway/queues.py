@@ -14,6 +14,7 @@ from aiohttp import web
 from raybus.control.moves import CancelMoveTask, ListMoveTasks, StartMoveTask
 from raybus.control.queues import CreateQueue, DeleteQueue, GetQueue, ListQueues, UpdateQueue
 from raybus.core.errors import RaybusError
+from raybus.gateway import queue_wire as W
 from raybus.gateway import schemas as S
 from raybus.gateway.api import Context, body, clean, int_field, ok, query_limit
 from raybus.gateway.boundary import CODEC, Route
@@ -209,13 +210,13 @@ def routes(context: Context) -> list[Route]:
     return [
         Route("POST", "/v1/queues", "create_queue", api.create_queue,
               "Create a queue (idempotent for equal settings).", "queues",
-              body=S.QUEUE_CONFIG, answer=S.QUEUE_ANSWER),
+              body=W.QUEUE_CONFIG, answer=W.QUEUE_ANSWER),
         Route("GET", "/v1/queues", "list_queues", api.list_queues, "List queue names.",
               "queues", query=names, answer=S.open_object({"queues": S.NAMES}, ["queues"])),
         Route("GET", q, "get_queue", api.get_queue, "A queue's settings.", "queues",
-              answer=S.QUEUE_ANSWER),
+              answer=W.QUEUE_ANSWER),
         Route("PATCH", q, "update_queue", api.update_queue, "Change a queue's settings.",
-              "queues", body=S.QUEUE_CHANGES, answer=S.QUEUE_ANSWER),
+              "queues", body=W.QUEUE_CHANGES, answer=W.QUEUE_ANSWER),
         Route("DELETE", q, "delete_queue", api.delete_queue, "Delete a queue and its messages.",
               "queues"),
         Route("GET", q + "/stats", "stats", api.stats, "A queue's depth and counters.",
@@ -223,18 +224,18 @@ def routes(context: Context) -> list[Route]:
         Route("POST", q + "/purge", "purge", api.purge, "Delete every message of a queue.",
               "queues"),
         Route("POST", q + "/messages", "send", api.send, "Send a message or a batch.",
-              "messages", body=S.SEND, answer=S.SEND_ANSWER),
+              "messages", body=W.SEND, answer=W.SEND_ANSWER),
         Route("POST", q + "/receive", "receive", api.receive,
-              "Receive messages (long-polling up to wait_s).", "messages", body=S.RECEIVE,
-              answer=S.RECEIVE_ANSWER),
+              "Receive messages (long-polling up to wait_s).", "messages", body=W.RECEIVE,
+              answer=W.RECEIVE_ANSWER),
         Route("POST", q + "/delete", "delete", api.delete, "Delete received messages.",
-              "messages", body=S.DELETE, answer=S.SETTLE_ANSWER),
+              "messages", body=W.DELETE, answer=W.SETTLE_ANSWER),
         Route("POST", q + "/visibility", "change_visibility", api.visibility,
               "Change the visibility timeout of received messages.", "messages",
-              body=S.VISIBILITY, answer=S.SETTLE_ANSWER),
+              body=W.VISIBILITY, answer=W.SETTLE_ANSWER),
         Route("POST", "/v1/move-tasks", "start_move_task", api.start_move_task,
               "Start moving a dead-letter queue's messages back.", "move tasks",
-              body=S.MOVE_TASK_START, answer=task),
+              body=W.MOVE_TASK_START, answer=task),
         Route("GET", "/v1/move-tasks", "list_move_tasks", api.list_move_tasks,
               "The move tasks of a source queue, newest first.", "move tasks",
               query={"source": S.STRING},

@@ -24,13 +24,30 @@ from typing import Any, Literal, Union
 
 from raybus.core.bounds import field_bounds
 from raybus.core.errors import CATALOG
-from raybus.core.functions import FunctionConfig
-from raybus.core.mappings import MappingConfig
-from raybus.core.queues import QueueConfig, RedriveAllowPolicy, RedrivePolicy
-from raybus.core.topics import SubscriptionConfig, TopicConfig
-from raybus.gateway.boundary import PER_ENTRY, UNKNOWN_FIELD_CODE, Schema
+from raybus.gateway.boundary import PER_ENTRY, Schema
 
-__all__ = ["COMPONENTS", "closed", "open_object", "ref", "settings_schema"]
+__all__ = [
+    "ANY",
+    "ATTRIBUTES",
+    "BASE64",
+    "BOOLEAN",
+    "COMPONENTS",
+    "ERROR",
+    "INTEGER",
+    "NAMES",
+    "NUMBER",
+    "STATS",
+    "STRING",
+    "closed",
+    "component",
+    "nullable",
+    "only",
+    "open_object",
+    "per_entry",
+    "ref",
+    "settings_schema",
+    "without_required",
+]
 
 COMPONENTS: dict[str, Schema] = {}
 
@@ -118,11 +135,11 @@ def _type_schema(hint: Any) -> Schema:
     if origin is dict:
         return {"type": "object", "additionalProperties": _type_schema(args[1])}
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        return ref(_component(hint))
+        return ref(component(hint))
     raise TypeError(f"no JSON Schema for {hint!r}")
 
 
-def _component(cls: type) -> str:
+def component(cls: type) -> str:
     if cls.__name__ not in COMPONENTS:
         COMPONENTS[cls.__name__] = {}  # placeholder: recursion stops here
         COMPONENTS[cls.__name__] = settings_schema(cls)
@@ -167,11 +184,11 @@ def settings_schema(
     return closed(properties, needed if required is None else required)
 
 
-def _without_required(schema: Schema) -> Schema:
+def without_required(schema: Schema) -> Schema:
     return {key: value for key, value in schema.items() if key != "required"}
 
 
-def _only(schema: Schema, names: Iterable[str]) -> Schema:
+def only(schema: Schema, names: Iterable[str]) -> Schema:
     keep = set(names)
     return closed({k: v for k, v in schema["properties"].items() if k in keep})
 
@@ -192,19 +209,8 @@ COMPONENTS["Error"] = open_object(
 )
 ERROR = ref("Error")
 
-# -- queues -----------------------------------------------------------------------------------
-for _policy in (RedrivePolicy, RedriveAllowPolicy):
-    _name = _component(_policy)
-    COMPONENTS[_name] = {**COMPONENTS[_name], UNKNOWN_FIELD_CODE: "InvalidRedrivePolicy"}
-QUEUE_CONFIG = {**settings_schema(QueueConfig), UNKNOWN_FIELD_CODE: "InvalidAttributeName"}
-QUEUE_CONFIG["properties"]["redrive_allow_policy"] = {  # null: the default (allowAll)
-    **nullable(ref("RedriveAllowPolicy")),
-    "default": {"permission": "allowAll", "source_queues": []},
-}
-COMPONENTS["QueueConfig"] = QUEUE_CONFIG
-QUEUE_CHANGES = _without_required(QUEUE_CONFIG)
-QUEUE_ANSWER = open_object({"queue": ref("QueueConfig"), "created": BOOLEAN}, ["queue"])
-
+STATS: Schema = {"type": "object", "additionalProperties": {"type": "number"}}
+NAMES: Schema = {"type": "array", "items": STRING}
 ATTRIBUTES: Schema = {
     "type": "object",
     "maxProperties": 10,
@@ -216,213 +222,3 @@ ATTRIBUTES: Schema = {
     },
     "description": "name → [data_type, value]; Binary values are base64 text in JSON.",
 }
-COMPONENTS["SendEntry"] = closed(
-    {
-        "body": STRING,
-        "body_base64": BASE64,
-        "attributes": ATTRIBUTES,
-        "delay_s": {"type": "integer", "minimum": 0, "maximum": 900},
-        "group_id": STRING,
-        "dedup_id": STRING,
-    },
-    description="One message: body (or body_base64) is required.",
-)
-SEND = {
-    "anyOf": [
-        ref("SendEntry"),
-        closed(
-            {"entries": per_entry(ref("SendEntry"), 1000)},
-            ["entries"],
-        ),
-    ]
-}  # fmt: skip
-COMPONENTS["SendResult"] = open_object(
-    {
-        "message_id": STRING,
-        "md5_of_body": STRING,
-        "md5_of_attributes": nullable(STRING),
-        "sequence_number": STRING,
-    },
-    ["message_id", "md5_of_body"],
-)
-BATCH_RESULTS = open_object(
-    {"results": {"type": "array", "items": {"anyOf": [ref("SendResult"), ERROR]}}}, ["results"]
-)
-SEND_ANSWER = {"anyOf": [ref("SendResult"), BATCH_RESULTS]}
-RECEIVE = closed(
-    {
-        "max_messages": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1},
-        "wait_s": nullable({"type": "integer", "minimum": 0, "maximum": 20}),
-        "visibility_timeout_s": nullable({"type": "integer", "minimum": 0, "maximum": 43_200}),
-    }
-)
-COMPONENTS["Message"] = open_object(
-    {
-        "message_id": STRING,
-        "receipt": STRING,
-        "body": STRING,
-        "body_base64": BASE64,
-        "md5_of_body": STRING,
-        "md5_of_attributes": nullable(STRING),
-        "attributes": {"type": "object"},
-        "sent_ms": INTEGER,
-        "receive_count": INTEGER,
-        "first_receive_ms": nullable(INTEGER),
-        "group_id": nullable(STRING),
-        "dedup_id": nullable(STRING),
-        "sequence_number": nullable(STRING),
-    },
-    ["message_id", "receipt", "md5_of_body", "receive_count"],
-)
-RECEIVE_ANSWER = open_object({"messages": {"type": "array", "items": ref("Message")}}, ["messages"])
-RECEIPTS = per_entry(STRING, 1000)
-DELETE = {"anyOf": [closed({"receipt": STRING}, ["receipt"]),
-                    closed({"receipts": RECEIPTS}, ["receipts"])]}  # fmt: skip
-_CHANGE = closed(
-    {
-        "receipt": {"description": "A receipt (a string); any other value fails alone."},
-        "visibility_timeout_s": {
-            "description": "0–43,200 seconds; any other value fails alone.",
-            "examples": [0, 60],
-        },
-    },
-    ["receipt", "visibility_timeout_s"],
-)
-VISIBILITY = {
-    "anyOf": [
-        _CHANGE,
-        closed(
-            {"changes": {"type": "array", "items": _CHANGE, "minItems": 1, "maxItems": 1000}},
-            ["changes"],
-        ),
-    ]
-}
-SETTLE_ANSWER = {
-    "anyOf": [
-        {"type": "object", "maxProperties": 0},
-        open_object(
-            {"results": {"type": "array", "items": {"anyOf": [{"type": "null"}, ERROR]}}},
-            ["results"],
-        ),
-    ]
-}
-STATS = {"type": "object", "additionalProperties": {"type": "number"}}
-NAMES = {"type": "array", "items": STRING}
-
-# -- move tasks, clock, operations --------------------------------------------------------------
-MOVE_TASK_START = closed(
-    {
-        "source": STRING,
-        "destination": nullable(STRING),
-        "max_messages_per_s": nullable({"type": "integer", "minimum": 1, "maximum": 500}),
-    },
-    ["source"],
-)
-COMPONENTS["MoveTask"] = open_object(
-    {
-        "handle": STRING,
-        "source": STRING,
-        "destination": nullable(STRING),
-        "status": {"enum": ["RUNNING", "COMPLETED", "CANCELLING", "CANCELLED", "FAILED"]},
-        "started_ms": INTEGER,
-        "moved": INTEGER,
-        "to_move": INTEGER,
-        "max_messages_per_s": nullable(INTEGER),
-        "failure_reason": nullable(STRING),
-    },
-    ["handle", "source", "status"],
-)
-CLOCK_ADVANCE = closed(
-    {"seconds": {"type": "number", "minimum": 0, "maximum": 366 * 24 * 3600}}, ["seconds"]
-)
-HEALTH = open_object(
-    {
-        "status": {"enum": ["ok", "degraded"]},
-        "hosts": {"type": "array", "items": {"type": "object"}},
-        "partitions": INTEGER,
-        "routing_version": INTEGER,
-        "test_clock": BOOLEAN,
-    },
-    ["status"],
-)
-
-# -- topics and subscriptions -------------------------------------------------------------------
-COMPONENTS["TopicConfig"] = settings_schema(TopicConfig)
-COMPONENTS["PublishEntry"] = closed(
-    {
-        "body": STRING,
-        "body_base64": BASE64,
-        "attributes": ATTRIBUTES,
-        "subject": {"type": "string", "maxLength": 100},
-        "group_id": STRING,
-        "dedup_id": STRING,
-    }
-)
-_BATCH_ID = {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,80}$"}
-PUBLISH = {
-    "anyOf": [
-        ref("PublishEntry"),
-        closed(
-            {
-                "entries": per_entry(
-                    closed({**COMPONENTS["PublishEntry"]["properties"], "id": _BATCH_ID}), 10
-                )
-            },
-            ["entries"],
-        ),
-    ]
-}
-COMPONENTS["PublishResult"] = open_object(
-    {"message_id": STRING, "id": STRING, "sequence_number": STRING, "duplicate": BOOLEAN},
-    ["message_id"],
-)
-PUBLISH_ANSWER = {
-    "anyOf": [
-        ref("PublishResult"),
-        open_object(
-            {
-                "results": {
-                    "type": "array",
-                    "items": {"anyOf": [ref("PublishResult"), ERROR]},
-                }
-            },
-            ["results"],
-        ),
-    ]
-}
-COMPONENTS["SubscriptionConfig"] = settings_schema(SubscriptionConfig)
-SUBSCRIBE = settings_schema(SubscriptionConfig, exclude=("id", "topic"))
-SUBSCRIPTION_CHANGES = _only(
-    COMPONENTS["SubscriptionConfig"],
-    ("raw", "filter_policy", "filter_policy_scope", "dead_letter_queue", "delivery_policy",
-     "enabled"),
-)  # fmt: skip
-
-# -- functions and event-source mappings ----------------------------------------------------------
-COMPONENTS["FunctionConfig"] = settings_schema(FunctionConfig)
-_CODE = {
-    "code_base64": {**BASE64, "description": "The serialised handler (cloudpickle), in JSON."},
-    "code": {
-        "type": "string",
-        "description": "The serialised handler's bytes as msgpack bin (msgpack only: JSON "
-        "sends code_base64).",
-    },
-}
-FUNCTION_CREATE = settings_schema(
-    FunctionConfig, exclude=("code_sha256", "code_size"), required=["name"], extra=_CODE
-)
-FUNCTION_CHANGES = _without_required(
-    settings_schema(FunctionConfig, exclude=("code_sha256", "code_size", "name"), extra=_CODE)
-)
-COMPONENTS["MappingConfig"] = settings_schema(MappingConfig)
-MAPPING_CREATE = settings_schema(MappingConfig, exclude=("id", "subscription"))
-MAPPING_CHANGES = _only(
-    COMPONENTS["MappingConfig"],
-    ("batch_size", "batching_window_s", "max_concurrency", "report_batch_item_failures",
-     "filter_criteria", "enabled"),
-)  # fmt: skip
-INVOKE = closed({"payload": {"description": "The event: any JSON value."}})
-INVOKE_ANSWER = open_object(
-    {"request_id": STRING, "ok": BOOLEAN, "payload": ANY, "duration_ms": NUMBER},
-    ["request_id", "ok"],
-)

@@ -2,7 +2,8 @@
 
 Each kind's HTTP module (:mod:`raybus.gateway.queues`, ``topics``, ``functions``, ``mappings``,
 ``operations``) declares its routes as :class:`~raybus.gateway.boundary.Route` values; the
-server registers them all and knows none of them (:data:`ROUTE_MODULES` lists the modules).
+server registers them all and knows none of them (:mod:`raybus.gateway.registry` lists the
+modules).
 Every request goes through one middleware that authenticates (bearer token, constant-time
 compare), bounds the body (413 before reading anything over the limit), admits it through the
 boundary (query, content type, body read timeout, decoding, text, fields:
@@ -22,7 +23,6 @@ from typing import Any
 from aiohttp import web
 
 from raybus.core.errors import RaybusError
-from raybus.gateway import functions, mappings, operations, queues, topics
 from raybus.gateway.api import Context, FunctionInvoker, TopicPublisher, clean
 from raybus.gateway.boundary import (
     BODY,
@@ -38,22 +38,15 @@ from raybus.gateway.control import Control
 from raybus.gateway.metrics import GatewayMetrics
 from raybus.gateway.openapi import openapi_document
 from raybus.gateway.queue_service import QueueService
+from raybus.gateway.registry import ROUTE_MODULES
 from raybus.gateway.schemas import COMPONENTS
 from raybus.gateway.text import check_text
 
-__all__ = ["ROUTE_MODULES", "build_app"]
+__all__ = ["build_app"]
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-RouteModule = Callable[[Context], list[Route]]
-ROUTE_MODULES: tuple[RouteModule, ...] = (
-    queues.routes,
-    topics.routes,
-    functions.routes,
-    mappings.routes,
-    operations.routes,
-)
 
 
 def _fail(code: str, message: str, **details: Any) -> RaybusError:

@@ -13,8 +13,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from raybus.core.errors import RaybusError
-from raybus.core.topics import PublishEntry, PublishResult
+from raybus.core.topics import PublishEntry, PublishResult, SubscriptionConfig, TopicConfig
 from raybus.gateway.codec import attributes_from_json, b64_field, check_keys, utf8_len
+from raybus.gateway.schemas import (
+    ATTRIBUTES,
+    BASE64,
+    BOOLEAN,
+    COMPONENTS,
+    ERROR,
+    STRING,
+    closed,
+    only,
+    open_object,
+    per_entry,
+    ref,
+    settings_schema,
+)
 
 __all__ = [
     "MAX_PUBLISH_BATCH",
@@ -156,3 +170,56 @@ def publish_result_to_wire(result: PublishResult, entry_id: str | None = None) -
     if result.duplicate:
         out["duplicate"] = True
     return out
+
+
+# -- the topic's schemas (read by the OpenAPI document and the boundary) ---------------------------
+COMPONENTS["TopicConfig"] = settings_schema(TopicConfig)
+COMPONENTS["PublishEntry"] = closed(
+    {
+        "body": STRING,
+        "body_base64": BASE64,
+        "attributes": ATTRIBUTES,
+        "subject": {"type": "string", "maxLength": 100},
+        "group_id": STRING,
+        "dedup_id": STRING,
+    }
+)
+_BATCH_ID = {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,80}$"}
+PUBLISH = {
+    "anyOf": [
+        ref("PublishEntry"),
+        closed(
+            {
+                "entries": per_entry(
+                    closed({**COMPONENTS["PublishEntry"]["properties"], "id": _BATCH_ID}), 10
+                )
+            },
+            ["entries"],
+        ),
+    ]
+}
+COMPONENTS["PublishResult"] = open_object(
+    {"message_id": STRING, "id": STRING, "sequence_number": STRING, "duplicate": BOOLEAN},
+    ["message_id"],
+)
+PUBLISH_ANSWER = {
+    "anyOf": [
+        ref("PublishResult"),
+        open_object(
+            {
+                "results": {
+                    "type": "array",
+                    "items": {"anyOf": [ref("PublishResult"), ERROR]},
+                }
+            },
+            ["results"],
+        ),
+    ]
+}
+COMPONENTS["SubscriptionConfig"] = settings_schema(SubscriptionConfig)
+SUBSCRIBE = settings_schema(SubscriptionConfig, exclude=("id", "topic"))
+SUBSCRIPTION_CHANGES = only(
+    COMPONENTS["SubscriptionConfig"],
+    ("raw", "filter_policy", "filter_policy_scope", "dead_letter_queue", "delivery_policy",
+     "enabled"),
+)  # fmt: skip

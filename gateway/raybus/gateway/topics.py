@@ -29,6 +29,7 @@ from raybus.core.errors import RaybusError
 from raybus.core.topics import PublishEntry, PublishResult
 from raybus.engines.topic.ops import Publish
 from raybus.gateway import schemas as S
+from raybus.gateway import topic_wire as W
 from raybus.gateway.api import Context, body, clean, ok, query_limit
 from raybus.gateway.boundary import CODEC, Route
 from raybus.gateway.codec import error_body
@@ -171,16 +172,16 @@ def routes(context: Context) -> list[Route]:
               answer={"type": "object"}),
         Route("POST", t + "/publish", "publish", api.publish,
               "Publish a message or a batch (SNS's limits: 10 entries, 256 KiB).", "topics",
-              body=S.PUBLISH, answer=S.PUBLISH_ANSWER),
+              body=W.PUBLISH, answer=W.PUBLISH_ANSWER),
         Route("POST", t + "/subscriptions", "subscribe", api.subscribe,
               "Subscribe a queue, a function or an HTTP(S) endpoint.", "subscriptions",
-              body=S.SUBSCRIBE, answer=sub),
+              body=W.SUBSCRIBE, answer=sub),
         Route("GET", t + "/subscriptions", "list_subscriptions", api.list_subscriptions,
               "A topic's subscriptions.", "subscriptions", answer=subs),
         Route("GET", s, "get_subscription", api.get_subscription, "A subscription.",
               "subscriptions", answer=sub),
         Route("PATCH", s, "update_subscription", api.update_subscription,
-              "Change a subscription.", "subscriptions", body=S.SUBSCRIPTION_CHANGES,
+              "Change a subscription.", "subscriptions", body=W.SUBSCRIPTION_CHANGES,
               answer=sub),
         Route("DELETE", s, "unsubscribe", api.unsubscribe, "Delete a subscription.",
               "subscriptions"),
