@@ -12,7 +12,7 @@
 
 from raybus.actors.dispatch import FunctionRuntime, RouterDispatcher
 from raybus.actors.partition_host import PartitionHost, partition_directory
-from raybus.actors.router import Router, merge_stats, split_by_partition
+from raybus.actors.router import Router, merge_stats, send_split, split_by_partition
 from raybus.options import (
     CONTROLLER_NAME,
     NAMESPACE,
@@ -37,5 +37,6 @@ __all__ = [
     "host_options",
     "merge_stats",
     "partition_directory",
+    "send_split",
     "split_by_partition",
 ]

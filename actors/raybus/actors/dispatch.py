@@ -14,14 +14,13 @@ uploaded code by digest).
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import aiohttp
 
-from raybus.actors.router import Router, split_by_partition
+from raybus.actors.router import Router, send_split
 from raybus.core.errors import RaybusError
 from raybus.core.functions import FunctionConfig
 from raybus.core.routing import async_queue_name
@@ -45,18 +44,11 @@ class RouterDispatcher:
         self, kind: str, key: str, entries: Sequence[Any], op: Callable[[list[Any]], Any]
     ) -> list[Any]:
         route = await self.router.route(kind, key)
-        results: list[Any] = [None] * len(entries)
-        parts = split_by_partition(route, entries, next(self.router.turn))
 
-        async def one(partition: int, indexes: list[int]) -> None:
-            answer = await self.router.apply(
-                kind, key, partition, op([entries[i] for i in indexes])
-            )
-            for index, result in zip(indexes, answer, strict=True):
-                results[index] = result
+        async def call(partition: int, chunk: list[Any]) -> Any:
+            return await self.router.apply(kind, key, partition, op(chunk))
 
-        await asyncio.gather(*(one(p, idx) for p, idx in parts.items()))
-        return [r if r is not None else RaybusError("InternalError", "no result") for r in results]
+        return await send_split(route, entries, next(self.router.turn), call)
 
     async def send(self, queue: str, entries: list[SendEntry]) -> list[SendResult | RaybusError]:
         return await self._split("queue", queue, entries, Send)

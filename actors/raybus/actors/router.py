@@ -29,7 +29,14 @@ from raybus.engines.ops import Op
 from raybus.options import NAMESPACE
 from raybus.partitions.shell import Wait
 
-__all__ = ["HostCalls", "Router", "merge_stats", "split_by_partition", "unavailable"]
+__all__ = [
+    "HostCalls",
+    "Router",
+    "merge_stats",
+    "send_split",
+    "split_by_partition",
+    "unavailable",
+]
 
 STALE_RETRIES = 3
 R = TypeVar("R")
@@ -122,6 +129,33 @@ def split_by_partition(
         group = entry.group_id if isinstance(entry.group_id, str) else ""
         out.setdefault(route.partition_of_group(group), []).append(index)
     return out
+
+
+async def send_split(
+    route: Route[Any],
+    entries: Sequence[Any],
+    start: int,
+    call: Callable[[int, list[Any]], Awaitable[Sequence[Any]]],
+) -> list[Any]:
+    """One result (or error) per entry, in order: ``call(partition, chunk)`` for each
+    partition's chunk (:func:`split_by_partition`), concurrently. The common case — one
+    partition takes the whole batch — is awaited directly, with no task in between."""
+    parts = split_by_partition(route, entries, start)
+    if len(parts) == 1:
+        ((partition, _),) = parts.items()
+        answer = list(await call(partition, list(entries)))
+        if len(answer) != len(entries):
+            raise RaybusError("InternalError", "A partition answered the wrong number of results.")
+        return answer
+    results: list[Any] = [None] * len(entries)
+
+    async def one(partition: int, indexes: list[int]) -> None:
+        answer = await call(partition, [entries[i] for i in indexes])
+        for index, result in zip(indexes, answer, strict=True):
+            results[index] = result
+
+    await asyncio.gather(*(one(p, idx) for p, idx in parts.items()))
+    return [r if r is not None else RaybusError("InternalError", "no result") for r in results]
 
 
 class Router:

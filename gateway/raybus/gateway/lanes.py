@@ -16,10 +16,10 @@ rotating — one operation per partition, through the lanes.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from raybus.actors import Router, split_by_partition
+from raybus.actors import Router, send_split
 from raybus.core.errors import RaybusError
 from raybus.engines.ops import Op
 
@@ -118,13 +118,8 @@ class Lanes:
     ) -> list[Any]:
         """One result (or error) per entry: ``op(chunk)`` for each partition's chunk."""
         route = await self.router.route(kind, key)
-        results: list[Any] = [None] * len(entries)
-        parts = split_by_partition(route, entries, next(self.router.turn))
 
-        async def one(partition: int, indexes: list[int]) -> None:
-            answer = await self.submit(kind, key, partition, op([entries[i] for i in indexes]))
-            for index, result in zip(indexes, answer, strict=True):
-                results[index] = result
+        def call(partition: int, chunk: list[Any]) -> Awaitable[list[Any]]:
+            return self.submit(kind, key, partition, op(chunk))
 
-        await asyncio.gather(*(one(p, idx) for p, idx in parts.items()))
-        return [r if r is not None else RaybusError("InternalError", "no result") for r in results]
+        return await send_split(route, entries, next(self.router.turn), call)
