@@ -48,12 +48,11 @@ class QueueService:
         self, queue: str, entries: Sequence[SendEntry | RaybusError]
     ) -> list[SendResult | RaybusError]:
         """One result per entry; an entry that is already an error stays in its slot."""
-        results: list[SendResult | RaybusError] = [
-            e if isinstance(e, RaybusError) else RaybusError("InternalError", "no result")
-            for e in entries
-        ]
         valid = [i for i, e in enumerate(entries) if not isinstance(e, RaybusError)]
+        if len(valid) == len(entries):  # the common case: nothing to put back in its slot
+            return await self.lanes.split(QUEUE, queue, entries, Send)
         answers = await self.lanes.split(QUEUE, queue, [entries[i] for i in valid], Send)
+        results: list[Any] = list(entries)  # the errors stay where they are
         for index, answer in zip(valid, answers, strict=True):
             results[index] = answer
         return results
