@@ -8,7 +8,9 @@ partition. :class:`CatalogStore` keeps the catalog durable as an atomic snapshot
 is only ever changed through :class:`raybus.control.keeper.CatalogKeeper`.
 
 Format 3 (one msgpack map): ``{"format": 3, "version", "hosts", "clock_ms", "resources":
-{kind: [{"config", "incarnation", "placements": [[host, epoch], ...]}, ...]}}``. Formats 1
+{kind: [{"config", "incarnation", "placements": [[host, epoch], ...], "created_ms",
+"modified_ms", "tags"}, ...]}}`` (the last three may be absent: catalogs written before them
+read as 0, 0 and no tags). Formats 1
 (queues only) and 2 (one map per kind, subscriptions inside their topics) are still read.
 Function code is not in the catalog (see :class:`CodeStore`).
 
@@ -43,19 +45,32 @@ Assignment = tuple[str, str, int, int, dict[str, Any], int]  # kind, key, partit
 
 @dataclass(slots=True)
 class Record:
-    """One resource: its settings and, for a partitioned kind, where its partitions live."""
+    """One resource: its settings and, for a partitioned kind, where its partitions live; when
+    it was created and last changed (the catalog's clock, stamped by the keeper) and its tags
+    (AWS's cost-allocation tags: stored and listed, never interpreted)."""
 
     kind: str
     config: Any
     incarnation: int = 0
     placements: list[list[Any]] = field(default_factory=list)  # [host, epoch] per partition
+    created_ms: int = 0
+    modified_ms: int = 0
+    tags: dict[str, str] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
         return kind(self.kind).key(self.config)
 
     def copy(self) -> Record:
-        return Record(self.kind, self.config, self.incarnation, [list(p) for p in self.placements])
+        return Record(
+            self.kind,
+            self.config,
+            self.incarnation,
+            [list(p) for p in self.placements],
+            self.created_ms,
+            self.modified_ms,
+            dict(self.tags),
+        )
 
     def route(self, attached: tuple[Any, ...] = ()) -> Route[Any]:
         return Route(
@@ -210,6 +225,24 @@ class Catalog:
         self.version += 1
         return existing
 
+    def set_tags(self, kind_name: str, key: str, tags: dict[str, str]) -> Record:
+        """Replace a resource's tags (validated by the caller)."""
+        record = self.get(kind_name, key)
+        record.tags = dict(tags)
+        self.version += 1
+        return record
+
+    def stamp(self, before: Catalog, now_ms: int) -> None:
+        """Set the creation and change times of what differs from ``before`` (the keeper calls
+        this on a draft just before saving it)."""
+        for name, records in self.records.items():
+            for key, record in records.items():
+                old = before.find(name, key)
+                if old is None or old.incarnation != record.incarnation:
+                    record.created_ms = record.modified_ms = now_ms
+                elif old.config != record.config or old.tags != record.tags:
+                    record.modified_ms = now_ms
+
     def remove(self, kind_name: str, key: str) -> Record:
         record = self.get(kind_name, key)
         records = self.records[kind_name]
@@ -262,6 +295,9 @@ class Catalog:
                             "config": record.config.to_dict(),
                             "incarnation": record.incarnation,
                             "placements": record.placements,
+                            "created_ms": record.created_ms,
+                            "modified_ms": record.modified_ms,
+                            "tags": record.tags,
                         }
                         for record in records.values()
                     ]
@@ -287,8 +323,15 @@ class Catalog:
             spec = kind(name)
             for item in resources[name]:
                 config = _load_config(spec, item)
-                record = Record(name, config, item.get("incarnation", 0), [])
-                record.placements = [list(p) for p in item.get("placements", ())]
+                record = Record(
+                    name,
+                    config,
+                    item.get("incarnation", 0),
+                    [list(p) for p in item.get("placements", ())],
+                    item.get("created_ms", 0),
+                    item.get("modified_ms", 0),
+                    dict(item.get("tags") or {}),
+                )
                 catalog._records(name)[spec.key(config)] = record
         return catalog
 

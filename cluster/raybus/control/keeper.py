@@ -6,6 +6,8 @@ catalog, the copy is saved (atomic snapshot, fsynced) and only then installed an
 If the block raises, or saving fails (an unencodable value, a full disk), the installed
 catalog and the file on disk stay exactly as they were and the caller gets the error: a
 rejected request changes nothing, and nothing is answered as done that a restart would undo.
+Just before saving, the draft's new and changed records get their creation and change times
+(:meth:`Catalog.stamp`).
 
 Changes are serialised by one lock, never held across a call to another actor by the callers
 (a host calling back during a placement cannot deadlock the controller). Readers use
@@ -21,6 +23,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
 from raybus.control.catalog import Catalog
+from raybus.core.clock import Clock, SystemClock
 
 __all__ = ["CatalogKeeper", "CatalogSaver"]
 
@@ -32,9 +35,14 @@ class CatalogSaver(Protocol):
 
 class CatalogKeeper:
     def __init__(
-        self, store: CatalogSaver, *, on_change: Callable[[Catalog], None] | None = None
+        self,
+        store: CatalogSaver,
+        *,
+        on_change: Callable[[Catalog], None] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.store = store
+        self._clock = clock or SystemClock()
         self.catalog = store.load()
         self._on_change = on_change
         self._lock = asyncio.Lock()
@@ -57,12 +65,17 @@ class CatalogKeeper:
     def install(self, draft: Catalog) -> None:
         if not draft.differs_from(self.catalog):
             return
+        draft.stamp(self.catalog, self._now_ms(draft))
         self.store.save(draft)  # raises: nothing changed
         self.catalog = draft
         if self._on_change is not None:
             self._on_change(draft)
         self._changed.set()
         self._changed = asyncio.Event()
+
+    def _now_ms(self, draft: Catalog) -> int:
+        """The catalog's time: the test clock when it runs on one, else the system's."""
+        return draft.clock_ms if draft.clock_ms is not None else self._clock.now_ms()
 
     async def wait_newer(self, known_version: int, timeout_s: float) -> Catalog:
         """The catalog once its routing version exceeds ``known_version`` (or after

@@ -27,6 +27,8 @@ __all__ = [
 
 HARD_MAX_MESSAGE_BYTES = 1_048_576
 MAX_REDRIVE_SOURCES = 10
+MAX_POLICY = 20_480  # characters of a stored access policy (raybus's bound; SQS does not state one)
+MAX_KMS_KEY_ID = 2048
 
 DedupScope = Literal["queue", "messageGroup"]
 ThroughputLimit = Literal["perQueue", "perMessageGroupId"]
@@ -35,6 +37,11 @@ Permission = Literal["allowAll", "denyAll", "byQueue"]
 
 def _invalid(parameter: str, message: str) -> RaybusError:
     return RaybusError("InvalidAttributeValue", message, parameter=parameter)
+
+
+def _text_or_none(parameter: str, value: object, limit: int) -> None:
+    if value is not None and (not isinstance(value, str) or not 0 < len(value) <= limit):
+        raise _invalid(parameter, f"{parameter} is a string of 1 to {limit} characters.")
 
 
 def _int_in(parameter: str, value: object, low: int, high: int) -> int:
@@ -119,10 +126,21 @@ class QueueConfig:
     redrive_policy: RedrivePolicy | None = None
     redrive_allow_policy: RedriveAllowPolicy = field(default_factory=RedriveAllowPolicy)
     partitions: int | None = bounded(1, 1024, default=None)
+    # Stored and reported, never enforced (docs/queues.md): SQS's access policy and encryption.
+    policy: str | None = field(default=None, metadata={"schema_extra": {"maxLength": MAX_POLICY}})
+    kms_master_key_id: str | None = field(
+        default=None, metadata={"schema_extra": {"maxLength": MAX_KMS_KEY_ID}}
+    )
+    kms_data_key_reuse_period_s: int = bounded(60, 86_400, default=300)
+    sqs_managed_sse: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.fifo, bool):
             raise _invalid("fifo", "fifo must be true or false.")
+        _text_or_none("policy", self.policy, MAX_POLICY)
+        _text_or_none("kms_master_key_id", self.kms_master_key_id, MAX_KMS_KEY_ID)
+        if not isinstance(self.sqs_managed_sse, bool):
+            raise _invalid("sqs_managed_sse", "sqs_managed_sse must be true or false.")
         validate_queue_name(self.name, fifo=self.fifo)
         check_bounds(self, _int_in)
         if self.dedup_scope not in ("queue", "messageGroup"):
