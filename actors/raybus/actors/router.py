@@ -22,6 +22,7 @@ from typing import Any, Protocol, TypeVar
 import ray
 from ray.exceptions import RayActorError
 
+from raybus.core.arns import use_identity
 from raybus.core.errors import RaybusError
 from raybus.core.registry import kind
 from raybus.core.routing import Route, RoutingTable
@@ -178,6 +179,7 @@ class Router:
     def install(self, table: RoutingTable) -> None:
         if table.version >= self.table.version:
             self.table = table
+            use_identity(table.aws_account_id, table.aws_region)
 
     async def refresh(self) -> RoutingTable:
         """Fetch the newest table; concurrent callers share one fetch."""

@@ -28,13 +28,11 @@ import base64
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from raybus.core.arns import ACCOUNT_ID, REGION, queue_arn
+from raybus.core.arns import account_id, queue_arn, region
 from raybus.core.attributes import Attribute
 from raybus.engines.queue.messages import ReceivedMessage
 
-__all__ = ["SENDER_ID", "sqs_event", "sqs_message_attributes", "sqs_record"]
-
-SENDER_ID = ACCOUNT_ID  # raybus has no IAM principals; local AWS stand-ins use the account id
+__all__ = ["sqs_event", "sqs_message_attributes", "sqs_record"]
 
 
 def sqs_message_attributes(attributes: Mapping[str, Attribute]) -> dict[str, dict[str, Any]]:
@@ -57,7 +55,8 @@ def sqs_record(queue: str, message: ReceivedMessage) -> dict[str, Any]:
     attributes: dict[str, str] = {
         "ApproximateReceiveCount": str(message.receive_count),
         "SentTimestamp": str(message.sent_ms),
-        "SenderId": SENDER_ID,
+        # who sent it (the AWS access key that signed the send), else the account id
+        "SenderId": str(message.system.get("sender_id") or account_id()),
         "ApproximateFirstReceiveTimestamp": str(message.first_receive_ms),
     }
     if message.sequence_number is not None:
@@ -81,7 +80,7 @@ def sqs_record(queue: str, message: ReceivedMessage) -> dict[str, Any]:
         record["md5OfMessageAttributes"] = message.md5_of_attributes
     record["eventSource"] = "aws:sqs"
     record["eventSourceARN"] = queue_arn(queue)
-    record["awsRegion"] = REGION
+    record["awsRegion"] = region()
     return record
 
 

@@ -19,6 +19,7 @@ import ray
 
 from raybus.actors import NAMESPACE, controller_options, gateway_options, host_name
 from raybus.control.controller import Controller
+from raybus.core.arns import check_identity
 
 __all__ = ["ClusterSpec", "RunningCluster", "start"]
 
@@ -38,6 +39,12 @@ class ClusterSpec:
     fsync: str = "always"
     idle_timeout_s: float = 75.0
     body_timeout_s: float = 30.0
+    aws_account_id: str = "000000000000"
+    aws_region: str = "us-east-1"
+    aws_credentials: tuple[tuple[str, str], ...] = ()  # (access key id, secret) to verify
+
+    def __post_init__(self) -> None:
+        check_identity(self.aws_account_id, self.aws_region)
 
     def serve_options(self) -> dict[str, Any]:
         """The gateway's keyword arguments (ServeSpec's fields)."""
@@ -46,6 +53,7 @@ class ClusterSpec:
             "allow_open": self.allow_open,
             "idle_timeout_s": self.idle_timeout_s,
             "body_timeout_s": self.body_timeout_s,
+            "aws_credentials": self.aws_credentials,
         }
 
 
@@ -130,6 +138,8 @@ def start(spec: ClusterSpec, *, gateway: type, gateway_host: type | None = None)
             hosts=spec.partition_hosts,
             test_clock=spec.test_clock,
             fsync=spec.fsync,
+            aws_account_id=spec.aws_account_id,
+            aws_region=spec.aws_region,
             **options,
         )
     )

@@ -7,7 +7,8 @@ partition. :class:`CatalogStore` keeps the catalog durable as an atomic snapshot
 :class:`raybus.storage.FileLog` directory (write temp, fsync, rename, fsync the directory); it
 is only ever changed through :class:`raybus.control.keeper.CatalogKeeper`.
 
-Format 3 (one msgpack map): ``{"format": 3, "version", "hosts", "clock_ms", "resources":
+Format 3 (one msgpack map): ``{"format": 3, "version", "hosts", "clock_ms", "aws": [account id,
+region] (absent before it existed: the defaults), "resources":
 {kind: [{"config", "incarnation", "placements": [[host, epoch], ...], "created_ms",
 "modified_ms", "tags"}, ...]}}`` (the last three may be absent: catalogs written before them
 read as 0, 0 and no tags). Formats 1
@@ -95,6 +96,8 @@ class Catalog:
     hosts: list[str] = field(default_factory=list)
     clock_ms: int | None = None
     records: dict[str, dict[str, Record]] = field(default_factory=dict)
+    aws_account_id: str = "000000000000"
+    aws_region: str = "us-east-1"
 
     # -- drafts (see raybus.control.keeper) --------------------------------------------------
     def copy(self) -> Catalog:
@@ -103,6 +106,8 @@ class Catalog:
             version=self.version,
             hosts=list(self.hosts),
             clock_ms=self.clock_ms,
+            aws_account_id=self.aws_account_id,
+            aws_region=self.aws_region,
             records={
                 name: {key: record.copy() for key, record in records.items()}
                 for name, records in self.records.items()
@@ -141,17 +146,28 @@ class Catalog:
                     if spec.parent_of(record.config) == key:
                         yield record
 
+    def attached(self, parent: str, key: str) -> list[Any]:
+        """The settings that travel with ``parent`` ``key`` now: its active children's."""
+        return [
+            record.config
+            for record in self.children(parent, key)
+            if kind(record.kind).is_active(record.config)
+        ]
+
     def table(self) -> RoutingTable:
         attached: dict[tuple[str, str], list[Any]] = {}
         for spec in KINDS.values():
             if spec.parent is not None and spec.parent_of is not None:
                 for record in self.records.get(spec.name, {}).values():
-                    parent = (spec.parent, spec.parent_of(record.config))
-                    attached.setdefault(parent, []).append(record.config)
+                    if spec.is_active(record.config):
+                        parent = (spec.parent, spec.parent_of(record.config))
+                        attached.setdefault(parent, []).append(record.config)
         return RoutingTable(
             version=self.version,
             hosts=tuple(self.hosts),
             test_clock=self.clock_ms is not None,
+            aws_account_id=self.aws_account_id,
+            aws_region=self.aws_region,
             resources={
                 name: {
                     key: record.route(tuple(attached.get((name, key), ())))
@@ -275,6 +291,12 @@ class Catalog:
                         placement[1] += 1
         self.version += 1
 
+    def use_identity(self, account_id: str, region: str) -> None:
+        """The AWS account id and region the cluster answers as (routing tables carry it)."""
+        if (account_id, region) != (self.aws_account_id, self.aws_region):
+            self.aws_account_id, self.aws_region = account_id, region
+            self.version += 1
+
     def ensure_hosts(self, hosts: list[str]) -> None:
         for host in hosts:
             if host not in self.hosts:
@@ -289,6 +311,7 @@ class Catalog:
                 "version": self.version,
                 "hosts": self.hosts,
                 "clock_ms": self.clock_ms,
+                "aws": [self.aws_account_id, self.aws_region],
                 "resources": {
                     name: [
                         {
@@ -317,6 +340,8 @@ class Catalog:
             raise ValueError(f"unknown catalog format {form!r}")
         resources = data["resources"] if form == FORMAT else _older_resources(data)
         catalog = cls(version=data["version"], hosts=list(data["hosts"]), clock_ms=data["clock_ms"])
+        if data.get("aws"):
+            catalog.aws_account_id, catalog.aws_region = data["aws"]
         for name in [name for name in KINDS if name in resources] + sorted(
             set(resources) - set(KINDS)
         ):

@@ -26,6 +26,8 @@ from raybus.engines.topic.ops import TopicStats
 from raybus.rules import PatternError, compile_filter_policy
 
 __all__ = [
+    "AllSubscriptions",
+    "ConfirmSubscription",
     "CreateTopic",
     "DeleteTopic",
     "GetSubscription",
@@ -36,6 +38,7 @@ __all__ = [
     "TopicStatsCall",
     "Unsubscribe",
     "UpdateSubscription",
+    "UpdateTopic",
     "check_subscription",
     "merge_topic_stats",
 ]
@@ -154,6 +157,54 @@ class TopicStatsCall(ControlCall[dict[str, Any]]):
 
 
 @dataclass(frozen=True, slots=True)
+class UpdateTopic(ControlCall[dict[str, Any]]):
+    """Change a topic's changeable settings; they reach its partitions before the answer."""
+
+    name: str
+    changes: dict[str, Any]
+
+    async def run(self, plane: ControlPlane) -> dict[str, Any]:
+        if not isinstance(self.changes, dict):
+            raise RaybusError("MalformedRequest", "Topic settings are a map.")
+        async with plane.change() as catalog:
+            config = catalog.config("topic", self.name).updated(self.changes)
+            catalog.put("topic", config)
+        await plane.configure("topic", self.name)
+        answer: dict[str, Any] = config.to_dict()
+        return answer
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmSubscription(ControlCall[dict[str, Any]]):
+    """The endpoint confirmed a pending subscription with its token: from now on it gets the
+    topic's messages (those published while it was pending are not delivered, as in SNS)."""
+
+    topic: str
+    token: str
+
+    async def run(self, plane: ControlPlane) -> dict[str, Any]:
+        async with plane.change() as catalog:
+            catalog.get("topic", self.topic)
+            for record in catalog.children("topic", self.topic):
+                sub = record.config
+                if sub.pending_token == self.token:
+                    confirmed = SubscriptionConfig.from_dict(
+                        {**sub.to_dict(), "pending_token": None}
+                    )
+                    catalog.put("subscription", confirmed)
+                    break
+            else:
+                raise RaybusError(
+                    "InvalidParameter",
+                    "Invalid token: no subscription is waiting for it.",
+                    parameter="Token",
+                )
+        await plane.push_attached("topic", self.topic)
+        answer: dict[str, Any] = confirmed.to_dict()
+        return answer
+
+
+@dataclass(frozen=True, slots=True)
 class Subscribe(ControlCall[tuple[dict[str, Any], bool]]):
     topic: str
     settings: dict[str, Any]
@@ -180,6 +231,16 @@ class ListSubscriptions(ControlCall[list[dict[str, Any]]]):
     async def run(self, plane: ControlPlane) -> list[dict[str, Any]]:
         plane.catalog.get("topic", self.topic)
         return [r.config.to_dict() for r in plane.catalog.children("topic", self.topic)]
+
+
+@dataclass(frozen=True, slots=True)
+class AllSubscriptions(ControlCall[list[dict[str, Any]]]):
+    """Every subscription of every topic (pending ones too), by topic, then id."""
+
+    async def run(self, plane: ControlPlane) -> list[dict[str, Any]]:
+        subs = sorted(plane.catalog.of("subscription").values(),
+                      key=lambda r: (r.config.topic, r.config.id))  # fmt: skip
+        return [r.config.to_dict() for r in subs]
 
 
 @dataclass(frozen=True, slots=True)

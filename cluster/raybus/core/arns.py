@@ -1,9 +1,11 @@
 """AWS-shaped identifiers for raybus resources: ARNs and SQS queue URLs.
 
 raybus has no accounts or regions, but handlers written for AWS read ARNs out of their events
-(``eventSourceARN``, ``TopicArn``, ``invoked_function_arn``) and split them on ``:``. Every ARN
-raybus writes therefore uses the region and account that local AWS stand-ins use
-(``us-east-1``, ``000000000000``), so such code runs unchanged. Pure and deterministic.
+(``eventSourceARN``, ``TopicArn``, ``invoked_function_arn``) and split them on ``:``, and AWS
+clients send them back. Every ARN raybus writes uses the cluster's AWS identity: by default
+the region and account local AWS stand-ins use (``us-east-1``, ``000000000000``), else what
+``raybus up --aws-account-id/--aws-region`` set. The cluster's identity travels in the routing
+table; every process that installs a table adopts it (:func:`use_identity`).
 
 Formats (AWS's): ``arn:aws:sqs:<region>:<account>:<queue>``,
 ``arn:aws:sns:<region>:<account>:<topic>``, ``arn:aws:sns:<region>:<account>:<topic>:<id>``
@@ -12,6 +14,7 @@ for a subscription, ``arn:aws:lambda:<region>:<account>:function:<name>[:<qualif
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 __all__ = [
@@ -22,12 +25,16 @@ __all__ = [
     "SNS_ENDPOINT",
     "SQS_ENDPOINT",
     "Arn",
+    "account_id",
+    "check_identity",
     "function_arn",
     "parse_arn",
     "queue_arn",
     "queue_url",
+    "region",
     "subscription_arn",
     "topic_arn",
+    "use_identity",
 ]
 
 PARTITION = "aws"
@@ -46,8 +53,35 @@ class Arn(NamedTuple):
     resource: str  # everything after the account, colons included ("function:f:$LATEST")
 
 
+_identity = {"account": ACCOUNT_ID, "region": REGION}
+_ACCOUNT = re.compile(r"^[0-9]{12}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$")
+
+
+def check_identity(account: str, region_name: str) -> None:
+    """An account id is 12 digits; a region looks like ``us-east-1`` (``ValueError``)."""
+    if not isinstance(account, str) or not _ACCOUNT.match(account):
+        raise ValueError(f"an AWS account id is 12 digits, not {account!r}")
+    if not isinstance(region_name, str) or not _REGION.match(region_name):
+        raise ValueError(f"an AWS region looks like us-east-1, not {region_name!r}")
+
+
+def use_identity(account: str, region_name: str) -> None:
+    """The cluster's AWS account id and region, for every ARN this process writes."""
+    _identity["account"] = account
+    _identity["region"] = region_name
+
+
+def account_id() -> str:
+    return _identity["account"]
+
+
+def region() -> str:
+    return _identity["region"]
+
+
 def _arn(service: str, resource: str) -> str:
-    return f"arn:{PARTITION}:{service}:{REGION}:{ACCOUNT_ID}:{resource}"
+    return f"arn:{PARTITION}:{service}:{region()}:{account_id()}:{resource}"
 
 
 def queue_arn(name: str) -> str:
@@ -56,7 +90,7 @@ def queue_arn(name: str) -> str:
 
 def queue_url(name: str, endpoint: str = SQS_ENDPOINT) -> str:
     """SQS's queue URL form, ``<endpoint>/<account>/<name>``."""
-    return f"{endpoint.rstrip('/')}/{ACCOUNT_ID}/{name}"
+    return f"{endpoint.rstrip('/')}/{account_id()}/{name}"
 
 
 def topic_arn(name: str) -> str:

@@ -47,7 +47,9 @@ class Kind:
       creating an existing key with other settings raises (``QueueAlreadyExists``, else
       ``ResourceConflict``);
     - ``parent`` — the kind whose routes carry this kind's settings (``"topic"`` for
-      subscriptions), and ``parent_of`` the parent's key from a child's settings.
+      subscriptions), and ``parent_of`` the parent's key from a child's settings; ``active``
+      says whether a child travels with its parent now (a subscription waiting for its
+      endpoint to confirm it does not: it gets nothing until then).
     """
 
     name: str
@@ -59,6 +61,7 @@ class Kind:
     exists: Callable[[str], RaybusError] | None = None
     parent: str | None = None
     parent_of: Callable[[Any], str] | None = None
+    active: Callable[[Any], bool] | None = None
 
     @property
     def partitioned(self) -> bool:
@@ -77,6 +80,9 @@ class Kind:
             f"{self.name.capitalize()} {key} already exists with different settings.",
             resource=key,
         )
+
+    def is_active(self, config: Any) -> bool:
+        return self.active is None or self.active(config)
 
     def from_dict(self, data: Mapping[str, Any]) -> Any:
         return self.config(data)

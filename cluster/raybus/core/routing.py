@@ -84,13 +84,16 @@ class Route(Generic[C]):
 @dataclass(frozen=True, slots=True)
 class RoutingTable:
     """Everything a gateway or host needs to route: every resource by kind and key (with the
-    placement of each partition of the partitioned ones), the hosts, and whether the cluster
-    runs on a virtual clock. Immutable; a newer ``version`` replaces it whole."""
+    placement of each partition of the partitioned ones), the hosts, whether the cluster runs
+    on a virtual clock, and its AWS identity (account id, region). Immutable; a newer
+    ``version`` replaces it whole."""
 
     version: int = 0
     hosts: tuple[str, ...] = ()
     test_clock: bool = False
     resources: Mapping[str, Mapping[str, Route[Any]]] = field(default_factory=dict)
+    aws_account_id: str = "000000000000"  # the identity AWS clients and events see
+    aws_region: str = "us-east-1"
 
     def routes(self, kind: str) -> Mapping[str, Route[Any]]:
         """Every resource of ``kind`` by key (empty if there are none)."""

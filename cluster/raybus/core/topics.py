@@ -39,6 +39,10 @@ __all__ = [
 MAX_SUBJECT_CHARS = 100
 _URL = re.compile(r"https?://[^\s/$.?#][^\s]*", re.IGNORECASE)
 TopicDedupScope = Literal["topic", "messageGroup"]
+SignatureVersion = Literal["1", "2"]
+TracingConfig = Literal["PassThrough", "Active"]
+MAX_DISPLAY_NAME = 100
+MAX_TOPIC_POLICY = 30_720  # SNS: a topic policy is at most 30 KiB
 Protocol = Literal["queue", "function", "http", "https"]
 
 
@@ -57,10 +61,32 @@ class TopicConfig:
     content_based_dedup: bool = False
     dedup_scope: TopicDedupScope = "topic"
     partitions: int | None = bounded(1, 1024, default=None)
+    # SNS's topic attributes that raybus stores and reports; delivery_policy is the default of
+    # the topic's HTTP(S) subscriptions; the others are not enforced (docs/topics.md).
+    display_name: str | None = None
+    delivery_policy: dict[str, Any] | None = None
+    policy: str | None = None
+    kms_master_key_id: str | None = None
+    signature_version: SignatureVersion = "1"
+    tracing_config: TracingConfig = "PassThrough"
 
     def __post_init__(self) -> None:
         bool_setting("fifo", self.fifo)
         bool_setting("content_based_dedup", self.content_based_dedup)
+        for name, limit in (
+            ("display_name", MAX_DISPLAY_NAME),
+            ("policy", MAX_TOPIC_POLICY),
+            ("kms_master_key_id", 2048),
+        ):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or len(value) > limit):
+                raise invalid(name, f"{name} is a string of at most {limit} characters.")
+        if self.delivery_policy is not None and not isinstance(self.delivery_policy, dict):
+            raise invalid("delivery_policy", "A delivery policy is a JSON object.")
+        if self.signature_version not in ("1", "2"):
+            raise invalid("signature_version", "signature_version is 1 or 2.")
+        if self.tracing_config not in ("PassThrough", "Active"):
+            raise invalid("tracing_config", "tracing_config is PassThrough or Active.")
         validate_topic_name(self.name, fifo=self.fifo)
         check_bounds(self, int_in)
         if self.content_based_dedup and not self.fifo:
@@ -95,6 +121,25 @@ class TopicConfig:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def updated(self, changes: Mapping[str, Any]) -> TopicConfig:
+        """A copy with ``changes``; the name, type, deduplication scope and partitions are
+        fixed when the topic is created."""
+        changes = known("topic", changes, _TOPIC_MUTABLE)
+        return TopicConfig.from_dict({**self.to_dict(), **changes})
+
+
+_TOPIC_MUTABLE = frozenset(
+    {
+        "content_based_dedup",
+        "display_name",
+        "delivery_policy",
+        "policy",
+        "kms_master_key_id",
+        "signature_version",
+        "tracing_config",
+    }
+)
+
 
 @dataclass(frozen=True, slots=True)
 class SubscriptionConfig:
@@ -113,8 +158,13 @@ class SubscriptionConfig:
     dead_letter_queue: str | None = None
     delivery_policy: dict[str, Any] | None = None
     enabled: bool = True
+    # Set while an HTTP(S) subscription made through SNS's API waits for its endpoint to
+    # confirm it (ConfirmSubscription with this token); it gets no messages until then.
+    pending_token: str | None = None
 
     def __post_init__(self) -> None:
+        if self.pending_token is not None and not isinstance(self.pending_token, str):
+            raise invalid("pending_token", "pending_token is a string.")
         if self.protocol not in ("queue", "function", "http", "https"):
             raise invalid("protocol", "protocol must be queue, function, http or https.")
         if self.protocol == "queue":
@@ -228,4 +278,5 @@ SUBSCRIPTION = Kind(
     key=lambda config: str(config.id),
     parent="topic",
     parent_of=lambda config: str(config.topic),
+    active=lambda config: config.pending_token is None,
 )
