@@ -19,6 +19,11 @@ never wait behind parked long polls; ``stats`` hops to the data loop to read eng
 
 Pollers (event-source mappings and asynchronous invokes: :mod:`raybus.actors.pollers`) run
 beside the queue partitions they read and follow the routing table, which the host long-polls.
+
+Test clock: the controller moves time one due timer at a time (:mod:`raybus.control.clock`):
+:meth:`PartitionHost.set_clock` sets the host's virtual time, :meth:`settle_clock` wakes what is
+due, waits until the host is quiescent (its :class:`~raybus.partitions.activity.Activity`) and
+reports the next due time. With the system clock the host has no activity and neither runs.
 """
 
 from __future__ import annotations
@@ -38,13 +43,14 @@ import ray
 from raybus.actors.dispatch import FunctionRuntime, RouterDispatcher
 from raybus.actors.pollers import Pollers
 from raybus.actors.router import Router
-from raybus.core.clock import Clock, ManualClock, SystemClock
+from raybus.core.clock import Clock, ClockReport, ManualClock, SystemClock
 from raybus.core.errors import RaybusError, replies_with_errors
 from raybus.core.registry import kind
 from raybus.core.routing import RoutingTable, partition_tag
 from raybus.engines.ops import Op
 from raybus.options import CONTROLLER_NAME, NAMESPACE
 from raybus.partitions import Environment, PartitionShell, Wait, partition_kind
+from raybus.partitions.activity import Activity, settle
 from raybus.storage import FsyncPolicy
 
 __all__ = ["PartitionHost", "partition_directory"]
@@ -82,6 +88,7 @@ class PartitionHost:
         self.incarnation = uuid.uuid4().int >> 64
         self.clock: Clock = SystemClock()
         self.virtual = False
+        self.activity: Activity | None = None  # test clock only
         self.shells: dict[Key, PartitionShell[Any]] = {}
         self._opening: dict[Key, asyncio.Future[PartitionShell[Any]]] = {}
         self._started: asyncio.Future[None] | None = None
@@ -149,6 +156,7 @@ class PartitionHost:
         if not self.virtual:
             self.clock = ManualClock(now_ms)
             self.virtual = True
+            self.activity = Activity()
         elif isinstance(self.clock, ManualClock) and now_ms > self.clock.now_ms():
             self.clock.set(now_ms)
 
@@ -175,6 +183,7 @@ class PartitionHost:
                 dispatcher=self.dispatcher,
                 fsync=self.fsync,
                 virtual_clock=self.virtual,
+                activity=self.activity,
             )
             pending = asyncio.ensure_future(
                 PartitionShell.open(
@@ -237,11 +246,26 @@ class PartitionHost:
             )
         return closed
 
-    async def set_clock(self, now_ms: int) -> None:
+    async def set_clock(self, now_ms: int, *, wake: bool = True) -> None:
+        """Move the virtual clock to ``now_ms`` (never back) and, with ``wake``, wake every
+        partition. The controller's steps set every host's clock first without waking, so no
+        work runs at the new time until all hosts have it."""
         await self.start()
         self._use_virtual_clock(now_ms)
-        for shell in self.shells.values():
-            shell.wake()
+        if wake:
+            for shell in self.shells.values():
+                shell.wake()
+
+    async def settle_clock(self, now_ms: int, horizon_ms: int, timeout_s: float) -> ClockReport:
+        """At ``now_ms`` (set before): wake what is due, wait up to ``timeout_s`` real seconds
+        until this host is quiescent, and report the earliest due time in ``(now_ms,
+        horizon_ms]`` (:func:`raybus.partitions.activity.settle`)."""
+        await self.start()
+        self._use_virtual_clock(now_ms)
+        activity = self.activity
+        if activity is None:  # the system clock: nothing to settle (the controller refuses)
+            return ClockReport(True, 0, None)
+        return await settle(activity, lambda: self.shells.values(), now_ms, horizon_ms, timeout_s)
 
     # -- data calls (the router's) ------------------------------------------------------------
     async def _shell(self, kind_name: str, key: str, partition: int, epoch: int) -> Any:

@@ -25,6 +25,11 @@ the routing table (the functions and mappings in it, and the queue partitions on
 Destinations use the one transfer protocol (:func:`~raybus.partitions.transfer`): the
 destination commits first, the event is deleted after. Every loop survives every error (it
 pauses a second and goes on) and stops when cancelled.
+
+Test clock: each worker is a unit of the host's :class:`~raybus.partitions.activity.Activity`,
+idle only while its long poll is parked on an empty queue; a mapping collecting a batch
+(``batching_window_s``, real seconds) stays busy until it has invoked it, so a clock advance
+waits for the window instead of moving time under a half-collected batch.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ from raybus.functions.events import sqs_event
 from raybus.functions.runtime import Invoker
 from raybus.functions.sandbox import InvocationResult
 from raybus.partitions import LongPoll, PartitionShell, transfer
+from raybus.partitions.activity import Activity
 from raybus.rules import CompiledPattern, compile_pattern
 
 __all__ = ["AsyncPoller", "MappingPoller", "PollerCounters", "Pollers", "workers_per_partition"]
@@ -95,7 +101,12 @@ class _Poller:
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self, workers: int) -> None:
-        self._tasks.extend(asyncio.ensure_future(self._worker()) for _ in range(workers))
+        activity: Activity | None = self.live.activity  # the host's, under the test clock
+        for _ in range(workers):
+            work = self._worker()
+            self._tasks.append(
+                asyncio.ensure_future(work) if activity is None else activity.task(work)
+            )
 
     def resize(self, workers: int) -> None:
         while len(self._tasks) > workers:
@@ -166,8 +177,8 @@ class MappingPoller(_Poller):
             if remaining <= 0:
                 break
             try:
-                more = await self.live.perform(
-                    LongPoll(min(size - len(batch), 1000), None, remaining)
+                more = await self.live.perform(  # busy: the batch is held
+                    LongPoll(min(size - len(batch), 1000), None, remaining, idle=False)
                 )
             except RaybusError:
                 break

@@ -12,12 +12,14 @@
   queue's long poll parks one on every partition and receives from the first that wakes).
   They wake on sends, visibility changes and clock moves; with the system clock also when the
   earliest delayed or in-flight message is due.
+- Test clock: the partition is due while a waiter is parked and a message is visible, and its
+  next due time is when the earliest delayed or in-flight message becomes visible (retention
+  and the dedup window change nothing anyone waits for: they are applied when time is read).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -53,6 +55,14 @@ class QueueBehaviour:
 
     async def attach(self, attached: Sequence[Any]) -> None:
         pass
+
+    def due(self, now_ms: int) -> bool:
+        return self.shell.waiters > 0 and self.shell.engine.has_visible(now_ms)
+
+    def next_due_ms(self, now_ms: int) -> int | None:
+        engine = self.shell.engine
+        engine.advance(now_ms)  # what is due by now is applied: the heads lie in the future
+        return engine.next_change_ms()
 
     def committed(self, turn: Turn) -> None:
         letters: list[DeadLetter] = list(turn.transfers)
@@ -116,9 +126,12 @@ def open_queue(
 
 @dataclass(frozen=True, slots=True)
 class WaitVisible(Wait[QueuePartition, bool]):
-    """Wait until a receive would find a message, or ``wait_s`` (real seconds) passes."""
+    """Wait until a receive would find a message, or ``wait_s`` (real seconds) passes.
+    ``idle=False`` (test clock): the waiter holds unfinished work meanwhile (a poller
+    collecting a batch), so the host is not quiescent while it waits."""
 
     wait_s: float
+    idle: bool = True
 
     async def run(self, shell: QueueShell) -> bool:
         loop = asyncio.get_running_loop()
@@ -135,18 +148,19 @@ class WaitVisible(Wait[QueuePartition, bool]):
             due = None if shell.virtual_clock else engine.next_change_ms()
             if due is not None:
                 remaining = min(remaining, max(0.0, (due - now) / 1000) + 0.001)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), remaining)
+            await shell.park(event, remaining, idle=self.idle)
         return False
 
 
 @dataclass(frozen=True, slots=True)
 class LongPoll(Wait[QueuePartition, list[ReceivedMessage]]):
-    """Receive, waiting up to ``wait_s`` for the first visible message."""
+    """Receive, waiting up to ``wait_s`` for the first visible message (``idle``: as
+    :class:`WaitVisible`'s)."""
 
     max_messages: int
     visibility_timeout_s: int | None
     wait_s: float
+    idle: bool = True
 
     async def run(self, shell: QueueShell) -> list[ReceivedMessage]:
         wait_s = self.wait_s
@@ -156,6 +170,6 @@ class LongPoll(Wait[QueuePartition, list[ReceivedMessage]]):
             if messages or wait_s <= 0:
                 return messages
             started = loop.time()
-            if not await WaitVisible(wait_s).run(shell):
+            if not await WaitVisible(wait_s, self.idle).run(shell):
                 return []
             wait_s -= loop.time() - started

@@ -19,8 +19,14 @@ operation that appended nothing (a FIFO duplicate) is acknowledged only once the
 durable, and a receive never exposes a message whose send is not.
 
 Waiting: :class:`Wait` operations (a long poll) run on the shell between turns; they wait on
-:meth:`changed`, which returns at the next :meth:`wake` (after a turn that changed what waiters
-see, a clock move, a config change) or after a timeout.
+:meth:`changed` or :meth:`park`, which return at the next :meth:`wake` (after a turn that
+changed what waiters see, a clock move, a config change) or after a timeout.
+
+Test clock: with ``Environment.activity`` set (``--test-clock`` only), the shell's background
+tasks, its waiting operations and its kind's loops are units of the host's
+:class:`~raybus.partitions.activity.Activity`, idle only while parked, and the behaviour answers
+``due(now)`` and ``next_due_ms(now)`` — what the controller needs to move time one due timer
+at a time (:mod:`raybus.partitions.activity`). Without it none of this runs.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from raybus.core.clock import Clock
 from raybus.core.errors import RaybusError
 from raybus.engines.ops import Op, Turn
+from raybus.partitions.activity import Activity
 from raybus.partitions.durable import CheckpointPolicy, Durable, RecoverableEngine
 from raybus.partitions.transfer import Dispatcher
 from raybus.storage import FileLog, FsyncPolicy, GroupCommitter, PartitionLog
@@ -50,13 +57,15 @@ R = TypeVar("R")
 @dataclass(frozen=True, slots=True)
 class Environment:
     """What a host gives every partition it opens: the clock (virtual under ``--test-clock``),
-    the dispatcher that reaches other resources, the fsync policy, and the checkpoint rule."""
+    the dispatcher that reaches other resources, the fsync policy, the checkpoint rule, and
+    (test clock only) the host's activity, which counts busy background work."""
 
     clock: Clock
     dispatcher: Dispatcher
     fsync: FsyncPolicy = FsyncPolicy.ALWAYS
     virtual_clock: bool = False
     checkpoint: CheckpointPolicy | None = None
+    activity: Activity | None = None
 
 
 class Behaviour(Protocol):
@@ -71,6 +80,16 @@ class Behaviour(Protocol):
 
     def committed(self, turn: Turn) -> None:
         """A turn's records are durable: run its effects (e.g. deliver dead letters)."""
+
+    def due(self, now_ms: int) -> bool:
+        """Test clock: True while something parked on this partition would find work at
+        ``now_ms`` (a delivery due, a visible message and a waiter) — the partition is not
+        quiescent, and a wake-up makes it run."""
+
+    def next_due_ms(self, now_ms: int) -> int | None:
+        """Test clock: the earliest time after ``now_ms`` at which something becomes due here
+        (a retry, a delayed or in-flight message), or None. May be early (nothing happens
+        then), never late."""
 
     async def close(self) -> None:
         """Stop background work (the shell closes the log afterwards)."""
@@ -137,6 +156,8 @@ class PartitionShell(Generic[E]):
         self._waker = _Waker()
         self._background: set[asyncio.Task[None]] = set()
         self.closed = False
+        self.activity = env.activity
+        self.waiters = 0  # parked waits (test clock only: counted when activity is set)
         self.behaviour = kind.behaviour(self, env)
 
     @classmethod
@@ -201,7 +222,10 @@ class PartitionShell(Generic[E]):
     async def perform(self, wait: Wait[E, R]) -> R:
         if self.closed:
             raise RaybusError("PartitionUnavailable", "The partition is closed.")
-        return await wait.run(self)
+        if self.activity is None:
+            return await wait.run(self)
+        with self.activity.unit():  # test clock: a long poll is busy unless parked
+            return await wait.run(self)
 
     async def commit(self) -> None:
         """Make what was applied outside :meth:`execute` durable (a behaviour's own turns)."""
@@ -223,6 +247,34 @@ class PartitionShell(Generic[E]):
         """The event the next :meth:`wake` sets (take it before checking a condition)."""
         return self._waker.event
 
+    async def park(
+        self, event: asyncio.Event, timeout_s: float | None, *, idle: bool = True
+    ) -> None:
+        """Wait for ``event`` (taken with :meth:`waiting` *before* checking that there is
+        nothing to do) or ``timeout_s`` real seconds (None: no limit). Under the test clock the
+        waiting unit counts as idle meanwhile (``idle=False``: it stays busy — it holds work it
+        has not finished, such as a batch still collecting) and as a waiter of this partition
+        (see ``Behaviour.due``)."""
+        activity = self.activity
+        if activity is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), timeout_s)
+            return
+        self.waiters += 1
+        try:
+            with (
+                activity.parked() if idle else contextlib.nullcontext(),
+                contextlib.suppress(TimeoutError),
+            ):
+                await asyncio.wait_for(event.wait(), timeout_s)
+        finally:
+            self.waiters -= 1
+
+    def describe(self) -> str:
+        """``<kind> <resource>/<partition>`` (for reports)."""
+        config = self.config
+        return f"{self.kind.name} {getattr(config, 'name', '?')}/{self.partition}"
+
     # -- settings and attachments -----------------------------------------------------------
     def configure(self, config: Any) -> None:
         self.engine.config = config  # type: ignore[attr-defined]
@@ -235,8 +287,11 @@ class PartitionShell(Generic[E]):
 
     # -- background work ------------------------------------------------------------------------
     def spawn(self, work: Awaitable[None]) -> asyncio.Task[None]:
-        """Run ``work`` in the background, cancelled when the shell closes."""
-        task: asyncio.Task[None] = asyncio.ensure_future(work)
+        """Run ``work`` in the background, cancelled when the shell closes (test clock: as a
+        unit of the host's activity)."""
+        task: asyncio.Task[None] = (
+            asyncio.ensure_future(work) if self.activity is None else self.activity.task(work)
+        )
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         return task

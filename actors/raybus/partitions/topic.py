@@ -83,6 +83,15 @@ class TopicBehaviour:
     def committed(self, turn: Turn) -> None:
         pass
 
+    def due(self, now_ms: int) -> bool:
+        engine = self.engine
+        return any(engine.has_work(now_ms, sub_id) for sub_id in self._loops)
+
+    def next_due_ms(self, now_ms: int) -> int | None:
+        engine = self.engine
+        due = [at for sub_id in self._loops if (at := engine.next_due_ms(sub_id)) is not None]
+        return min(due) if due else None
+
     # -- subscriptions --------------------------------------------------------------------------
     async def attach(self, attached: Sequence[Any]) -> None:
         """Install the topic's subscriptions (from the catalog): start loops for new ones, stop
@@ -168,8 +177,7 @@ class TopicBehaviour:
             due = self.engine.next_due_ms(sub_id)
             if due is not None:
                 timeout = max(0.0, (due - shell.clock.now_ms()) / 1000) + 0.001
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout)
+        await shell.park(event, timeout)
 
     async def _deliver(
         self, sub: SubscriptionConfig, batch: Sequence[Delivery]

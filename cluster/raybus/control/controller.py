@@ -16,7 +16,8 @@ public method answers a failure as a catalog error
 monitor loop (health, restarting hosts' registration) survives every error it meets.
 
 Under ``--test-clock`` the controller holds the virtual time (durably, in the catalog) and
-pushes every advance to all hosts before answering.
+moves it one due timer at a time, every host in step, until the target
+(:mod:`raybus.control.clock`) before answering.
 """
 
 from __future__ import annotations
@@ -38,11 +39,19 @@ from raybus.actors import (
     host_options,
 )
 from raybus.control.catalog import Catalog, CatalogStore, CodeStore
+from raybus.control.clock import ClockParticipant, advance
 from raybus.control.functions import FunctionCode
 from raybus.control.keeper import CatalogKeeper
 from raybus.control.moves import MoveTasks
 from raybus.control.plane import ControlCall, ControlPlane
-from raybus.core.clock import SystemClock
+from raybus.core.arns import ACCOUNT_ID, REGION
+from raybus.core.clock import (
+    ADVANCE_BUDGET_S,
+    ADVANCE_STEP_TIMEOUT_S,
+    MAX_ADVANCE_STEPS,
+    ClockReport,
+    SystemClock,
+)
 from raybus.core.errors import RaybusError, replies_with_errors
 from raybus.core.routing import RoutingTable
 
@@ -52,6 +61,7 @@ log = logging.getLogger(__name__)
 
 PING_INTERVAL_S = 1.0
 PING_TIMEOUT_S = 5.0
+SETTLE_GRACE_S = 10.0  # beyond a host's own quiescence timeout, for the Ray call itself
 MAX_ADVANCE_S = 366 * 24 * 3600  # one call moves at most a (leap) year
 R = TypeVar("R")
 
@@ -67,6 +77,8 @@ class Controller:
         fsync: str = "always",
         host_class: type = PartitionHost,
         host_zero_options: dict[str, Any] | None = None,
+        aws_account_id: str = ACCOUNT_ID,
+        aws_region: str = REGION,
     ) -> None:
         """``host_class`` builds the partition hosts (a subclass may serve the gateway too:
         injected, since the control plane sits below the gateway); ``host_zero_options`` are
@@ -77,6 +89,7 @@ class Controller:
 
         def prepare(catalog: Catalog) -> None:
             catalog.ensure_hosts([host_name(i) for i in range(hosts)])
+            catalog.use_identity(aws_account_id, aws_region)
             if test_clock and catalog.clock_ms is None:
                 catalog.clock_ms = SystemClock().now_ms()
 
@@ -92,8 +105,9 @@ class Controller:
         self.plane = ControlPlane(
             self.keeper, self.hosts, self.router, CodeStore(data_dir), ensure_loop=self._ensure_loop
         )
-        self.plane.moves = MoveTasks(self.plane)
+        self.plane.moves = self.moves = MoveTasks(self.plane, test_clock=test_clock)
         self.incarnations: dict[str, int] = {}
+        self._clock_lock = asyncio.Lock()
         self.health_state: dict[str, dict[str, Any]] = {}
         self._monitor: asyncio.Task[None] | None = None
 
@@ -188,7 +202,10 @@ class Controller:
                 fresh = True
         if fresh:  # only once the new epochs are saved (the block may raise)
             self.incarnations[name] = incarnation
-        return {"now_ms": self.catalog.clock_ms, "assignments": self.catalog.assignments(name)}
+        now = (
+            None if self.catalog.clock_ms is None else self.plane.now_ms()
+        )  # mid-advance: the step
+        return {"now_ms": now, "assignments": self.catalog.assignments(name)}
 
     async def function_code(self, name: str, sha256: str) -> bytes:
         """The uploaded code of a function (hosts fetch and cache it by digest)."""
@@ -218,16 +235,70 @@ class Controller:
                 f"seconds must be a number from 0 to {MAX_ADVANCE_S}.",
                 parameter="seconds",
             )
-        async with self.plane.change() as catalog:
-            assert catalog.clock_ms is not None
-            now = catalog.clock_ms + round(seconds * 1000)
-            catalog.clock_ms = now
-        await asyncio.gather(*(h.set_clock.remote(now) for h in self.hosts.values()))
-        if self.plane.moves is not None:
-            self.plane.moves.wake()
-        return now
+        async with self._clock_lock:  # one advance at a time
+            return await self._advance(round(seconds * 1000))
+
+    async def _advance(self, interval_ms: int) -> int:
+        """Step through every timer due in the interval (raybus.control.clock). The target is
+        saved first, so a controller that restarts mid-advance ends at the target, never behind
+        a time it reported; an advance that stops early saves where it stopped and raises
+        ``ClockAdvanceIncomplete``."""
+        plane = self.plane
+        start = plane.now_ms()
+        target = start + interval_ms
+        async with plane.change() as catalog:
+            catalog.clock_ms = target
+        plane.stepping_ms = start
+        participants: list[ClockParticipant] = [
+            _HostClock(name, handle) for name, handle in self.hosts.items()
+        ]
+        participants.append(self.moves)
+
+        def stepped(now_ms: int) -> None:
+            plane.stepping_ms = now_ms
+
+        result = None
+        try:
+            result = await advance(
+                participants,
+                start,
+                target,
+                on_step=stepped,
+                max_steps=MAX_ADVANCE_STEPS,
+                step_timeout_s=ADVANCE_STEP_TIMEOUT_S,
+                budget_s=ADVANCE_BUDGET_S,
+            )
+        finally:
+            reached = target if result is None else result.now_ms
+            if reached != target:
+                async with plane.change() as catalog:
+                    catalog.clock_ms = reached
+            plane.stepping_ms = None
+        assert result is not None
+        log.info("clock advanced to %d in %d steps", result.now_ms, result.steps)
+        if result.stopped is not None:
+            raise result.error()
+        return target
 
     async def shutdown_hosts(self) -> None:
         await asyncio.gather(
             *(h.shutdown.remote() for h in self.hosts.values()), return_exceptions=True
         )
+
+
+class _HostClock:
+    """A partition host as a participant of a clock advance (two Ray calls per round)."""
+
+    def __init__(self, name: str, handle: Any) -> None:
+        self.name = name
+        self.handle = handle
+
+    async def set_clock(self, now_ms: int, wake: bool) -> None:
+        await asyncio.wait_for(self.handle.set_clock.remote(now_ms, wake=wake), PING_TIMEOUT_S * 6)
+
+    async def settle(self, now_ms: int, horizon_ms: int, timeout_s: float) -> ClockReport:
+        report: ClockReport = await asyncio.wait_for(
+            self.handle.settle_clock.remote(now_ms, horizon_ms, timeout_s),
+            timeout_s + SETTLE_GRACE_S,
+        )
+        return report

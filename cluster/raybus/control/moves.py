@@ -13,6 +13,11 @@ dispatcher and the clock, nothing of the controller); the calls at the end are i
 
 Tasks live in the controller's memory: a controller restart forgets running tasks (the
 messages already moved stay moved; nothing is lost) — see docs/queues.md.
+
+Under the test clock the tasks are a participant of every clock advance
+(:mod:`raybus.control.clock`): each runner is a unit of their
+:class:`~raybus.partitions.activity.Activity`, idle only while it waits for its rate limit, and
+the next time a rate-limited task may move again is a due time the advance steps to.
 """
 
 from __future__ import annotations
@@ -28,10 +33,12 @@ from typing import Any
 from raybus.actors import RouterDispatcher
 from raybus.control.plane import ControlCall, ControlPlane
 from raybus.control.queues import QueueStatsCall
+from raybus.core.clock import ClockReport
 from raybus.core.errors import RaybusError
 from raybus.engines import DeadLetter, MoveTask, check_move_rate, check_move_task
 from raybus.engines.queue.ops import SettleTransfer, TakeForTransfer
 from raybus.partitions import transfer
+from raybus.partitions.activity import Activity, settle
 
 __all__ = ["CancelMoveTask", "ListMoveTasks", "MoveTasks", "StartMoveTask"]
 
@@ -41,12 +48,16 @@ HISTORY = 10
 
 
 class MoveTasks:
-    def __init__(self, plane: ControlPlane) -> None:
+    name = "move tasks"
+
+    def __init__(self, plane: ControlPlane, *, test_clock: bool = False) -> None:
         self.plane = plane
         self.dispatcher = RouterDispatcher(plane.router)
         self.tasks: dict[str, MoveTask] = {}
         self.runners: dict[str, asyncio.Task[None]] = {}
         self._wake: asyncio.Event | None = None
+        self.activity = Activity() if test_clock else None
+        self._parked: set[str] = set()  # handles of runners waiting in _idle
 
     def wake(self) -> None:
         """Wake every idle task (the clock moved, or a task was cancelled)."""
@@ -92,7 +103,11 @@ class MoveTasks:
         self.tasks[task.handle] = task
         self._trim(source)
         if task.status == "RUNNING":
-            self.runners[task.handle] = asyncio.ensure_future(self._run(task))
+            work = self._run(task)
+            activity = self.activity
+            self.runners[task.handle] = (
+                asyncio.ensure_future(work) if activity is None else activity.task(work)
+            )
         return self._describe(task)
 
     def describe(self, source: str) -> list[dict[str, Any]]:
@@ -162,8 +177,57 @@ class MoveTasks:
         )
         if self._wake is None:
             self._wake = asyncio.Event()  # shared by every idle task until the next wake
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), min(wait, IDLE_WAIT_S))
+        event = self._wake
+        if self.activity is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), min(wait, IDLE_WAIT_S))
+            return
+        self._parked.add(task.handle)
+        try:
+            with self.activity.parked(), contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), min(wait, IDLE_WAIT_S))
+        finally:
+            self._parked.discard(task.handle)
+
+    # -- the test clock (a participant of raybus.control.clock.advance) ----------------------
+    async def set_clock(self, now_ms: int, wake: bool) -> None:
+        if wake:
+            self.wake()
+
+    async def settle(self, now_ms: int, horizon_ms: int, timeout_s: float) -> ClockReport:
+        activity = self.activity
+        if activity is None:
+            return ClockReport(True, 0, None)
+        return await settle(
+            activity,
+            tuple,
+            now_ms,
+            horizon_ms,
+            timeout_s,
+            extra_due=self._due,
+            extra_next_due=self._next_due,
+        )
+
+    def _due(self, now_ms: int) -> list[str]:
+        """Idle runners that would move (or end) now; they are woken."""
+        due = [
+            f"move task {handle}"
+            for handle in self._parked
+            if (task := self.tasks.get(handle)) is not None
+            and (task.status != "RUNNING" or task.quota(now_ms) > 0)
+        ]
+        if due:
+            self.wake()
+        return due
+
+    def _next_due(self, now_ms: int) -> int | None:
+        times = [
+            at
+            for handle in self.runners
+            if (task := self.tasks.get(handle)) is not None
+            and (at := task.next_due_ms(now_ms)) is not None
+        ]
+        return min(times) if times else None
 
     async def _step(self, task: MoveTask, quota: int) -> tuple[int, bool]:
         router = self.plane.router

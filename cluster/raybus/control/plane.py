@@ -69,6 +69,9 @@ class ControlPlane:
         self.code_store = code_store
         self._ensure_loop = ensure_loop
         self.moves: MoveTaskRunner | None = None
+        # While a test-clock advance steps, the time of its current step (the catalog holds
+        # the target already): what the controller reports and what move tasks read.
+        self.stepping_ms: int | None = None
 
     @property
     def catalog(self) -> Catalog:
@@ -81,6 +84,8 @@ class ControlPlane:
         return self.keeper.change()
 
     def now_ms(self) -> int:
+        if self.stepping_ms is not None:
+            return self.stepping_ms
         clock = self.catalog.clock_ms
         return clock if clock is not None else SystemClock().now_ms()
 
@@ -132,7 +137,7 @@ class ControlPlane:
         record = self.catalog.find(kind, key)
         if record is None:
             return
-        attached = [child.config for child in self.catalog.children(kind, key)]
+        attached = self.catalog.attached(kind, key)
         await asyncio.gather(
             *(
                 self.router.attach(kind, key, index, attached)

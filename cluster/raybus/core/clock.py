@@ -9,9 +9,26 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["Clock", "ManualClock", "SystemClock"]
+__all__ = [
+    "ADVANCE_BUDGET_S",
+    "ADVANCE_STEP_TIMEOUT_S",
+    "MAX_ADVANCE_STEPS",
+    "Clock",
+    "ClockReport",
+    "ManualClock",
+    "SystemClock",
+]
+
+# The bounds of one test-clock advance (docs/http-api.md, "Clock"): the controller steps through
+# at most MAX_ADVANCE_STEPS due times, waits at most ADVANCE_STEP_TIMEOUT_S (real seconds) for
+# the cluster to become quiescent at each of them, and spends at most ADVANCE_BUDGET_S (real
+# seconds) in all; past any bound the advance stops early with ``ClockAdvanceIncomplete``.
+MAX_ADVANCE_STEPS = 10_000
+ADVANCE_STEP_TIMEOUT_S = 60.0
+ADVANCE_BUDGET_S = 300.0
 
 
 class Clock(Protocol):
@@ -74,3 +91,18 @@ class ManualClock:
     def on_advance(self, listener: Callable[[int], None]) -> None:
         with self._lock:
             self._listeners.append(listener)
+
+
+@dataclass(frozen=True, slots=True)
+class ClockReport:
+    """What one participant of a test-clock advance (a partition host, the controller's move
+    tasks) reports at a step: whether it became quiescent at the step's time (no background
+    work running and none due), its activity ``generation`` (it grows whenever work starts, so
+    two equal reports in a row prove nothing ran in between), the earliest time after the step
+    and at most the advance's target when something is due there (None: nothing), and, when
+    it is not quiescent, what is still going on."""
+
+    quiescent: bool
+    generation: int
+    next_due_ms: int | None
+    busy: tuple[str, ...] = ()

@@ -95,6 +95,13 @@ _SPECS: tuple[ErrorSpec, ...] = (
         "UnsupportedMediaType", 415, False, "The body's content type is not JSON or msgpack."
     ),
     ErrorSpec("RequestTimeout", 408, True, "The request's body did not arrive in time."),
+    # -- the test clock -------------------------------------------------------------------------
+    ErrorSpec(
+        "ClockAdvanceIncomplete",
+        409,
+        False,
+        "The test clock stopped before its target: work still running, or a bound was reached.",
+    ),
 )
 
 CATALOG: dict[str, ErrorSpec] = {spec.code: spec for spec in _SPECS}

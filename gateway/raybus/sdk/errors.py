@@ -25,6 +25,7 @@ from raybus.core.errors import CATALOG, RaybusError
 __all__ = [
     "BatchEntryIdsNotDistinct",
     "BatchRequestTooLong",
+    "ClockAdvanceIncomplete",
     "EmptyBatchRequest",
     "FunctionError",
     "GatewayConnectionError",
@@ -216,6 +217,9 @@ class UnsupportedMediaType(CatalogError, code="UnsupportedMediaType"): ...
 
 
 class RequestTimeout(CatalogError, code="RequestTimeout"): ...
+
+
+class ClockAdvanceIncomplete(CatalogError, code="ClockAdvanceIncomplete"): ...
 
 
 class FunctionError(Exception):

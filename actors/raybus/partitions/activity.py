@@ -1,0 +1,174 @@
+"""Quiescence under the test clock: what a host's background work is doing right now.
+
+Under ``raybus up --test-clock`` the controller moves time in steps (one per due timer, see
+:mod:`raybus.control.clock`), and before each step it waits until every host is *quiescent*
+at the current time: no background work running, and none due. This module is the host's
+half of that condition; with the system clock none of it is used (``Environment.activity``
+is None and every hook below is skipped).
+
+- An :class:`Activity` counts the host's *units* of background work that are busy: topic
+  delivery loops and every other task a shell spawns (dead-letter transfers), poller workers,
+  and waiting operations (long polls) performed on the host's partitions. A unit is busy from
+  its start to its end except while it is *parked* — waiting, with nothing to do, for a
+  wake-up (:meth:`PartitionShell.park`). Every start and every return from a park adds one to
+  :attr:`Activity.generation`.
+- A unit is parked only after it checked that it has nothing to do; a wake-up may come before
+  the parked unit runs again. That gap is covered by each partition's behaviour: ``due(now)``
+  is true while a parked unit would find work (a topic subscription with a delivery due, a
+  queue with a visible message and a waiter) — and then :func:`settle` wakes it again.
+- :func:`settle` waits, with no timer but an event set whenever a unit parks or ends, until no
+  unit is busy and no partition has due work, then reports the earliest time after ``now``
+  when something is due (``next_due_ms``): a :class:`~raybus.core.clock.ClockReport`.
+
+One host's quiescence is not the cluster's: a busy host may still send to one that already
+reported. The controller repeats the reports until two rounds in a row are quiescent with
+unchanged generations (nothing started anywhere in between).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextvars import ContextVar
+from typing import Any, Protocol, TypeVar
+
+from raybus.core.clock import ClockReport
+
+__all__ = ["Activity", "Participant", "current_unit", "settle"]
+
+T = TypeVar("T")
+
+# The activity whose unit the running task is (set inside every tracked task).
+_UNIT: ContextVar[Activity | None] = ContextVar("raybus_activity_unit", default=None)
+
+
+def current_unit() -> Activity | None:
+    """The activity the running task is a unit of, or None (untracked work)."""
+    return _UNIT.get()
+
+
+class Activity:
+    """Busy units of one host (or of the controller's move tasks), see the module docstring.
+    Lives on one event loop; not thread-safe."""
+
+    __slots__ = ("_changed", "busy", "generation")
+
+    def __init__(self) -> None:
+        self.busy = 0
+        self.generation = 0
+        self._changed = asyncio.Event()
+
+    def begin(self) -> None:
+        """A unit starts, or returns from a park."""
+        self.busy += 1
+        self.generation += 1
+
+    def end(self) -> None:
+        """A unit ends, or parks."""
+        self.busy -= 1
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    def changed(self) -> asyncio.Event:
+        """The event the next :meth:`end` sets (take it before checking a condition)."""
+        return self._changed
+
+    def task(self, work: Awaitable[T]) -> asyncio.Task[T]:
+        """Run ``work`` as a new unit: busy from now (synchronously, so there is no moment when
+        the task exists and is not counted) until it ends."""
+        self.begin()
+        return asyncio.ensure_future(self._run(work))
+
+    async def _run(self, work: Awaitable[T]) -> T:
+        _UNIT.set(self)  # the task's own context: its parks count against this activity
+        try:
+            return await work
+        finally:
+            self.end()
+
+    @contextlib.contextmanager
+    def unit(self) -> Iterator[None]:
+        """The running task is a unit for the block (a waiting operation performed on a
+        partition), unless it is one already."""
+        if _UNIT.get() is not None:
+            yield
+            return
+        token = _UNIT.set(self)
+        self.begin()
+        try:
+            yield
+        finally:
+            self.end()
+            _UNIT.reset(token)
+
+    @contextlib.contextmanager
+    def parked(self) -> Iterator[None]:
+        """The running unit waits with nothing to do for the block (a no-op for untracked
+        work)."""
+        if _UNIT.get() is not self:
+            yield
+            return
+        self.end()
+        try:
+            yield
+        finally:
+            self.begin()
+
+
+class Participant(Protocol):
+    """A partition as :func:`settle` sees it: its kind's behaviour answers ``due`` and
+    ``next_due_ms``; ``wake`` wakes whatever waits on it."""
+
+    @property
+    def behaviour(self) -> Any: ...
+
+    def wake(self) -> None: ...
+
+    def describe(self) -> str: ...
+
+
+async def settle(
+    activity: Activity,
+    partitions: Callable[[], Iterable[Participant]],
+    now_ms: int,
+    horizon_ms: int,
+    timeout_s: float,
+    *,
+    extra_due: Callable[[int], list[str]] | None = None,
+    extra_next_due: Callable[[int], int | None] | None = None,
+) -> ClockReport:
+    """Wait (at most ``timeout_s`` real seconds) until nothing of ``activity`` is busy and no
+    partition has work due at ``now_ms``; wake each partition that has (its parked units run
+    again). Then report the earliest due time in ``(now_ms, horizon_ms]``, or, on timeout, what
+    was still busy. ``partitions`` is called afresh each time (partitions open and close).
+    ``extra_due`` / ``extra_next_due`` add work that is not a partition's (the controller's move
+    tasks; ``extra_due`` wakes what it reports)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        changed = activity.changed()
+        pending = []
+        for partition in list(partitions()):
+            if partition.behaviour.due(now_ms):
+                partition.wake()
+                pending.append(partition.describe())
+        if extra_due is not None:
+            pending.extend(extra_due(now_ms))
+        if activity.busy == 0 and not pending:
+            break
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            busy = (f"{activity.busy} busy",) if activity.busy else ()
+            return ClockReport(False, activity.generation, None, (*busy, *pending))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(changed.wait(), remaining)
+    due: list[int] = []
+    for partition in list(partitions()):
+        at = partition.behaviour.next_due_ms(now_ms)
+        if at is not None:
+            due.append(at)
+    if extra_next_due is not None and (at := extra_next_due(now_ms)) is not None:
+        due.append(at)
+    upcoming = [at for at in due if now_ms < at <= horizon_ms]
+    return ClockReport(True, activity.generation, min(upcoming) if upcoming else None)
