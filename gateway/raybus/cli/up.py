@@ -56,6 +56,26 @@ def register(subparsers: Any) -> None:
         metavar="S",
         help="answer 408 when a request body takes longer than S seconds (30)",
     )
+    parser.add_argument(
+        "--aws-account-id",
+        default=os.environ.get("RAYBUS_AWS_ACCOUNT_ID", "000000000000"),
+        metavar="ID",
+        help="the account AWS clients see in ARNs and queue URLs (000000000000; env "
+        "RAYBUS_AWS_ACCOUNT_ID)",
+    )
+    parser.add_argument(
+        "--aws-region",
+        default=os.environ.get("RAYBUS_AWS_REGION", "us-east-1"),
+        metavar="REGION",
+        help="the region in ARNs (us-east-1; env RAYBUS_AWS_REGION)",
+    )
+    parser.add_argument(
+        "--aws-credentials",
+        default=os.environ.get("RAYBUS_AWS_CREDENTIALS", ""),
+        metavar="KEY:SECRET[,...]",
+        help="verify AWS signatures against these access keys (default: accept any; env "
+        "RAYBUS_AWS_CREDENTIALS)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no live rate line")
     parser.set_defaults(func=run)
 
@@ -88,7 +108,25 @@ def _argument_error(args: argparse.Namespace) -> str | None:
             return f"--{option} is not valid UTF-8 ({problem})"
     if args.token is not None and not (args.token.isascii() and args.token.isprintable()):
         return "--token must be printable ASCII (clients send it in an HTTP header)"
+    from raybus.core.arns import check_identity
+
+    try:
+        check_identity(args.aws_account_id, args.aws_region)
+        aws_credentials(args.aws_credentials)
+    except ValueError as error:
+        return str(error)
     return None
+
+
+def aws_credentials(text: str) -> tuple[tuple[str, str], ...]:
+    """``KEY:SECRET[,KEY:SECRET...]`` → pairs (empty: none)."""
+    pairs: list[tuple[str, str]] = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, secret = item.partition(":")
+        if not sep or not key or not secret:
+            raise ValueError("--aws-credentials is KEY:SECRET[,KEY:SECRET...]")
+        pairs.append((key, secret))
+    return tuple(pairs)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -112,6 +150,9 @@ def run(args: argparse.Namespace) -> int:
         fsync=args.fsync,
         idle_timeout_s=args.idle_timeout_s,
         body_timeout_s=args.body_timeout_s,
+        aws_account_id=args.aws_account_id,
+        aws_region=args.aws_region,
+        aws_credentials=aws_credentials(args.aws_credentials),
     )
     stop = threading.Event()
 

@@ -59,6 +59,7 @@ class ServeSpec:
     allow_open: bool = False
     idle_timeout_s: float = IDLE_TIMEOUT_S
     body_timeout_s: float = BODY_TIMEOUT_S
+    aws_credentials: tuple[tuple[str, str], ...] = ()  # (access key id, secret) to verify
 
     @property
     def limits(self) -> Limits:
@@ -109,6 +110,7 @@ class _Server:
             topics=self.topics,
             functions=self.functions,
             limits=spec.limits,
+            aws_credentials=dict(spec.aws_credentials),
         )
         # keepalive_timeout closes a connection that has not sent a whole request head within
         # this long of opening or of its previous answer: slow headers and idle connections
@@ -162,8 +164,17 @@ class Gateway:
         allow_open: bool = False,
         idle_timeout_s: float = IDLE_TIMEOUT_S,
         body_timeout_s: float = BODY_TIMEOUT_S,
+        aws_credentials: tuple[tuple[str, str], ...] = (),
     ) -> None:
-        self.spec = ServeSpec(host, port, token, allow_open, idle_timeout_s, body_timeout_s)
+        self.spec = ServeSpec(
+            host,
+            port,
+            token,
+            allow_open,
+            idle_timeout_s,
+            body_timeout_s,
+            tuple((key, secret) for key, secret in aws_credentials),
+        )
         self.spec.check()
         self.server: _Server | None = None
 

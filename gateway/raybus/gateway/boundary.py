@@ -42,7 +42,7 @@ from typing import Any
 from aiohttp import web
 
 from raybus.core.errors import RaybusError
-from raybus.gateway.codec import Codec
+from raybus.gateway.codec import MAX_HTTP_BODY, Codec
 from raybus.gateway.text import field_path
 
 __all__ = [
@@ -191,14 +191,23 @@ def check_fields(
                     check_fields(child, item_schemas[0], components, (*where, index))
 
 
-async def read_body(request: web.Request, timeout_s: float) -> bytes:
-    """The whole body, or ``RequestTimeout`` if it does not arrive within ``timeout_s``.
-    A body that has already arrived whole (the usual case) is read without a timer."""
-    if request.content.is_eof():
-        return await request.read()
+async def read_body(request: web.Request, timeout_s: float, limit: int = MAX_HTTP_BODY) -> bytes:
+    """The whole body, or ``RequestTimeout`` if it does not arrive within ``timeout_s``, or
+    ``RequestTooLarge`` past ``limit`` bytes (a chunked body announces no length). A body
+    that has already arrived whole (the usual case) is read without a timer."""
     try:
-        return await asyncio.wait_for(request.read(), timeout_s)
+        if request.content.is_eof():
+            raw = await request.read()
+        else:
+            raw = await asyncio.wait_for(request.read(), timeout_s)
     except TimeoutError:
         raise RaybusError(
             "RequestTimeout", f"The request body did not arrive within {timeout_s:g} s."
         ) from None
+    except web.HTTPRequestEntityTooLarge:
+        raw = None
+    if raw is None or len(raw) > limit:
+        raise RaybusError(
+            "RequestTooLarge", f"The request body exceeds {limit} bytes.", limit=limit
+        )
+    return raw

@@ -17,13 +17,15 @@ from __future__ import annotations
 import hmac
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
 
 from raybus.core.errors import RaybusError
 from raybus.gateway.api import Context, FunctionInvoker, TopicPublisher, clean
+from raybus.gateway.aws.front import MAX_AWS_BODY, NATIVE_PATHS, AwsFront
+from raybus.gateway.aws.registry import SERVICES
 from raybus.gateway.boundary import (
     BODY,
     CODEC,
@@ -47,6 +49,7 @@ __all__ = ["build_app"]
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+AWS_ROUTE = "aws"
 
 
 def _fail(code: str, message: str, **details: Any) -> RaybusError:
@@ -69,6 +72,14 @@ class _Middleware:
             request.headers.get("Content-Type") if request.body_exists else None,
             request.headers.get("Accept"),
         )
+        if operation == AWS_ROUTE:  # answers every failure itself, in AWS's terms
+            try:
+                return await handler(request)
+            except web.HTTPNotFound:  # neither the native API nor a request AWS clients send
+                self.metrics.latency.labels("unknown", "NotFound").observe(
+                    time.perf_counter() - started
+                )
+                return self._error(codec, _fail("NotFound", f"No route {request.path}."))
         request[CODEC] = codec
         outcome = "ok"
         close = False
@@ -182,18 +193,24 @@ def build_app(
     topics: TopicPublisher | None = None,
     functions: FunctionInvoker | None = None,
     limits: Limits | None = None,
+    aws_credentials: Mapping[str, str] | None = None,
 ) -> web.Application:
     """The application over the queue data plane ``service`` and the controller ``admin``
     (its actor handle, or a :class:`~raybus.gateway.control.Control`). ``topics`` and
     ``functions`` (the data planes of topics and functions) add the routes of topics and
     subscriptions, and of functions and event-source mappings. Every route is declared as a
     :class:`~raybus.gateway.boundary.Route`; the same list registers the handlers, drives the
-    boundary's checks and makes ``/openapi.json``."""
+    boundary's checks and makes ``/openapi.json``. ``aws_credentials`` (access key id →
+    secret; empty: accept any signature) adds AWS's wire protocols on every other path
+    (:mod:`raybus.gateway.aws`); the account and region come from the routing table."""
     limits = limits or Limits()
     control = admin if isinstance(admin, Control) else Control(admin)
     context = Context(control, service, metrics, limits, topics, functions)
     middleware = _Middleware(metrics, token, limits)
-    app = web.Application(middlewares=[middleware.middleware], client_max_size=MAX_HTTP_BODY)
+    app = web.Application(
+        middlewares=[middleware.middleware],
+        client_max_size=MAX_AWS_BODY if aws_credentials is not None else MAX_HTTP_BODY,
+    )
     routes = [route for module in ROUTE_MODULES for route in module(context)]
 
     async def openapi(request: web.Request) -> web.Response:
@@ -207,4 +224,13 @@ def build_app(
     for route in routes:
         app.router.add_route(route.method, route.path, route.handler, name=route.operation)
         middleware.routes[route.operation] = route
+    if aws_credentials is not None:
+        front = AwsFront(
+            context,
+            aws_credentials,
+            SERVICES,
+            body_timeout_s=limits.body_timeout_s,
+            require_signature=bool(token),
+        )
+        app.router.add_route("*", "/{path:" + NATIVE_PATHS + "}", front.handle, name=AWS_ROUTE)
     return app

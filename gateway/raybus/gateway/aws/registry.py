@@ -1,0 +1,15 @@
+"""The AWS services raybus speaks, by botocore service name. Adding one is a module beside
+these and a line here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from raybus.gateway.aws import sns, sqs
+from raybus.gateway.aws.service import AwsService
+
+__all__ = ["SERVICES"]
+
+SERVICES: Mapping[str, AwsService] = {
+    service.name: service for service in (sqs.SERVICE, sns.SERVICE)
+}

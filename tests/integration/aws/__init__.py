@@ -1,0 +1,1 @@
+"""AWS clients, unchanged, against a live raybus: boto3 and the aws CLI."""

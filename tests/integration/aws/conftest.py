@@ -1,0 +1,40 @@
+"""boto3 clients pointed at the session's cluster (tests/integration/conftest.py), exactly as
+a user points them: ``endpoint_url`` and any credentials (raybus accepts any signature unless
+it was started with --aws-credentials)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+REGION = "us-east-1"
+ACCOUNT = "000000000000"
+
+
+@pytest.fixture(scope="session")
+def aws(url: str) -> Callable[[str], Any]:
+    """``aws("sqs")``: a boto3 client of that service for the cluster."""
+    session = boto3.session.Session(
+        aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        region_name=REGION,
+    )
+    config = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5,
+                    read_timeout=30)  # fmt: skip
+    clients: dict[str, Any] = {}
+
+    def make(service: str) -> Any:
+        if service not in clients:
+            clients[service] = session.client(service, endpoint_url=url, config=config)
+        return clients[service]
+
+    return make
+
+
+@pytest.fixture
+def sqs(aws: Callable[[str], Any]) -> Iterator[Any]:
+    yield aws("sqs")
