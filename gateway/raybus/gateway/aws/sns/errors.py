@@ -13,7 +13,8 @@ ERRORS = ErrorMap(
         "ResourceNotFound": ("NotFound", 404, None),
         "QueueDoesNotExist": ("NotFound", 404, None),
         "InvalidParameter": ("InvalidParameter", 400, None),
-        "InvalidParameterValue": ("ParameterValueInvalid", 400, None),
+        # a setting or name SNS checks itself ("Invalid parameter: Topic Name")
+        "InvalidParameterValue": ("InvalidParameter", 400, None),
         "InvalidAttributeName": ("InvalidParameter", 400, None),
         "InvalidAttributeValue": ("ParameterValueInvalid", 400, None),
         "InvalidMessageContents": ("ParameterValueInvalid", 400, None),

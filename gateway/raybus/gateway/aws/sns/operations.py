@@ -193,9 +193,8 @@ async def delete_topic(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
 
 async def _topic(call: Call, name: str) -> tuple[TopicConfig, list[SubscriptionConfig]]:
     described = await _run(call, GetTopic(name))
-    subs = [SubscriptionConfig.from_dict(s) for s in described.get("subscriptions", [])]
-    settings = {k: v for k, v in described.items() if k != "subscriptions"}
-    return TopicConfig.from_dict(settings), subs
+    subs = [SubscriptionConfig.from_dict(s) for s in described["subscriptions"]]
+    return TopicConfig.from_dict(described["topic"]), subs
 
 
 async def get_topic_attributes(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
