@@ -22,6 +22,10 @@ TOKEN = None
 _names = itertools.count()
 
 
+AWS_ACCESS_KEY = "AKIDEXAMPLE"
+AWS_SECRET_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+
+
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCluster]:
     data_dir = tmp_path_factory.mktemp("raybus-data")
@@ -36,6 +40,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCluster
             partition_hosts=2,
             test_clock=True,
             body_timeout_s=2.0,  # a truncated body is answered 408 in 2 s, not the default 30
+            # AWS clients' signatures are verified (tests/integration/aws signs with this pair)
+            aws_credentials=((AWS_ACCESS_KEY, AWS_SECRET_KEY),),
         ),
         gateway=Gateway,
         gateway_host=GatewayHost,

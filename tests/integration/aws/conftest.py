@@ -1,6 +1,6 @@
 """boto3 clients pointed at the session's cluster (tests/integration/conftest.py), exactly as
-a user points them: ``endpoint_url`` and any credentials (raybus accepts any signature unless
-it was started with --aws-credentials)."""
+a user points them: ``endpoint_url`` and credentials. The session's cluster verifies
+signatures (it was started with the pair these clients sign with)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from tests.integration.conftest import AWS_ACCESS_KEY, AWS_SECRET_KEY
+
 REGION = "us-east-1"
 ACCOUNT = "000000000000"
 
@@ -19,8 +21,8 @@ ACCOUNT = "000000000000"
 def aws(url: str) -> Callable[[str], Any]:
     """``aws("sqs")``: a boto3 client of that service for the cluster."""
     session = boto3.session.Session(
-        aws_access_key_id="AKIDEXAMPLE",
-        aws_secret_access_key="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        aws_access_key_id=AWS_ACCESS_KEY,
+        aws_secret_access_key=AWS_SECRET_KEY,
         region_name=REGION,
     )
     config = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5,

@@ -73,8 +73,8 @@ class AwsFront:
                 raise web.HTTPNotFound()
             label = f"aws:{recognized.service}"
             codec = codec_for(recognized.service, protocol=recognized.protocol)
-            caller = self._authenticate(wire)
             operation = codec.operation(wire)
+            caller = self._authenticate(wire, (recognized.service, operation.name) in _UNSIGNED)
             label = f"aws:{recognized.service}:{operation.name}"
             service = self.services.get(recognized.service)
             handler = None if service is None else service.operations.get(operation.name)
@@ -150,10 +150,13 @@ class AwsFront:
             body=body,
         )
 
-    def _authenticate(self, wire: WireRequest) -> str:
+    def _authenticate(self, wire: WireRequest, unsigned_ok: bool) -> str:
+        """The caller's access key id ("anonymous" for an unsigned request); with credentials
+        configured, the signature is verified and an unsigned request refused unless
+        ``unsigned_ok``."""
         signature = parse_authorization(wire)
         if signature is None:
-            if self.require_signature:
+            if self.require_signature and not unsigned_ok:
                 raise AwsError(
                     "MissingAuthenticationToken",
                     "Request is missing Authentication Token",
@@ -182,6 +185,11 @@ class AwsFront:
             return WireResponse(error.status, {"Content-Type": "text/xml"}, body)
         response: WireResponse = codec.error(error, request_id)
         return response
+
+
+# Operations AWS serves without a signature: an HTTP endpoint confirms its subscription by
+# fetching the SubscribeURL it was sent (the token in it is the proof).
+_UNSIGNED = frozenset({("sns", "ConfirmSubscription")})
 
 
 def _validation_error(service: str, problems: list[str]) -> AwsError:
