@@ -9,6 +9,9 @@ One case per document; its blocks run in order, as a reader would run them:
   ``.venv/bin/raybus`` works), with this interpreter's ``bin`` directory on ``PATH`` (so
   ``raybus`` works, as in an activated virtualenv). A trace of the commands, each prefixed with
   its document line, is part of the failure message.
+- AWS clients (boto3 in Python blocks, the ``aws`` CLI in shell blocks) find the session
+  cluster's credentials and region in ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY`` and
+  ``AWS_DEFAULT_REGION``, as a reader's shell would hold them (the docs never print keys).
 - The docs address the gateway as ``127.0.0.1:8000`` / ``localhost:8000``: that text is
   rewritten to the session cluster's address, and ``RAYBUS_URL`` points the CLI at it.
 - ``curl`` runs with ``--fail-with-body`` (a shim on ``PATH``): an HTTP error answer fails the
@@ -44,8 +47,14 @@ import pytest
 
 from raybus.sdk import Client
 from tests.docs.blocks import ROOT, Block, DocumentError, blocks, documents
+from tests.integration.conftest import AWS_ACCESS_KEY, AWS_SECRET_KEY
 
 BLOCK_TIMEOUT_S = 120.0
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": AWS_ACCESS_KEY,
+    "AWS_SECRET_ACCESS_KEY": AWS_SECRET_KEY,
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
 _GATEWAY = re.compile(r"\b(?:localhost|127\.0\.0\.1):8000\b")
 
 
@@ -99,6 +108,7 @@ def shell_env(url: str, tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("RAYBUS_TOKEN", "BASH_ENV", "ENV")}
     env["PATH"] = os.pathsep.join([str(shims), str(Path(sys.executable).parent), env["PATH"]])
     env["RAYBUS_URL"] = url
+    env.update(AWS_ENV)
     return env
 
 
@@ -156,8 +166,14 @@ def _run_shell(block: Block, code: str, env: dict[str, str]) -> None:
 
 @pytest.mark.parametrize("document", DOCUMENTS)
 def test_every_block_of_the_document_runs(
-    document: str, url: str, shell_env: dict[str, str], empty_catalog: None
+    document: str,
+    url: str,
+    shell_env: dict[str, str],
+    empty_catalog: None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    for key, value in AWS_ENV.items():
+        monkeypatch.setenv(key, value)
     namespace: dict[str, Any] = {"__name__": "__main__"}
     for block in blocks(document):
         if not block.runs:

@@ -86,6 +86,9 @@ class AwsFront:
                     status=501,
                 )
             params = codec.parse(operation, wire)
+            if service.from_path is not None and operation.input_shape is not None:
+                members = operation.input_shape.members
+                service.from_path(params, members, wire.path, _base_url(request))
             problems = validate(operation.input_shape, params, lenient_enums=service.lenient_enums)
             if problems:
                 raise _validation_error(recognized.service, problems)

@@ -11,7 +11,7 @@ holds no protocol detail. Native errors (:class:`RaybusError`) are translated by
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,6 +100,10 @@ class AwsService:
     # string shapes whose model enum the real service does not enforce (the operation checks
     # the values itself, with the service's own error)
     lenient_enums: frozenset[str] = frozenset()
+    # fills in what the request's path says before the model's checks (SQS's query clients
+    # post to the queue URL instead of naming it): (params, members of the operation's
+    # input, path, base URL) -> None
+    from_path: Callable[[dict[str, Any], Collection[str], str, str], None] | None = None
 
 
 def arn_resource(arn: object, service: str, settings: AwsSettings, what: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -64,11 +64,24 @@ def queue_url(call: Call, name: str) -> str:
     return f"{call.base_url}/{call.settings.account_id}/{name}"
 
 
+def queue_url_from_path(
+    params: dict[str, Any], members: Collection[str], path: str, base_url: str
+) -> None:
+    """A query client that posted to a queue's URL (``/<account>/<queue>``) names that queue:
+    its ``QueueUrl`` is the URL, unless the form gave one."""
+    if (
+        "QueueUrl" in members
+        and "QueueUrl" not in params
+        and path.count("/") == 2
+        and len(path) > 2
+    ):
+        params["QueueUrl"] = base_url + path
+
+
 def queue_name(call: Call, params: Mapping[str, Any]) -> str:
-    """The queue a request names: its ``QueueUrl``, or (query clients) the URL it was posted
-    to."""
+    """The queue a request names by its ``QueueUrl``."""
     url = params.get("QueueUrl")
-    path = urlsplit(url).path if isinstance(url, str) else call.path
+    path = urlsplit(url).path if isinstance(url, str) else ""
     parts = [p for p in path.split("/") if p]
     if len(parts) != 2 or parts[0] != call.settings.account_id:
         raise _no_queue()
