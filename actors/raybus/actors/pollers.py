@@ -105,7 +105,9 @@ class _Poller:
         for _ in range(workers):
             work = self._worker()
             self._tasks.append(
-                asyncio.ensure_future(work) if activity is None else activity.task(work)
+                asyncio.ensure_future(work)
+                if activity is None
+                else activity.task(work, f"{self.live.describe()}: {type(self).__name__}")
             )
 
     def resize(self, workers: int) -> None:

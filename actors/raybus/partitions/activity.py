@@ -11,7 +11,8 @@ is None and every hook below is skipped).
   and waiting operations (long polls) performed on the host's partitions. A unit is busy from
   its start to its end except while it is *parked* — waiting, with nothing to do, for a
   wake-up (:meth:`PartitionShell.park`). Every start and every return from a park adds one to
-  :attr:`Activity.generation`.
+  :attr:`Activity.generation`. A unit is one task: a task it starts (``gather``) inherits its
+  context but is not the unit, so only the unit itself can park it.
 - A unit is parked only after it checked that it has nothing to do; a wake-up may come before
   the parked unit runs again. That gap is covered by each partition's behaviour: ``due(now)``
   is true while a parked unit would find work (a topic subscription with a delivery due, a
@@ -29,91 +30,116 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+import contextvars
+from collections import Counter
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from contextvars import ContextVar
 from typing import Any, Protocol, TypeVar
 
 from raybus.core.clock import ClockReport
 
-__all__ = ["Activity", "Participant", "current_unit", "settle"]
+__all__ = ["Activity", "Participant", "settle"]
 
 T = TypeVar("T")
 
-# The activity whose unit the running task is (set inside every tracked task).
-_UNIT: ContextVar[Activity | None] = ContextVar("raybus_activity_unit", default=None)
+
+class _Unit:
+    """One unit of work: its activity, what it is (for reports) and the task that runs it."""
+
+    __slots__ = ("activity", "name", "task")
+
+    def __init__(self, activity: Activity, name: str, task: asyncio.Task[Any] | None) -> None:
+        self.activity = activity
+        self.name = name
+        self.task = task
+
+    def is_running(self, activity: Activity) -> bool:
+        """True inside this unit's own task, for ``activity``."""
+        return self.activity is activity and self.task is asyncio.current_task()
 
 
-def current_unit() -> Activity | None:
-    """The activity the running task is a unit of, or None (untracked work)."""
-    return _UNIT.get()
+# The unit the running task belongs to (set in the context of every tracked task).
+_UNIT: ContextVar[_Unit | None] = ContextVar("raybus_activity_unit", default=None)
 
 
 class Activity:
     """Busy units of one host (or of the controller's move tasks), see the module docstring.
     Lives on one event loop; not thread-safe."""
 
-    __slots__ = ("_changed", "busy", "generation")
+    __slots__ = ("_busy", "_changed", "busy", "generation")
 
     def __init__(self) -> None:
         self.busy = 0
         self.generation = 0
+        self._busy: Counter[str] = Counter()  # busy units by name, for reports
         self._changed = asyncio.Event()
 
-    def begin(self) -> None:
+    def _begin(self, unit: _Unit) -> None:
         """A unit starts, or returns from a park."""
         self.busy += 1
         self.generation += 1
+        self._busy[unit.name] += 1
 
-    def end(self) -> None:
+    def _end(self, unit: _Unit) -> None:
         """A unit ends, or parks."""
         self.busy -= 1
+        self._busy[unit.name] -= 1
+        if not self._busy[unit.name]:
+            del self._busy[unit.name]
         self._changed.set()
         self._changed = asyncio.Event()
 
     def changed(self) -> asyncio.Event:
-        """The event the next :meth:`end` sets (take it before checking a condition)."""
+        """The event the next park or end sets (take it before checking a condition)."""
         return self._changed
 
-    def task(self, work: Awaitable[T]) -> asyncio.Task[T]:
-        """Run ``work`` as a new unit: busy from now (synchronously, so there is no moment when
-        the task exists and is not counted) until it ends."""
-        self.begin()
-        return asyncio.ensure_future(self._run(work))
+    def busy_units(self) -> list[str]:
+        """What is busy, by name (``name ×n`` for several alike), sorted."""
+        return [name if n == 1 else f"{name} ×{n}" for name, n in sorted(self._busy.items())]
 
-    async def _run(self, work: Awaitable[T]) -> T:
-        _UNIT.set(self)  # the task's own context: its parks count against this activity
-        try:
-            return await work
-        finally:
-            self.end()
+    def task(self, work: Coroutine[Any, Any, T], name: str) -> asyncio.Task[T]:
+        """Run ``work`` as a new unit: busy from now (synchronously, so there is no moment when
+        the task exists and is not counted) until the task is done — however it ends, even
+        cancelled before it ever ran."""
+        unit = _Unit(self, name, None)
+        context = contextvars.copy_context()
+        context.run(_UNIT.set, unit)
+        task: asyncio.Task[T] = context.run(asyncio.ensure_future, work)
+        unit.task = task
+        self._begin(unit)
+        task.add_done_callback(lambda _: self._end(unit))
+        return task
 
     @contextlib.contextmanager
-    def unit(self) -> Iterator[None]:
+    def unit(self, name: str) -> Iterator[None]:
         """The running task is a unit for the block (a waiting operation performed on a
-        partition), unless it is one already."""
-        if _UNIT.get() is not None:
+        partition), unless it is one of this activity already."""
+        current = _UNIT.get()
+        if current is not None and current.is_running(self):
             yield
             return
-        token = _UNIT.set(self)
-        self.begin()
+        unit = _Unit(self, name, asyncio.current_task())
+        token = _UNIT.set(unit)
+        self._begin(unit)
         try:
             yield
         finally:
-            self.end()
+            self._end(unit)
             _UNIT.reset(token)
 
     @contextlib.contextmanager
     def parked(self) -> Iterator[None]:
-        """The running unit waits with nothing to do for the block (a no-op for untracked
-        work)."""
-        if _UNIT.get() is not self:
+        """The running unit waits with nothing to do for the block (a no-op outside one of
+        this activity's units)."""
+        unit = _UNIT.get()
+        if unit is None or not unit.is_running(self):
             yield
             return
-        self.end()
+        self._end(unit)
         try:
             yield
         finally:
-            self.begin()
+            self._begin(unit)
 
 
 class Participant(Protocol):
@@ -141,34 +167,36 @@ async def settle(
     """Wait (at most ``timeout_s`` real seconds) until nothing of ``activity`` is busy and no
     partition has work due at ``now_ms``; wake each partition that has (its parked units run
     again). Then report the earliest due time in ``(now_ms, horizon_ms]``, or, on timeout, what
-    was still busy. ``partitions`` is called afresh each time (partitions open and close).
-    ``extra_due`` / ``extra_next_due`` add work that is not a partition's (the controller's move
-    tasks; ``extra_due`` wakes what it reports)."""
+    was still busy or due. ``partitions`` is called afresh each time (partitions open and
+    close). ``extra_due`` / ``extra_next_due`` add work that is not a partition's (the
+    controller's move tasks; ``extra_due`` wakes what it reports)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     while True:
         changed = activity.changed()
-        pending = []
-        for partition in list(partitions()):
-            if partition.behaviour.due(now_ms):
-                partition.wake()
-                pending.append(partition.describe())
+        pending = _wake_due(partitions(), now_ms)
         if extra_due is not None:
             pending.extend(extra_due(now_ms))
         if activity.busy == 0 and not pending:
             break
         remaining = deadline - loop.time()
         if remaining <= 0:
-            busy = (f"{activity.busy} busy",) if activity.busy else ()
+            busy = activity.busy_units()
             return ClockReport(False, activity.generation, None, (*busy, *pending))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(changed.wait(), remaining)
-    due: list[int] = []
-    for partition in list(partitions()):
-        at = partition.behaviour.next_due_ms(now_ms)
-        if at is not None:
-            due.append(at)
-    if extra_next_due is not None and (at := extra_next_due(now_ms)) is not None:
-        due.append(at)
-    upcoming = [at for at in due if now_ms < at <= horizon_ms]
+    due = [partition.behaviour.next_due_ms(now_ms) for partition in list(partitions())]
+    if extra_next_due is not None:
+        due.append(extra_next_due(now_ms))
+    upcoming = [at for at in due if at is not None and now_ms < at <= horizon_ms]
     return ClockReport(True, activity.generation, min(upcoming) if upcoming else None)
+
+
+def _wake_due(partitions: Iterable[Participant], now_ms: int) -> list[str]:
+    """Wake every partition with work due at ``now_ms``; what they are (for reports)."""
+    pending = []
+    for partition in list(partitions):
+        if partition.behaviour.due(now_ms):
+            partition.wake()
+            pending.append(f"{partition.describe()}: work due")
+    return pending

@@ -12,9 +12,11 @@
   queue's long poll parks one on every partition and receives from the first that wakes).
   They wake on sends, visibility changes and clock moves; with the system clock also when the
   earliest delayed or in-flight message is due.
-- Test clock: the partition is due while a waiter is parked and a message is visible, and its
-  next due time is when the earliest delayed or in-flight message becomes visible (retention
-  and the dedup window change nothing anyone waits for: they are applied when time is read).
+- Test clock: the partition is due while a waiter is parked and a message is visible, and,
+  while a waiter is parked, its next due time is when the earliest delayed or in-flight message
+  becomes visible. Without a waiter nothing happens at that time (the next receive applies it),
+  so it is no step of an advance; nor are retention and the dedup window, which change nothing
+  anyone waits for: they are applied when time is read.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ class QueueBehaviour:
         return self.shell.waiters > 0 and self.shell.engine.has_visible(now_ms)
 
     def next_due_ms(self, now_ms: int) -> int | None:
+        if self.shell.waiters == 0:
+            return None
         engine = self.shell.engine
         engine.advance(now_ms)  # what is due by now is applied: the heads lie in the future
         return engine.next_change_ms()

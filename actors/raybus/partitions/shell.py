@@ -34,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -224,7 +224,8 @@ class PartitionShell(Generic[E]):
             raise RaybusError("PartitionUnavailable", "The partition is closed.")
         if self.activity is None:
             return await wait.run(self)
-        with self.activity.unit():  # test clock: a long poll is busy unless parked
+        # test clock: a long poll is busy unless parked
+        with self.activity.unit(f"{self.describe()}: {type(wait).__name__}"):
             return await wait.run(self)
 
     async def commit(self) -> None:
@@ -286,11 +287,14 @@ class PartitionShell(Generic[E]):
         self.wake()
 
     # -- background work ------------------------------------------------------------------------
-    def spawn(self, work: Awaitable[None]) -> asyncio.Task[None]:
+    def spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run ``work`` in the background, cancelled when the shell closes (test clock: as a
-        unit of the host's activity)."""
+        unit of the host's activity, named after the partition and the coroutine)."""
+        activity = self.activity
         task: asyncio.Task[None] = (
-            asyncio.ensure_future(work) if self.activity is None else self.activity.task(work)
+            asyncio.ensure_future(work)
+            if activity is None
+            else activity.task(work, f"{self.describe()}: {getattr(work, '__qualname__', 'task')}")
         )
         self._background.add(task)
         task.add_done_callback(self._background.discard)

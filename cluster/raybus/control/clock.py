@@ -17,15 +17,16 @@ participants are every partition host and the controller's own move tasks
    anything, so no work runs at the new time before every host has it), the controller's
    reported clock follows, and the loop settles again — now including every timer created by
    the work of earlier steps (the retry after a retry).
-3. **Finish.** Every participant's clock is set to the target (waking everything).
+3. **Finish.** Every participant's clock is set to the target (waking everything). Work due
+   at the target itself was a step, so the advance answers once it is done too.
 
 Bounds (:mod:`raybus.core.clock`): at most ``max_steps`` steps; each step waits at most
 ``step_timeout_s`` real seconds for quiescence; the advance spends at most ``budget_s`` real
 seconds. Past a bound — or if a participant cannot be reached — the advance *stops early*: the
-clock stays at the last step reached (consistent on every host; the work that was running goes
-on there), and the caller gets ``ClockAdvanceIncomplete`` naming where it stopped and why; a
-further advance continues from there. Nothing due is ever skipped, and the clock never moves
-back.
+clock stays at the last step reached, every participant that answers is woken there (what is
+due then runs, unwaited; work already running goes on), and the caller gets
+``ClockAdvanceIncomplete`` naming where it stopped, why, and what was still busy; a further
+advance continues from there. Nothing due is ever skipped, and the clock never moves back.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ from raybus.core.clock import (
 from raybus.core.errors import RaybusError
 
 __all__ = ["Advance", "ClockParticipant", "advance"]
+
+MAX_BUSY_REPORTED = 20  # what was still going on, in the error's details (a bounded answer)
 
 
 class ClockParticipant(Protocol):
@@ -90,7 +93,7 @@ class Advance:
             target_ms=self.target_ms,
             steps=self.steps,
             reason=self.stopped,
-            busy=list(self.busy),
+            busy=list(self.busy[:MAX_BUSY_REPORTED]),
         )
 
 
@@ -151,12 +154,13 @@ async def advance(
                 raise _Stop("unreachable", failed)
             reports = [r for r in results if isinstance(r, ClockReport)]
             busy = [
-                f"{p.name}: {', '.join(r.busy) or 'busy'}"
+                f"{p.name}: {what}"
                 for p, r in zip(participants, reports, strict=True)
                 if not r.quiescent
+                for what in r.busy or ("busy",)
             ]
             if busy:
-                raise _Stop("budget" if monotonic() >= budget_end else "quiescence", busy)
+                raise _Stop("budget" if step_end == budget_end else "quiescence", busy)
             generations = tuple(r.generation for r in reports)
             if generations == previous:
                 due = [r.next_due_ms for r in reports if r.next_due_ms is not None]
@@ -177,5 +181,9 @@ async def advance(
         if now < target_ms:
             await set_all(target_ms, True)
     except _Stop as stop:
+        # what is due where the clock stopped runs now, as at a target (best effort: not waited
+        # for, and a participant that cannot be reached catches up when it comes back)
+        await asyncio.gather(*(p.set_clock(now, True) for p in participants),
+                             return_exceptions=True)  # fmt: skip
         return Advance(now, target_ms, steps, stop.reason, stop.busy)
     return Advance(now, target_ms, steps)

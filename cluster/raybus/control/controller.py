@@ -47,6 +47,7 @@ from raybus.control.plane import ControlCall, ControlPlane
 from raybus.core.arns import ACCOUNT_ID, REGION
 from raybus.core.clock import (
     ADVANCE_BUDGET_S,
+    ADVANCE_CALL_S,
     ADVANCE_STEP_TIMEOUT_S,
     MAX_ADVANCE_STEPS,
     ClockReport,
@@ -61,7 +62,6 @@ log = logging.getLogger(__name__)
 
 PING_INTERVAL_S = 1.0
 PING_TIMEOUT_S = 5.0
-SETTLE_GRACE_S = 10.0  # beyond a host's own quiescence timeout, for the Ray call itself
 MAX_ADVANCE_S = 366 * 24 * 3600  # one call moves at most a (leap) year
 R = TypeVar("R")
 
@@ -294,11 +294,11 @@ class _HostClock:
         self.handle = handle
 
     async def set_clock(self, now_ms: int, wake: bool) -> None:
-        await asyncio.wait_for(self.handle.set_clock.remote(now_ms, wake=wake), PING_TIMEOUT_S * 6)
+        await asyncio.wait_for(self.handle.set_clock.remote(now_ms, wake=wake), ADVANCE_CALL_S)
 
     async def settle(self, now_ms: int, horizon_ms: int, timeout_s: float) -> ClockReport:
         report: ClockReport = await asyncio.wait_for(
             self.handle.settle_clock.remote(now_ms, horizon_ms, timeout_s),
-            timeout_s + SETTLE_GRACE_S,
+            timeout_s + ADVANCE_CALL_S,
         )
         return report

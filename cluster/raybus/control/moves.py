@@ -106,7 +106,9 @@ class MoveTasks:
             work = self._run(task)
             activity = self.activity
             self.runners[task.handle] = (
-                asyncio.ensure_future(work) if activity is None else activity.task(work)
+                asyncio.ensure_future(work)
+                if activity is None
+                else activity.task(work, f"move task {task.handle} from {source}")
             )
         return self._describe(task)
 

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 __all__ = [
+    "ADVANCE_ANSWER_S",
     "ADVANCE_BUDGET_S",
+    "ADVANCE_CALL_S",
     "ADVANCE_STEP_TIMEOUT_S",
     "MAX_ADVANCE_STEPS",
     "Clock",
@@ -29,6 +31,12 @@ __all__ = [
 MAX_ADVANCE_STEPS = 10_000
 ADVANCE_STEP_TIMEOUT_S = 60.0
 ADVANCE_BUDGET_S = 300.0
+# How long a participant (a partition host) may take to answer one call of an advance beyond
+# the wait it was asked for; past it the participant counts as unreachable. The last round may
+# start just before the budget ends and the clock is set once more after it, so an advance
+# answers within ADVANCE_ANSWER_S (what a client waits for its answer).
+ADVANCE_CALL_S = 30.0
+ADVANCE_ANSWER_S = ADVANCE_BUDGET_S + 2 * ADVANCE_CALL_S
 
 
 class Clock(Protocol):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
-from raybus.core.clock import ADVANCE_BUDGET_S
+from raybus.core.clock import ADVANCE_ANSWER_S
 from raybus.sdk._wire import Call, Op, path
 from raybus.sdk.errors import InternalError
 from raybus.sdk.models import Health
@@ -27,11 +27,11 @@ def clock() -> Op[int]:
 
 
 def advance_clock(seconds: float) -> Op[int]:
-    """The answer comes once every timer due in the interval has run (up to the controller's
-    budget of real time): the read timeout covers that budget, so a slow advance is never
-    timed out and sent again (which would move the clock twice)."""
+    """The answer comes once every timer due in the interval has run (within the controller's
+    bounds of real time): the read timeout covers them, so a slow advance is never timed out
+    and sent again (which would move the clock twice)."""
     call = Call(
-        "POST", path("clock", "advance"), {"seconds": seconds}, extra_timeout_s=ADVANCE_BUDGET_S
+        "POST", path("clock", "advance"), {"seconds": seconds}, extra_timeout_s=ADVANCE_ANSWER_S
     )
     return Op(call, _now_ms)
 
