@@ -122,17 +122,19 @@ def report_rows(batches: Sequence[int], depths: Sequence[int], depth_batch: int)
 def format_table(
     rows: Sequence[Row], medians: dict[str, dict[str, float]], targets: Sequence[str]
 ) -> str:
-    """Plain-text table: one column per target, then raybus/peer ratios when raybus ran."""
-    ratio_peers = [t for t in targets if not t.startswith("raybus")] if "raybus" in targets else []
-    header = ["", "unit", *targets, *(f"raybus/{p}" for p in ratio_peers)]
+    """Plain-text table: one column per target, then ratios of each raybus target that ran
+    (the native API ``raybus``, the SQS endpoint ``raybus-sqs``) over each peer."""
+    peers = [t for t in targets if not t.startswith("raybus")]
+    pairs = [(ours, peer) for ours in ("raybus", "raybus-sqs") if ours in targets for peer in peers]
+    header = ["", "unit", *targets, *(f"{ours}/{peer}" for ours, peer in pairs)]
     lines = [header]
     for row in rows:
         values = [medians.get(t, {}).get(row.key) for t in targets]
         if all(v is None for v in values):
             continue
         line = [row.label, row.unit, *(_fmt(v, row.unit) for v in values)]
-        for peer in ratio_peers:
-            r = ratio(medians.get("raybus", {}).get(row.key), medians.get(peer, {}).get(row.key))
+        for ours, peer in pairs:
+            r = ratio(medians.get(ours, {}).get(row.key), medians.get(peer, {}).get(row.key))
             line.append("—" if r is None else f"{r:.2f}×")
         lines.append(line)
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]

@@ -14,7 +14,7 @@ from .base import Target, TargetUnavailable
 __all__ = ["TARGETS", "Target", "TargetUnavailable", "make_target"]
 
 #: every target name the benchmark accepts, raybus first
-TARGETS = ("raybus", "raybus-raw", "moto", "localstack", "nats", "rabbitmq")
+TARGETS = ("raybus", "raybus-raw", "raybus-sqs", "moto", "localstack", "nats", "rabbitmq")
 
 
 def make_target(name: str, options: argparse.Namespace) -> Target:
@@ -30,6 +30,10 @@ def make_target(name: str, options: argparse.Namespace) -> Target:
             pid=options.raybus_pid,
             partitions=options.partitions,
         )
+    if name == "raybus-sqs":
+        from .sqs import RaybusSqsTarget
+
+        return RaybusSqsTarget(options.url, connections, options.up_arg or ())
     if name == "moto":
         from .sqs import MotoTarget
 

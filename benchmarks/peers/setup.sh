@@ -32,7 +32,15 @@ for peer in $peers; do
         # dependencies: cbor2 6 dropped `cbor2._decoder` (ASF's parser imports it), pyOpenSSL
         # >= 25.2 dropped X509.add_extensions (its self-signed certificate), and Twisted's TLS
         # needs service-identity.
-        PY="${LOCALSTACK_BASE_PYTHON:-$(command -v python3.13 || echo "$HOME/.pyenv/versions/3.13.0/bin/python")}"
+        # (a pyenv shim may be on PATH without 3.13 selected: it is tried, not trusted)
+        PY="${LOCALSTACK_BASE_PYTHON:-}"
+        for candidate in "$PY" python3.13 python3.12 "$HOME"/.pyenv/versions/3.13*/bin/python \
+                "$HOME"/.pyenv/versions/3.12*/bin/python; do
+            if [ -n "$candidate" ] && "$candidate" -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null; then
+                PY="$candidate"
+                break
+            fi
+        done
         "$PY" -m venv .venv-localstack
         .venv-localstack/bin/python -m pip install --quiet \
             'localstack-core[runtime]==2026.3.0' 'cbor2<6' 'pyopenssl==25.1.0' \

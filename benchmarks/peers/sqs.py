@@ -19,7 +19,7 @@ from typing import Any
 
 from .base import Message, Receiver, ServerProcess, Target, TargetUnavailable, free_port
 
-__all__ = ["LocalStackTarget", "MotoTarget", "SqsClient", "SqsError"]
+__all__ = ["LocalStackTarget", "MotoTarget", "RaybusSqsTarget", "SqsClient", "SqsError"]
 
 AUTH = (
     "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sqs/aws4_request, "
@@ -272,3 +272,32 @@ class LocalStackTarget(_SqsTarget):
         except (OSError, subprocess.SubprocessError):
             return "localstack-core ?"
         return f"localstack-core {out.stdout.strip()}"
+
+
+class RaybusSqsTarget(_SqsTarget):
+    """raybus's SQS endpoint, driven by the very client the SQS peers get: the same
+    ``raybus up`` as the ``raybus`` target (or the one at ``url``), spoken to in SQS's JSON
+    protocol instead of the native API."""
+
+    name = "raybus-sqs"
+    durability = "file log, acknowledged after the commit's fsync (group commit)"
+
+    def __init__(
+        self, url: str | None = None, connections: int = 64, up_args: Sequence[str] = ()
+    ) -> None:
+        super().__init__(url, connections)
+        self.up_args = list(up_args)
+        self.native: Any = None  # the RaybusTarget whose `raybus up` this target runs
+
+    def _spawn(self) -> str:
+        from .raybus_gateway import RaybusTarget
+
+        self.native = RaybusTarget(up_args=self.up_args)
+        url = self.native._spawn()
+        self.server = self.native.server
+        return str(url)
+
+    def version(self) -> str:
+        from importlib.metadata import version
+
+        return f"raybus {version('raybus')} (SQS JSON 1.0 endpoint)"
