@@ -3,7 +3,8 @@
 Each test starts a chain of timers whose later links only exist once the earlier ones ran (a
 retry is scheduled when the previous attempt failed), then moves the clock ONCE past the whole
 chain and checks, without waiting, that every link ran at its due time and the chain's end
-(a dead-letter queue) was reached: ``advance_clock`` answers only after the work it released.
+(a dead-letter queue, a finished move task) was reached: ``advance_clock`` answers only after
+the work it released.
 
 The endpoints note the cluster's clock (``GET /v1/clock``, the time of the step being played)
 when they are hit, so the tests see *when* each attempt ran on the virtual clock.
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -177,7 +177,19 @@ def test_one_advance_crosses_a_delay_and_visibility_timeouts_to_the_queues_dlq(
 
     assert dlq.stats()["visible"] == 1
     assert [int(at) - sent for at in _lines(receives)] == [15_000, 45_000]
-    assert queue.stats()["visible"] + queue.stats()["in_flight"] == 0
+    stats = queue.stats()
+    assert stats["visible"] + stats["in_flight"] + stats["delayed"] == 0
     (dead,) = dlq.receive(max_messages=10, wait_s=1)
     assert dead.text == "poison"
-    assert os.path.exists(receives)
+
+
+def test_one_advance_lets_a_rate_limited_move_task_finish(client: Client, name: str) -> None:
+    dlq = client.create_queue(name + "-dlq")
+    destination = client.create_queue(name + "-dest")
+    dlq.send_batch(["a", "b", "c"])
+    task = client.start_move_task(dlq.name, destination.name, max_messages_per_s=1)
+    client.advance_clock(5)  # one message a (virtual) second: moves at 0, 1 and 2 s
+
+    assert destination.stats()["visible"] == 3
+    (latest, *_) = client.list_move_tasks(dlq.name)
+    assert (latest["handle"], latest["status"], latest["moved"]) == (task["handle"], "COMPLETED", 3)
