@@ -6,8 +6,11 @@ full replay while nothing was compacted, and from an older in-memory snapshot pl
 must hold exactly the live engine's durable state (cursors, settled-out-of-order seqs, retries
 with attempts and due times, retained messages, dedup window). Retention must keep exactly the
 messages some cursor or retry still needs. Deliveries are checked on the way (never twice in
-flight, never from before the subscription, FIFO subscribers in order) and at the end every
-message each subscriber was owed has been delivered, filtered out, dead-lettered or discarded.
+flight, never from before the subscription; FIFO subscribers in order per message group: a
+message is handed out only once every earlier message of its group is settled for good or goes
+in the same batch ahead of it, and is settled as delivered only after them) and at the end
+every message each subscriber was owed has been delivered, filtered out, dead-lettered or
+discarded.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from raybus.engines.topic.records import TopicRecordType, decode_topic_record
 from raybus.storage import MemoryLog, plan_compaction
 
 IDS = ("a", "b", "c")
+GROUPS = ("g", "h", "k")
 POLICIES: dict[str, Callable[[int], int | None]] = {
     "none": lambda n: None,
     "twice": lambda n: (0, 2_000)[n - 1] if n <= 2 else None,
@@ -46,7 +50,7 @@ class Owed:
     in_flight: dict[int, Delivery] = field(default_factory=dict)
     moving: list[int] = field(default_factory=list)
     accounted: set[int] = field(default_factory=set)  # delivered, filtered, dead, discarded
-    last_ok: int = 0
+    last_ok: dict[str | None, int] = field(default_factory=dict)  # per group
 
 
 class TopicMachine(RuleBasedStateMachine):
@@ -63,6 +67,7 @@ class TopicMachine(RuleBasedStateMachine):
         self.counter = 0
         self.subs: dict[str, Owed] = {}
         self.published: list[tuple[int, int]] = []  # (seq, body number)
+        self.group_of: dict[int, str | None] = {}
         self.compacted = False
         self.old_snapshot: tuple[int, bytes] | None = None
         for sub_id, policy, dlq in zip(IDS, policies, dlqs, strict=True):
@@ -88,30 +93,35 @@ class TopicMachine(RuleBasedStateMachine):
         self.commit()
 
     # -- rules -----------------------------------------------------------------------------------
-    @rule(count=st.integers(1, 4), dedup=st.sampled_from("wxyz"))
-    def publish(self, count: int, dedup: str) -> None:
+    @rule(
+        groups=st.lists(st.sampled_from(GROUPS), min_size=1, max_size=4),
+        dedup=st.sampled_from("wxyz"),
+    )
+    def publish(self, groups: list[str], dedup: str) -> None:
+        fifo = self.config.fifo
         entries, numbers = [], []
-        for i in range(count):
+        for i, group in enumerate(groups):
             self.counter += 1
             numbers.append(self.counter)
             entries.append(
                 PublishEntry(
                     f"m{self.counter}",
-                    group_id="g" if self.config.fifo else None,
-                    dedup_id=f"{dedup}{i}" if self.config.fifo else None,
+                    group_id=group if fifo else None,
+                    dedup_id=f"{dedup}{i}" if fifo else None,
                 )
             )
         results = self.engine.publish(self.now, entries)
         self.commit()
-        for number, result in zip(numbers, results, strict=True):
+        for number, entry, result in zip(numbers, entries, results, strict=True):
             assert isinstance(result, PublishResult)
             if not result.duplicate:
                 seq = int(result.message_id[-12:], 16)
                 self.published.append((seq, number))
+                self.group_of[seq] = entry.group_id
 
     @rule(count=st.integers(1, 8), data=st.data())
     def publish_then_deliver(self, count: int, data: st.DataObject) -> None:
-        self.publish(count, "w")
+        self.publish([GROUPS[i % 2] for i in range(count)], "w")
         for sub_id in sorted(self.subs):
             self.take_from(sub_id, data.draw(st.integers(1, 6)))
             owed = self.subs[sub_id]
@@ -163,7 +173,19 @@ class TopicMachine(RuleBasedStateMachine):
             assert owed.first_seq <= delivery.seq < before
             owed.in_flight[delivery.seq] = delivery
         if owed.spec.fifo_order:
-            assert [d.seq for d in got] == sorted(d.seq for d in got)
+            self.check_group_order(owed, got)
+
+    def check_group_order(self, owed: Owed, got: list[Delivery]) -> None:
+        """Each delivery's earlier messages of its group are settled for good, or come ahead
+        of it in this batch."""
+        ahead: set[int] = set()
+        for delivery in got:
+            group = self.group_of[delivery.seq]
+            for seq, number in self.published:
+                if owed.first_seq <= seq < delivery.seq and self.group_of[seq] == group:
+                    filtered = owed.spec.matches is not None and number % 3 == 0
+                    assert filtered or seq in owed.accounted or seq in ahead
+            ahead.add(delivery.seq)
 
     @precondition(lambda self: any(owed.in_flight for owed in self.subs.values()))
     @rule(data=st.data())
@@ -181,27 +203,29 @@ class TopicMachine(RuleBasedStateMachine):
         reported = dict(outcomes)
         fifo = owed.spec.fifo_order
         applied = [seq for seq, _ in outcomes]
-        if fifo:  # in order, up to the first failed or unreported delivery
-            order = sorted(owed.in_flight)
+        if fifo:  # per group in order, up to its first failed or unreported delivery
             applied = []
-            for seq in order:
-                if seq not in reported:
-                    break
-                applied.append(seq)
-                if not reported[seq]:
-                    break
-            failed = bool(applied) and not reported[applied[-1]]
-            returning = failed
-            for seq in order[len(applied) :]:
-                returning = returning or seq in reported
-                if returning:
+            stopped: dict[str | None, bool] = {}  # group -> stopped by a failure
+            returning: set[str | None] = set()
+            for seq in sorted(owed.in_flight):
+                group = self.group_of[seq]
+                if group not in stopped:
+                    if seq not in reported:
+                        stopped[group] = False
+                        continue
+                    applied.append(seq)
+                    if not reported[seq]:
+                        stopped[group] = True
+                elif stopped[group] or group in returning or seq in reported:
+                    returning.add(group)
                     del owed.in_flight[seq]  # returned to "not yet delivered"
         for seq in applied:
             delivery = owed.in_flight.pop(seq)
             if reported[seq]:
                 if fifo:
-                    assert seq > owed.last_ok
-                    owed.last_ok = seq
+                    group = self.group_of[seq]
+                    assert seq > owed.last_ok.get(group, 0)
+                    owed.last_ok[group] = seq
                 owed.accounted.add(seq)
             elif owed.spec.retry_delay_ms(delivery.attempt) is None:
                 if owed.spec.has_dead_letter_queue:

@@ -28,8 +28,10 @@ from raybus.core.settings import (
 
 __all__ = [
     "MAX_SUBJECT_CHARS",
+    "SNS_PROTOCOLS",
     "SUBSCRIPTION",
     "TOPIC",
+    "MessageStructure",
     "PublishEntry",
     "PublishResult",
     "SubscriptionConfig",
@@ -44,6 +46,15 @@ TracingConfig = Literal["PassThrough", "Active"]
 MAX_DISPLAY_NAME = 100
 MAX_TOPIC_POLICY = 30_720  # SNS: a topic policy is at most 30 KiB
 Protocol = Literal["queue", "function", "http", "https"]
+MessageStructure = Literal["json"]
+# The key of a MessageStructure=json message that each subscription protocol reads (SNS's
+# protocol names); a protocol without its key in the message gets "default".
+SNS_PROTOCOLS: dict[str, str] = {
+    "queue": "sqs",
+    "function": "lambda",
+    "http": "http",
+    "https": "https",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,13 +255,17 @@ _SUBSCRIPTION_MUTABLE = frozenset(
 @dataclass(frozen=True, slots=True)
 class PublishEntry:
     """One message to publish. ``subject`` goes into the SNS envelope (≤ 100 printable ASCII
-    characters, no line breaks); ``group_id`` / ``dedup_id`` are for FIFO topics."""
+    characters, no line breaks); ``group_id`` / ``dedup_id`` are for FIFO topics.
+    ``structure="json"`` is SNS's ``MessageStructure=json``: the body is a JSON object whose
+    ``"default"`` string every subscription gets unless the object has a string for its
+    protocol (``SNS_PROTOCOLS``); the topic engine checks it."""
 
     body: bytes | str
     attributes: Any = None
     subject: str | None = None
     group_id: str | None = None
     dedup_id: str | None = None
+    structure: MessageStructure | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,9 +7,10 @@ Contract
   ``append`` call (no I/O, no awaits); the shell commits, then acknowledges or delivers. State,
   retention and recovery are described in :mod:`raybus.engines.topic.state`, records and value
   types in :mod:`raybus.engines.topic.records`.
-- **Publish** validates each entry (SNS's rules), deduplicates FIFO publishes in a 5-minute
-  window, assigns seqs and message ids, and appends one PUBLISH record per accepted message. A
-  publish is acknowledged once committed; with no subscriber it is logged but not retained.
+- **Publish** validates each entry (SNS's rules, ``MessageStructure=json`` included),
+  deduplicates FIFO publishes in a 5-minute window, assigns seqs and message ids, and appends
+  one PUBLISH record per accepted message. A publish is acknowledged once committed; with no
+  subscriber it is logged but not retained.
 - **Delivery** (per subscriber, independent of the others): :meth:`TopicPartition.take` hands
   out due retries first (earliest due first), then new messages in publish order past the
   dispatch point, skipping (and settling at once) those the filter rejects. Several takes may
@@ -17,21 +18,21 @@ Contract
   reports outcomes: ok → delivered; failed → retried after ``retry_delay_ms(attempts)``, or,
   once the policy is exhausted, returned as :class:`Exhausted` for the dead-letter queue (then
   :meth:`TopicPartition.settle_exhausted`) or discarded when there is none.
-- **FIFO order** (``Subscriber.fifo_order``): one batch in flight at a time, in seq order; a
-  retry waits for its due time before anything after it. :meth:`TopicPartition.settle` stops at
-  the first failure: it alone counts an attempt, everything in flight after it returns to "not
-  yet delivered" (and an ok reported while an earlier delivery is still unreported is not
-  taken as delivered either). An exhausted message blocks the subscriber until its
-  dead-letter move is settled (dead-lettered: continue with the next; refused: retried after
-  the last delay).
+- **FIFO order** (``Subscriber.fifo_order``): per message group, as SNS — a message waiting
+  for a retry holds back the later messages of its group only, other groups keep flowing; one
+  batch in flight at a time; :meth:`TopicPartition.settle` stops each group at its first
+  failure. An exhausted message holds the subscriber until its dead-letter move is settled
+  (dead-lettered: its group continues with the next; refused: retried after the last delay).
+  Details in :mod:`raybus.engines.topic.fifo`.
 - **Unknown subscribers** (never added, or removed meanwhile) are no-ops: take → ``[]``,
   settle → ``[]``, has_work → False, next_due_ms → None. So is a subscriber recovered from the
   log whose :class:`Subscriber` the shell has not passed to ``set_subscriptions`` yet.
 - **Cost.** publish is O(batch) plus the body's size; take and settle are O(batch) plus
-  O(log r) per retry for r pending retries (FIFO subscribers: O(r log r), r is normally ≤ 1)
-  plus O(subscribers) per call; independent of the backlog. A take scans at most
-  ``FILTER_SCAN_MAX`` filtered-out messages; it may then return nothing while
-  :meth:`TopicPartition.has_work` stays true (call again). Measured on a 2-core box with
+  O(log r) per retry for r pending retries (FIFO subscribers: O(g) for g held groups, see
+  :mod:`raybus.engines.topic.fifo`) plus O(subscribers) per call; independent of the
+  backlog. A take scans at most ``FILTER_SCAN_MAX`` filtered-out (or held-back) messages; it
+  may then return nothing while :meth:`TopicPartition.has_work` stays true (call again).
+  Measured on a 2-core box with
   batches of 100–1000, 200-byte bodies and no attributes: publish ≈ 4 µs per message, take
   ≈ 0.4 µs and settle ≈ 0.3 µs per delivery (about 2 µs per delivery with 3 subscribers);
   two attributes add ≈ 7 µs per publish, nearly all in attribute validation.
@@ -50,6 +51,7 @@ from raybus.core.errors import RaybusError
 from raybus.core.topics import PublishEntry, PublishResult
 from raybus.engines.log import SLACK_ENTRIES
 from raybus.engines.records import encode
+from raybus.engines.topic.fifo import OrderedDelivery
 from raybus.engines.topic.records import (
     MAX_PUBLISH_BYTES,
     Delivery,
@@ -64,9 +66,9 @@ from raybus.engines.topic.records import (
 )
 from raybus.engines.topic.state import (
     DEFAULT_CACHE_BYTES,
+    FILTER_SCAN_MAX,
     REDRIVE_RETRY_DELAY_MS,
     SubState,
-    TopicState,
 )
 
 __all__ = [
@@ -84,11 +86,10 @@ __all__ = [
     "TopicRecordType",
 ]
 
-FILTER_SCAN_MAX = 4096
 _PUBLISH = TopicRecordType.PUBLISH
 
 
-class TopicPartition(TopicState):
+class TopicPartition(OrderedDelivery):
     """One partition of a topic: the requests it serves (see the module docstring)."""
 
     # -- publish ---------------------------------------------------------------------------------
@@ -110,7 +111,7 @@ class TopicPartition(TopicState):
         published_bytes = 0
         for entry in entries:
             try:
-                body, attributes, subject, group_id, key = validate_publish(
+                body, attributes, subject, group_id, key, bodies = validate_publish(
                     entry, fifo=fifo, content_based_dedup=content_based_dedup
                 )
             except RaybusError as error:
@@ -131,23 +132,22 @@ class TopicPartition(TopicState):
             self._next_seq = seq + 1
             message_id = message_id_of(seq)
             sequence_number = f"{seq:020d}" if fifo else None
-            records.append(
-                encode(
-                    [
-                        _PUBLISH,
-                        seq,
-                        now_ms,
-                        message_id,
-                        body,
-                        [[name, a.data_type, a.value] for name, a in attributes.items()]
-                        if attributes
-                        else [],
-                        subject,
-                        group_id,
-                        key,
-                    ]
-                )
-            )
+            record = [
+                _PUBLISH,
+                seq,
+                now_ms,
+                message_id,
+                body,
+                [[name, a.data_type, a.value] for name, a in attributes.items()]
+                if attributes
+                else [],
+                subject,
+                group_id,
+                key,
+            ]
+            if bodies is not None:
+                record.append("json")
+            records.append(encode(record))
             messages.append(
                 new_message(
                     message_id,
@@ -159,6 +159,7 @@ class TopicPartition(TopicState):
                     key,
                     sequence_number,
                     now_ms,
+                    bodies,
                 )
             )
             results.append(PublishResult(message_id, sequence_number))
@@ -199,7 +200,8 @@ class TopicPartition(TopicState):
                 records.append(encode([TopicRecordType.SUBSCRIBE, now_ms, number, sub_id, start]))
                 known = self._add_sub(number, sub_id, start)
             elif known.spec is not None and known.spec.fifo_order != spec.fifo_order:
-                known.rebuild_heap()  # FIFO mode walks the retries without the heap
+                known.lines = None  # FIFO order walks its lines, the other order the heap
+                known.rebuild_heap()
             known.spec = spec
         if records:
             self._log.append(records)
@@ -216,11 +218,8 @@ class TopicPartition(TopicState):
         if spec is None or not spec.enabled:
             return out
         if spec.fifo_order:
-            if sub.inflight or sub.moving:
-                return out
-            if sub.retries and not self._take_fifo_retries(now_ms, sub, limit, out):
-                return out
-        elif sub.heap:
+            return self._take_in_order(now_ms, sub, spec, limit)
+        if sub.heap:
             self._take_retries(now_ms, sub, limit, out)
         if len(out) < limit:
             self._take_new(sub, spec, limit, out)
@@ -237,23 +236,9 @@ class TopicPartition(TopicState):
             attempt = entry[0] + 1
             inflight[seq] = attempt
             out.append(Delivery(seq, attempt, self._message(seq)))
-            taken += 1
+            if attempt > 1:  # not a message held back in FIFO order before a switch
+                taken += 1
         sub.counters.retried += taken
-
-    def _take_fifo_retries(
-        self, now_ms: int, sub: SubState, limit: int, out: list[Delivery]
-    ) -> bool:
-        """Deliver due retries in seq order; True if none is left waiting (new messages may
-        follow in the same batch)."""
-        retries = sub.retries
-        for seq in sorted(retries):
-            attempts, due, _ = retries[seq]
-            if due > now_ms or len(out) >= limit:
-                return False
-            sub.inflight[seq] = attempts + 1
-            out.append(Delivery(seq, attempts + 1, self._message(seq)))
-            sub.counters.retried += 1
-        return True
 
     def _take_new(self, sub: SubState, spec: Subscriber, limit: int, out: list[Delivery]) -> None:
         matches = spec.matches
@@ -318,74 +303,6 @@ class TopicPartition(TopicState):
         self._commit_settle(sub, settled, retries)
         return exhausted
 
-    def _settle_in_order(
-        self,
-        now_ms: int,
-        sub: SubState,
-        spec: Subscriber,
-        outcomes: Sequence[tuple[int, bool]],
-        settled: list[int],
-        retries: list[list[int]],
-        exhausted: list[Exhausted],
-    ) -> int:
-        """FIFO order: walk the deliveries in flight in seq order and stop at the first one
-        that failed (it alone counts an attempt) or was not reported (it stays in flight).
-        After a failure every later delivery returns to "not yet delivered"; after an
-        unreported one, the first later reported delivery and everything after it do (the
-        unreported ones before it stay in flight). So nothing is ever delivered ahead of an
-        earlier message. Returns the number delivered."""
-        inflight = sub.inflight
-        reported = dict(outcomes)
-        delivered = 0
-        stopped = failed = False
-        returned: list[int] = []
-        for seq in sorted(inflight):
-            if not stopped:
-                ok = reported.get(seq)
-                if ok is None:
-                    stopped = True
-                    continue
-                attempt = inflight.pop(seq)
-                if ok:
-                    settled.append(seq)
-                    delivered += 1
-                else:
-                    stopped = failed = True
-                    self._fail(now_ms, sub, spec, seq, attempt, settled, retries, exhausted)
-            elif failed or returned or seq in reported:
-                del inflight[seq]
-                returned.append(seq)
-        fresh = [seq for seq in returned if seq not in sub.retries]
-        if fresh:
-            sub.dispatch = min(sub.dispatch, fresh[0])
-        return delivered
-
-    def _fail(
-        self,
-        now_ms: int,
-        sub: SubState,
-        spec: Subscriber,
-        seq: int,
-        attempts: int,
-        settled: list[int],
-        retries: list[list[int]],
-        exhausted: list[Exhausted],
-    ) -> None:
-        """Attempt number ``attempts`` failed: schedule a retry, or exhaust the message."""
-        sub.counters.failed += 1
-        delay = spec.retry_delay_ms(attempts)
-        if delay is not None:
-            delay = max(0, int(delay))
-            retries.append([seq, attempts, now_ms + delay, delay])
-        elif spec.has_dead_letter_queue:
-            entry = sub.retries.get(seq)
-            last = entry[2] if entry is not None and entry[2] > 0 else REDRIVE_RETRY_DELAY_MS
-            sub.moving[seq] = (attempts, last)
-            exhausted.append(Exhausted(seq, self._message(seq), attempts))
-        else:
-            sub.counters.discarded += 1
-            settled.append(seq)
-
     def settle_exhausted(
         self, now_ms: int, sub_id: str, seqs: Sequence[int], dead_lettered: bool
     ) -> None:
@@ -430,9 +347,7 @@ class TopicPartition(TopicState):
         if not sub.retries:
             return None
         if sub.spec.fifo_order:
-            if sub.inflight or sub.moving:
-                return None
-            return sub.retries[min(sub.retries)][1]
+            return self._next_in_order(sub)
         heap, retries, inflight, moving = sub.heap, sub.retries, sub.inflight, sub.moving
         while heap:
             due, seq = heap[0]
@@ -454,10 +369,9 @@ class TopicPartition(TopicState):
         if sub is None:
             return False
         if sub.spec is not None and sub.spec.fifo_order:
-            if sub.inflight or sub.moving:
-                return False
-            if sub.retries:
-                return sub.retries[min(sub.retries)][1] <= now_ms
+            line_due = self._line_due(now_ms, sub)
+            if line_due is not False:
+                return bool(line_due)
         else:
             due = self._next_retry(sub)
             if due is not None and due <= now_ms:
@@ -471,14 +385,19 @@ class TopicPartition(TopicState):
     def stats(self, now_ms: int) -> dict[str, Any]:
         """``{"published", "retained", "subscriptions": {id: {"backlog", "retrying",
         "delivered", "failed", "retried", "dead_lettered", "discarded", "filtered"}}}``.
-        ``backlog`` counts messages not settled for good (in flight and retrying included);
-        ``retrying`` the retries waiting for their due time. O(subscribers + retries)."""
+        ``backlog`` counts messages not settled for good (in flight, retrying and held back
+        included); ``retrying`` the retries waiting for their due time (not the messages held
+        back behind them). O(subscribers + retries)."""
         self._dedup.prune(now_ms)
         subscriptions: dict[str, dict[str, int]] = {}
         next_seq = self._next_seq
         for sub in self._subs.values():
             inflight, moving = sub.inflight, sub.moving
-            waiting = sum(1 for seq in sub.retries if seq not in inflight and seq not in moving)
+            waiting = sum(
+                1
+                for seq, (attempts, _, _) in sub.retries.items()
+                if attempts and seq not in inflight and seq not in moving
+            )
             counters = sub.counters
             subscriptions[sub.id] = {
                 "backlog": next_seq - sub.cursor - len(sub.done) + len(sub.retries),

@@ -12,14 +12,20 @@ type                    fields after the type
 ======================  ===================================================================
 PUBLISH = 32            seq, published_ms, message_id, body (bin, UTF-8 text), attributes
                         (``[[name, data_type, value], ...]``), subject|nil, group_id|nil,
-                        dedup_id|nil  — one record per accepted message; one ``append`` per
-                        publish call
+                        dedup_id|nil[, structure]  — one record per accepted message; one
+                        ``append`` per publish call. ``structure`` is present only for a
+                        ``MessageStructure=json`` publish (the string ``"json"``: the body is
+                        the JSON object of per-protocol messages); records without it (all
+                        records written before it existed) are plain messages
 SUBSCRIBE = 33          now_ms, number, subscription id, start_seq  (the subscriber's cursor
                         starts at ``start_seq``: it gets only later publishes)
 UNSUBSCRIBE = 34        now_ms, number
 SETTLE = 35             number, [seq, ...] settled for good (delivered, filtered out,
                         dead-lettered or discarded), [[seq, attempts, due_ms, delay_ms], ...]
-                        scheduled for a retry — one record per subscriber per call
+                        scheduled for a retry — one record per subscriber per call. A row
+                        with ``attempts`` 0 is a message *held back* in FIFO order: never
+                        attempted, it waits behind an earlier message of its group that is
+                        retrying (due_ms and delay_ms are 0); it is kept like a retry
 ======================  ===================================================================
 
 ``number`` is a small integer naming a subscriber inside this log (assigned by SUBSCRIBE, never
@@ -36,9 +42,10 @@ Dead-letter moves in progress and deliveries in flight are never logged.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from enum import IntEnum
 from typing import Any
 
@@ -51,7 +58,7 @@ from raybus.core.attributes import (
     validate_sqs_text,
 )
 from raybus.core.errors import RaybusError
-from raybus.core.topics import MAX_SUBJECT_CHARS, PublishEntry
+from raybus.core.topics import MAX_SUBJECT_CHARS, SNS_PROTOCOLS, PublishEntry
 from raybus.engines.ids import check_fifo_id
 
 __all__ = [
@@ -66,6 +73,7 @@ __all__ = [
     "decode_topic_record",
     "new_message",
     "no_retries",
+    "structured_bodies",
     "text_is_valid",
     "validate_publish",
 ]
@@ -94,7 +102,10 @@ def decode_topic_record(payload: bytes) -> list[Any]:
 @dataclass(frozen=True, slots=True)
 class Message:
     """A published message as every subscriber sees it (shared, never copied per subscriber).
-    ``sequence_number`` is set on FIFO topics only (20 decimal digits, like FIFO queues)."""
+    ``sequence_number`` is set on FIFO topics only (20 decimal digits, like FIFO queues).
+    ``bodies`` is set for a ``MessageStructure=json`` publish only: the message of each SNS
+    protocol the object names (``"default"`` always), parsed once at publish; ``body`` is then
+    the JSON object itself. :meth:`for_protocol` gives what one subscription receives."""
 
     message_id: str
     seq: int
@@ -105,6 +116,17 @@ class Message:
     dedup_id: str | None
     sequence_number: str | None
     published_ms: int
+    bodies: dict[str, bytes] | None = None
+
+    def for_protocol(self, protocol: str) -> Message:
+        """The message as a subscription of SNS ``protocol`` (``"sqs"``, ``"lambda"``,
+        ``"http"``, ``"https"``) receives it: itself, or, for a structured message, a copy
+        whose body is that protocol's message, else the default one."""
+        bodies = self.bodies
+        if bodies is None:
+            return self
+        body = bodies.get(protocol)
+        return replace(self, body=bodies["default"] if body is None else body, bodies=None)
 
 
 @dataclass(slots=True)
@@ -141,11 +163,12 @@ def new_message(
     dedup_id: str | None,
     sequence_number: str | None,
     published_ms: int,
+    bodies: dict[str, bytes] | None = None,
 ) -> Message:
     """``Message(...)`` at half the cost: a frozen dataclass's ``__init__`` goes through
     ``object.__setattr__`` per field; this sets the slots through their descriptors."""
     message: Message = object.__new__(Message)
-    s0, s1, s2, s3, s4, s5, s6, s7, s8 = _SET_FIELDS
+    s0, s1, s2, s3, s4, s5, s6, s7, s8, s9 = _SET_FIELDS
     s0(message, message_id)
     s1(message, seq)
     s2(message, body)
@@ -155,6 +178,7 @@ def new_message(
     s6(message, dedup_id)
     s7(message, sequence_number)
     s8(message, published_ms)
+    s9(message, bodies)
     return message
 
 
@@ -206,8 +230,11 @@ class SubscriptionCounters:
 # -- publish validation --------------------------------------------------------------------------
 
 
-# body, attributes, subject, group_id, dedup_id (a tuple: a frozen dataclass costs ~1 µs more)
-ValidPublish = tuple[bytes, dict[str, Attribute], str | None, str | None, str | None]
+# body, attributes, subject, group_id, dedup_id, per-protocol bodies (a tuple: a frozen
+# dataclass costs ~1 µs more)
+ValidPublish = tuple[
+    bytes, dict[str, Attribute], str | None, str | None, str | None, dict[str, bytes] | None
+]
 
 
 # C0 controls other than tab, line feed and carriage return: the only ASCII bytes SQS refuses.
@@ -262,6 +289,56 @@ def _body_bytes(body: object) -> bytes:
     return body
 
 
+# The keys of a MessageStructure=json object a raybus subscription may read; SNS ignores the
+# others (email, sms, ...) and so does raybus.
+_STRUCTURE_KEYS = ("default", *SNS_PROTOCOLS.values())
+
+
+def _structure_error(problem: str) -> RaybusError:
+    """SNS's answer to a bad MessageStructure=json body, in its words."""
+    return RaybusError(
+        "InvalidParameter", f"Invalid parameter: Message Structure - {problem}", parameter="body"
+    )
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's members, refusing a key given twice (SNS: duplicate keys are not
+    allowed)."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise ValueError("a key appears twice")
+    return found
+
+
+def structured_bodies(body: bytes) -> dict[str, bytes]:
+    """The per-protocol messages of a ``MessageStructure=json`` body (SNS's Publish rules):
+    the body must parse as a JSON object without duplicate keys ("JSON message body failed to
+    parse") whose ``"default"`` is a string ("No default entry in JSON message body"); another
+    protocol's key counts only with a string value (SNS ignores the others) and every string
+    kept must be text SNS accepts. Both errors are ``InvalidParameter`` with SNS's message."""
+    try:
+        value = json.loads(body, object_pairs_hook=_unique_keys)
+    except (ValueError, RecursionError) as error:
+        raise _structure_error("JSON message body failed to parse") from error
+    if not isinstance(value, dict):
+        raise _structure_error("JSON message body failed to parse")
+    if not isinstance(value.get("default"), str):
+        raise _structure_error("No default entry in JSON message body")
+    return {
+        key: _body_bytes(text) for key in _STRUCTURE_KEYS if isinstance(text := value.get(key), str)
+    }
+
+
+def _check_structure(structure: object, body: bytes) -> dict[str, bytes]:
+    if structure != "json":
+        raise RaybusError(
+            "InvalidParameterValue",
+            "structure is json (SNS's MessageStructure) or absent.",
+            parameter="structure",
+        )
+    return structured_bodies(body)
+
+
 def _check_subject(subject: object) -> str | None:
     if subject is None:
         return None
@@ -287,7 +364,8 @@ def validate_publish(entry: PublishEntry, *, fifo: bool, content_based_dedup: bo
     answers InvalidParameter "Message too long"); at most 10 valid attributes; subject as in
     :func:`_check_subject`. FIFO topics need a group id (MissingParameter) and a dedup id
     unless content-based deduplication is on (then SHA-256 of the body); standard topics refuse
-    a dedup id and pass a group id through.
+    a dedup id and pass a group id through. ``structure="json"``: the body as in
+    :func:`structured_bodies`, whose result is the tuple's last element (None otherwise).
     """
     if not isinstance(entry, PublishEntry):
         raise RaybusError("MalformedRequest", "A publish entry is a PublishEntry.")
@@ -304,6 +382,7 @@ def validate_publish(entry: PublishEntry, *, fifo: bool, content_based_dedup: bo
             limit=MAX_PUBLISH_BYTES,
         )
     subject = None if entry.subject is None else _check_subject(entry.subject)
+    bodies = None if entry.structure is None else _check_structure(entry.structure, body)
     group_id = entry.group_id
     dedup_id = entry.dedup_id
     if group_id is not None:
@@ -330,4 +409,4 @@ def validate_publish(entry: PublishEntry, *, fifo: bool, content_based_dedup: bo
         raise RaybusError(
             "InvalidParameterValue", "dedup_id is valid only for FIFO topics.", parameter="dedup_id"
         )
-    return body, attributes, subject, group_id, dedup_id
+    return body, attributes, subject, group_id, dedup_id, bodies

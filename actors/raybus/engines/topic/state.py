@@ -7,12 +7,15 @@ Contract
   then ``finish_recovery()``, rebuilds it; ``snapshot()`` / ``restore(state)`` shortcut the
   replay. Durable: the next seq, the retained messages (seq → log offset), the FIFO dedup
   window, and per subscriber its cursor, the seqs at or above the cursor already settled out of
-  order (``done``) and its pending retries ``seq → (attempts, due_ms, delay_ms)``.
+  order (``done``) and its pending retries ``seq → (attempts, due_ms, delay_ms)`` — which, for
+  a subscriber in FIFO order, include the messages held back behind a retrying message of
+  their group (``attempts`` 0, see :mod:`raybus.engines.topic.fifo`).
   Not durable: deliveries in flight and exhausted messages on their way to a dead-letter queue
   — after a crash they are delivered again from their last durable state (at-least-once).
 - **Cursor.** Every seq below a subscriber's cursor is settled for it: delivered, filtered out,
-  handed to a retry, dead-lettered or discarded. A subscriber starts at the then next seq, so
-  every seq in ``[cursor, next_seq)`` is a retained message published while it existed.
+  handed to a retry (or held back), dead-lettered or discarded. A subscriber starts at the
+  then next seq, so every seq in ``[cursor, next_seq)`` is a retained message published while
+  it existed.
 - **Retention.** A message is retained while some subscriber's cursor is at or below it or
   some retry references it (a pin count); then it is dropped and its PUBLISH record leaves
   :meth:`live_offsets`, so compaction may discard it. A publish with no subscriber at all is
@@ -27,6 +30,8 @@ Not thread-safe: the host serialises calls. The requests live in :mod:`raybus.en
 from __future__ import annotations
 
 import heapq
+from bisect import insort
+from collections import deque
 from typing import Any
 
 from raybus.core.attributes import Attribute
@@ -37,6 +42,7 @@ from raybus.engines.ids import message_id_for
 from raybus.engines.log import EngineLog
 from raybus.engines.records import encode
 from raybus.engines.topic.records import (
+    Exhausted,
     Message,
     Subscriber,
     SubscriptionCounters,
@@ -44,11 +50,22 @@ from raybus.engines.topic.records import (
     TopicRecordType,
     decode_topic_record,
     new_message,
+    structured_bodies,
 )
 
-__all__ = ["DEFAULT_CACHE_BYTES", "REDRIVE_RETRY_DELAY_MS", "SubState", "TopicState"]
+__all__ = [
+    "DEFAULT_CACHE_BYTES",
+    "FILTER_SCAN_MAX",
+    "REDRIVE_RETRY_DELAY_MS",
+    "Lines",
+    "SubState",
+    "TopicState",
+]
 
 DEFAULT_CACHE_BYTES = 64 << 20
+# A take settles or holds back at most this many messages it does not deliver (then it may
+# return nothing while there is still work: call again).
+FILTER_SCAN_MAX = 4096
 # A message exhausted before any retry whose dead-letter queue refused it is retried after this.
 REDRIVE_RETRY_DELAY_MS = 1_000
 _SNAPSHOT_VERSION = 1
@@ -63,15 +80,22 @@ def _cached_size(message: Message) -> int:
     if message.attributes:
         for name, attribute in message.attributes.items():
             size += len(name) + len(attribute.data_type) + len(attribute.value)
+    if message.bodies:
+        size += sum(len(body) for body in message.bodies.values())
     return size
+
+
+Lines = dict[str | None, deque[int]]
 
 
 class SubState:
     """One subscriber's state. Durable: ``cursor``, ``done``, ``retries``. In memory:
     ``inflight`` (seq → attempt number of the delivery), ``moving`` (seq → (attempts, delay
     to use if the dead-letter queue refuses it)), ``dispatch`` (next seq to consider as new;
-    every seq in ``[cursor, dispatch)`` is done or in flight) and ``heap`` (``(due_ms, seq)``
-    of retries, lazily cleaned)."""
+    every seq in ``[cursor, dispatch)`` is done or in flight), ``heap`` (``(due_ms, seq)`` of
+    retries, lazily cleaned; kept while ``lines`` is None) and ``lines`` (FIFO order only:
+    per message group, the seqs of ``retries`` in seq order; None until FIFO delivery needs
+    it, then kept up to date by every change of ``retries``)."""
 
     __slots__ = (
         "counters",
@@ -81,6 +105,7 @@ class SubState:
         "heap",
         "id",
         "inflight",
+        "lines",
         "moving",
         "number",
         "retries",
@@ -98,6 +123,7 @@ class SubState:
         self.moving: dict[int, tuple[int, int]] = {}
         self.dispatch = cursor
         self.heap: list[tuple[int, int]] = []
+        self.lines: Lines | None = None
         self.counters = SubscriptionCounters()
 
     def rebuild_heap(self) -> None:
@@ -184,7 +210,8 @@ class TopicState:
             raise RaybusError(
                 "StorageFailure", f"Log offset of message {seq} holds another record."
             )
-        _, _, published_ms, message_id, body, attrs, subject, group_id, dedup_id = record
+        _, _, published_ms, message_id, body, attrs, subject, group_id, dedup_id = record[:9]
+        structured = len(record) > 9 and record[9] == "json"
         message = new_message(
             message_id,
             seq,
@@ -195,6 +222,7 @@ class TopicState:
             dedup_id,
             f"{seq:020d}" if self.config.fifo else None,
             published_ms,
+            structured_bodies(body) if structured else None,
         )
         self._cache_put(message)
         return message
@@ -221,13 +249,36 @@ class TopicState:
             sub.done.add(seq)
 
     def _schedule(self, sub: SubState, seq: int, attempts: int, due_ms: int, delay_ms: int) -> None:
-        """Wait ``delay_ms`` (until ``due_ms``) before attempt ``attempts + 1``."""
+        """Wait ``delay_ms`` (until ``due_ms``) before attempt ``attempts + 1`` (attempts 0:
+        held back in FIFO order)."""
         if seq not in sub.retries:
             self._mark_done(sub, seq)
             self._pins[seq] = self._pins.get(seq, 0) + 1
+            if sub.lines is not None:
+                self._line_add(sub.lines, seq)
         sub.retries[seq] = (attempts, due_ms, delay_ms)
-        if not self._recovering:
+        if not self._recovering and sub.lines is None:
             heapq.heappush(sub.heap, (due_ms, seq))
+
+    def _line_add(self, lines: Lines, seq: int) -> None:
+        line = lines.get(group := self._message(seq).group_id)
+        if line is None:
+            lines[group] = deque((seq,))
+        elif line[-1] < seq:
+            line.append(seq)
+        else:  # not reached by FIFO delivery, which adds in seq order; kept correct anyway
+            insort(line, seq)
+
+    def _line_remove(self, lines: Lines, seq: int) -> None:
+        """Before the message may be dropped (its group is read from it)."""
+        group = self._message(seq).group_id
+        line = lines[group]
+        if line[0] == seq:
+            line.popleft()
+        else:
+            line.remove(seq)
+        if not line:
+            del lines[group]
 
     def _unpin(self, seq: int) -> None:
         left = self._pins[seq] - 1
@@ -271,6 +322,8 @@ class TopicState:
         for seq in settled:
             if pending and seq in pending:
                 del pending[seq]
+                if sub.lines is not None:
+                    self._line_remove(sub.lines, seq)
                 self._unpin(seq)
             elif seq == cursor:
                 cursor += 1
@@ -284,6 +337,33 @@ class TopicState:
             sub.dispatch = cursor
         for seq, attempts, due_ms, delay_ms in retries:
             self._schedule(sub, seq, attempts, due_ms, delay_ms)
+
+    # -- outcomes shared by both delivery orders ---------------------------------------------------
+    def _fail(
+        self,
+        now_ms: int,
+        sub: SubState,
+        spec: Subscriber,
+        seq: int,
+        attempts: int,
+        settled: list[int],
+        retries: list[list[int]],
+        exhausted: list[Exhausted],
+    ) -> None:
+        """Attempt number ``attempts`` failed: schedule a retry, or exhaust the message."""
+        sub.counters.failed += 1
+        delay = spec.retry_delay_ms(attempts)
+        if delay is not None:
+            delay = max(0, int(delay))
+            retries.append([seq, attempts, now_ms + delay, delay])
+        elif spec.has_dead_letter_queue:
+            entry = sub.retries.get(seq)
+            last = entry[2] if entry is not None and entry[2] > 0 else REDRIVE_RETRY_DELAY_MS
+            sub.moving[seq] = (attempts, last)
+            exhausted.append(Exhausted(seq, self._message(seq), attempts))
+        else:
+            sub.counters.discarded += 1
+            settled.append(seq)
 
     def _log_settle(self, sub: SubState, settled: list[int], retries: list[list[int]]) -> None:
         self._log.append([encode([_SETTLE, sub.number, settled, retries])])
@@ -332,6 +412,7 @@ class TopicState:
             sub.inflight = {}
             sub.moving = {}
             sub.dispatch = sub.cursor
+            sub.lines = None
             sub.rebuild_heap()
         subs = self._subs
         self._low = min(sub.cursor for sub in subs.values()) if subs else self._next_seq
