@@ -1,6 +1,8 @@
 """Topic partitions (:mod:`raybus.partitions.topic`): a publish is durable before it is
 acknowledged, then every subscription's delivery loop delivers it through the dispatcher; a
-failing endpoint is retried on the clock (SNS's delivery policy) and then dead-lettered."""
+failing endpoint is retried on the clock (SNS's delivery policy) and then dead-lettered. A
+structured publish gives each protocol its message; a FIFO topic holds back only the message
+group whose message waits for a retry."""
 
 from __future__ import annotations
 
@@ -10,12 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from raybus.core import ManualClock, QueueConfig
+from raybus.core import ManualClock, QueueConfig, RaybusError
 from raybus.core.topics import PublishEntry, PublishResult, SubscriptionConfig, TopicConfig
-from raybus.engines import QueuePartition, TopicPartition
+from raybus.engines import QueuePartition, SendEntry, SendResult, TopicPartition
 from raybus.engines.queue.ops import Receive
 from raybus.engines.topic.ops import Publish, TopicStats
 from raybus.partitions import TOPICS, Durable, Environment, PartitionShell, open_queue
+from raybus.partitions.topic import TopicBehaviour
 from raybus.storage import MemoryLog
 from tests.partitions.fakes import FakeDispatcher, until
 
@@ -154,3 +157,170 @@ def test_an_endpoint_that_recovers_gets_the_message_on_a_retry(tmp_path: Path) -
         (b"ping", T0),
         (b"ping", T0 + RETRY_MS),
     ]
+
+
+# -- MessageStructure=json --------------------------------------------------------------------
+
+
+def test_each_subscription_gets_its_protocols_message_and_its_dead_letter_too(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock(start_ms=T0)
+    queues = {"raw": queue("raw", 4), "wrapped": queue("wrapped", 5), "dlq": queue("dlq", 6)}
+    dispatcher = FakeDispatcher(clock, queues)
+    dispatcher.status = 500
+    env = Environment(clock=clock, dispatcher=dispatcher, virtual_clock=True)
+    hook_policy = {
+        "healthyRetryPolicy": {
+            "numRetries": 0,
+            "minDelayTarget": 1,
+            "maxDelayTarget": 1,
+            "numNoDelayRetries": 0,
+            "numMinDelayRetries": 0,
+            "numMaxDelayRetries": 0,
+            "backoffFunction": "linear",
+        }
+    }
+    subs = [
+        subscription("raw", "queue", "raw", raw=True),
+        subscription("wrapped", "queue", "wrapped"),
+        subscription(
+            "hook",
+            "https",
+            "https://example.com/hook",
+            raw=True,
+            dead_letter_queue="dlq",
+            delivery_policy=hook_policy,
+        ),
+    ]
+    body = json.dumps({"default": "plain", "sqs": "for queues", "https": "for the hook"})
+
+    async def scenario() -> None:
+        shell = await topic_shell(tmp_path, env)
+        await shell.attach(subs)
+        await shell.execute([Publish([PublishEntry(body, structure="json")])])
+        await until(
+            lambda: (
+                counter(shell, "raw", "delivered") == 1
+                and counter(shell, "wrapped", "delivered") == 1
+                and counter(shell, "hook", "dead_lettered") == 1
+            ),
+            "both queues and the hook's dead letter",
+        )
+        await shell.close()
+
+    asyncio.run(scenario())
+    now = clock.now_ms()
+    assert [m.body for m in queues["raw"].run(Receive(10), now)] == [b"for queues"]
+    (wrapped,) = queues["wrapped"].run(Receive(10), now)
+    assert json.loads(wrapped.body)["Message"] == "for queues"
+    assert [body for _, body, _, _ in dispatcher.posts] == [b"for the hook"]
+    assert [m.body for m in queues["dlq"].run(Receive(10), now)] == [b"for the hook"]
+
+
+def test_a_message_body_filter_reads_the_subscriptions_own_message(tmp_path: Path) -> None:
+    clock = ManualClock(start_ms=T0)
+    queues = {"picky": queue("picky", 7)}
+    dispatcher = FakeDispatcher(clock, queues)
+    env = Environment(clock=clock, dispatcher=dispatcher, virtual_clock=True)
+    sub = subscription(
+        "picky",
+        "queue",
+        "picky",
+        raw=True,
+        filter_policy={"kind": ["order"]},
+        filter_policy_scope="MessageBody",
+    )
+    for_queues = json.dumps({"kind": "order"})
+    entries = [
+        PublishEntry(json.dumps({"default": "{}", "sqs": for_queues}), structure="json"),
+        PublishEntry(json.dumps({"default": for_queues, "http": "{}"}), structure="json"),
+        PublishEntry(json.dumps({"default": for_queues, "sqs": "{}"}), structure="json"),
+    ]
+
+    async def scenario() -> None:
+        shell = await topic_shell(tmp_path, env)
+        await shell.attach([sub])
+        await shell.execute([Publish(entries)])
+        await until(
+            lambda: counter(shell, "picky", "delivered") + counter(shell, "picky", "filtered") == 3,
+            "the three messages to be settled",
+        )
+        assert counter(shell, "picky", "filtered") == 1
+        await shell.close()
+
+    asyncio.run(scenario())
+    received = queues["picky"].run(Receive(10), clock.now_ms())
+    assert sorted(m.body for m in received) == [for_queues.encode()] * 2
+
+
+# -- FIFO topics: one message group held, the others flowing ----------------------------------
+
+
+class GroupRefusingDispatcher(FakeDispatcher):
+    """Refuses every entry of the message groups in ``refused`` (a per-entry error, as a queue
+    answers an entry it cannot take); sends the others to their queue. ``offered`` records
+    every entry, refused or not, in order."""
+
+    def __init__(self, clock: ManualClock, queues: dict[str, Durable[QueuePartition]]) -> None:
+        super().__init__(clock, queues)
+        self.refused: set[str] = set()
+        self.offered: list[SendEntry] = []
+
+    async def send(self, queue: str, entries: list[SendEntry]) -> list[SendResult | RaybusError]:
+        self.offered.extend(entries)
+        passed = [e for e in entries if e.group_id not in self.refused]
+        results = iter(await super().send(queue, passed) if passed else [])
+        refusal = RaybusError("InvalidParameterValue", "refused by the test")
+        return [refusal if e.group_id in self.refused else next(results) for e in entries]
+
+
+def fifo_queue(name: str, tag: int) -> Durable[QueuePartition]:
+    return open_queue(QueueConfig.create(name, fifo=True), MemoryLog(), tag=tag)
+
+
+def test_a_fifo_subscription_holds_back_only_the_failing_group(tmp_path: Path) -> None:
+    clock = ManualClock(start_ms=T0)
+    target = fifo_queue("ordered.fifo", 8)
+    dispatcher = GroupRefusingDispatcher(clock, {"ordered.fifo": target})
+    dispatcher.refused = {"a"}
+    env = Environment(clock=clock, dispatcher=dispatcher, virtual_clock=True)
+    sub = subscription("f", "queue", "ordered.fifo", raw=True)
+
+    def entry(body: str) -> PublishEntry:
+        return PublishEntry(body, group_id=body[0], dedup_id=body)
+
+    async def scenario() -> TopicBehaviour:
+        shell = await PartitionShell.open(
+            TOPICS,
+            TopicConfig.from_dict({"name": "t.fifo"}),
+            str(tmp_path),
+            tag=22,
+            partition=0,
+            epoch=1,
+            env=env,
+        )
+        await shell.attach([sub])
+        behaviour: TopicBehaviour = shell.behaviour
+        await shell.execute([Publish([entry("a1"), entry("b1")])])
+        # SNS's managed policy for queues: the first try and three immediate retries, then 1 s
+        await until(lambda: counter(shell, "f", "failed") == 4, "a1's immediate retries")
+        await shell.execute([Publish([entry("a2"), entry("b2"), entry("c1")])])
+        await until(lambda: counter(shell, "f", "delivered") == 3, "b1, b2 and c1")
+        await until(lambda: not behaviour.due(clock.now_ms()), "the loop to have nothing due")
+        assert behaviour.next_due_ms(clock.now_ms()) == T0 + 1_000  # a1's next retry
+        assert counter(shell, "f", "backlog") == 2  # a1 retrying, a2 held back behind it
+        dispatcher.refused = set()
+        clock.advance(1)
+        shell.wake()  # what a host does when the virtual clock moves
+        await until(lambda: counter(shell, "f", "delivered") == 5, "a1, then a2")
+        assert behaviour.next_due_ms(clock.now_ms()) is None
+        await shell.close()
+        return behaviour
+
+    asyncio.run(scenario())
+    offered = [e.body for e in dispatcher.offered if e.group_id == "a"]
+    assert offered == [b"a1"] * 5 + [b"a2"]  # a2 was never offered before a1 went through
+    received = target.run(Receive(10), clock.now_ms())
+    assert [m.body for m in received if m.group_id == "b"] == [b"b1", b"b2"]
+    assert [m.body for m in received if m.group_id == "a"] == [b"a1", b"a2"]

@@ -14,6 +14,11 @@ on the subscription's delivery policy (:mod:`raybus.core.retry`, on the injected
 it is exhausted the message goes to the subscription's dead-letter queue, or is discarded if
 it has none (as SNS does). A dead-letter queue that is down keeps the message here.
 
+A ``MessageStructure=json`` publish carries a message per SNS protocol: each subscription
+gets its protocol's (``SNS_PROTOCOLS``: queue → ``sqs``, function → ``lambda``, ``http``,
+``https``), else the default one — as the raw body, the envelope's ``Message``, the dead
+letter, and what a ``MessageBody`` filter policy reads.
+
 Endpoints (through the dispatcher):
 - ``queue``: one batched send per delivery batch. Raw delivery passes body and attributes;
   otherwise the body is SNS's JSON envelope. FIFO queues get the publish's message group and
@@ -37,7 +42,7 @@ from typing import Any
 from raybus.core.errors import RaybusError
 from raybus.core.retry import policy_for
 from raybus.core.routing import async_queue_name
-from raybus.core.topics import SubscriptionConfig, TopicConfig
+from raybus.core.topics import SNS_PROTOCOLS, SubscriptionConfig, TopicConfig
 from raybus.engines import SendEntry
 from raybus.engines.ops import Turn
 from raybus.engines.topic.engine import Delivery, Exhausted, Message, Subscriber, TopicPartition
@@ -113,9 +118,11 @@ class TopicBehaviour:
         matches = None
         if sub.filter_policy is not None:
             policy = compile_filter_policy(sub.filter_policy, sub.filter_policy_scope)
+            protocol = SNS_PROTOCOLS[sub.protocol]
 
             def matches(message: Message) -> bool:
-                return policy.matches(message.body, message.attributes)
+                seen = message.for_protocol(protocol)
+                return policy.matches(seen.body, seen.attributes)
 
         return Subscriber(
             id=sub.id,
@@ -197,11 +204,18 @@ class TopicBehaviour:
             log.exception("delivery %s/%s failed unexpectedly", self.name, sub.id)
             return [error] * len(batch)
 
+    @staticmethod
+    def _seen_by(sub: SubscriptionConfig, message: Message) -> Message:
+        """The message as ``sub`` receives it (its protocol's body if it is structured)."""
+        return message.for_protocol(SNS_PROTOCOLS[sub.protocol])
+
     def _envelope(self, sub: SubscriptionConfig, message: Message) -> str:
+        """SNS's JSON envelope of a message already :meth:`_seen_by` ``sub``."""
         return json.dumps(sns_envelope(self.name, message, subscription_id=sub.id))
 
     def _sns_event(self, sub: SubscriptionConfig, delivery: Delivery) -> SendEntry:
-        envelope = sns_envelope(self.name, delivery.message, subscription_id=sub.id)
+        message = self._seen_by(sub, delivery.message)
+        envelope = sns_envelope(self.name, message, subscription_id=sub.id)
         return SendEntry(body=json.dumps(sns_event(self.name, sub.id, [envelope])))
 
     async def _to_queue(
@@ -210,7 +224,7 @@ class TopicBehaviour:
         fifo = await self.dispatcher.is_fifo(sub.endpoint)
         entries = []
         for delivery in batch:
-            message = delivery.message
+            message = self._seen_by(sub, delivery.message)
             raw = sub.raw
             entries.append(
                 SendEntry(
@@ -228,7 +242,7 @@ class TopicBehaviour:
         gate = asyncio.Semaphore(HTTP_PARALLEL)
 
         async def post(delivery: Delivery) -> object:
-            message = delivery.message
+            message = self._seen_by(sub, delivery.message)
             body = message.body if sub.raw else self._envelope(sub, message).encode()
             headers = http_headers(self.name, sub.id, message.message_id)
             async with gate:
@@ -249,15 +263,15 @@ class TopicBehaviour:
         shell = self.shell
 
         async def send(items: Sequence[Exhausted]) -> Sequence[object]:
-            entries = [
-                SendEntry(
-                    body=item.message.body if sub.raw else self._envelope(sub, item.message),
-                    attributes=item.message.attributes
-                    if sub.raw and item.message.attributes
-                    else None,
+            entries = []
+            for item in items:
+                message = self._seen_by(sub, item.message)
+                entries.append(
+                    SendEntry(
+                        body=message.body if sub.raw else self._envelope(sub, message),
+                        attributes=message.attributes if sub.raw and message.attributes else None,
+                    )
                 )
-                for item in items
-            ]
             return await self.dispatcher.send(dlq, entries)
 
         async def settle(moved: list[Exhausted], failed: list[Exhausted]) -> None:
