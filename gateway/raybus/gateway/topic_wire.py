@@ -13,7 +13,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from raybus.core.errors import RaybusError
-from raybus.core.topics import PublishEntry, PublishResult, SubscriptionConfig, TopicConfig
+from raybus.core.topics import (
+    MessageStructure,
+    PublishEntry,
+    PublishResult,
+    SubscriptionConfig,
+    TopicConfig,
+)
 from raybus.gateway.codec import attributes_from_json, b64_field, check_keys, utf8_len
 from raybus.gateway.schemas import (
     ATTRIBUTES,
@@ -42,7 +48,9 @@ MAX_PUBLISH_BATCH = 10  # SNS PublishBatch
 MAX_PUBLISH_BATCH_BYTES = 262_144  # SNS: the messages of one PublishBatch total ≤ 256 KiB
 MAX_ENTRY_ID_CHARS = 80
 _ENTRY_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
-_PUBLISH_KEYS = frozenset({"body", "body_base64", "attributes", "subject", "group_id", "dedup_id"})
+_PUBLISH_KEYS = frozenset(
+    {"body", "body_base64", "attributes", "subject", "group_id", "dedup_id", "structure"}
+)
 
 
 def _invalid(parameter: str, message: str) -> RaybusError:
@@ -59,10 +67,18 @@ def _optional_text(data: Mapping[str, Any], key: str) -> str | None:
     return value
 
 
+def _structure(data: Mapping[str, Any]) -> MessageStructure | None:
+    value = data.get("structure")
+    if value is not None and value != "json":
+        raise _invalid("structure", 'structure is "json" (SNS\'s MessageStructure) or absent.')
+    return value
+
+
 def publish_entry_from_wire(data: object, *, json: bool) -> PublishEntry:
     """One message to publish: ``body`` (or ``body_base64``), ``attributes`` (Binary values in
-    base64 when ``json``), ``subject``, ``group_id``, ``dedup_id``. Unknown fields are refused
-    (there is no ``delay_s`` on a topic)."""
+    base64 when ``json``), ``subject``, ``group_id``, ``dedup_id``, ``structure`` (``"json"``:
+    the body is SNS's JSON object of per-protocol messages, checked by the topic). Unknown
+    fields are refused (there is no ``delay_s`` on a topic)."""
     if not isinstance(data, dict):
         raise _invalid("entries", "A message entry must be a map.")
     check_keys(data, _PUBLISH_KEYS)
@@ -83,6 +99,7 @@ def publish_entry_from_wire(data: object, *, json: bool) -> PublishEntry:
         subject=_optional_text(data, "subject"),
         group_id=_optional_text(data, "group_id"),
         dedup_id=_optional_text(data, "dedup_id"),
+        structure=_structure(data),
     )
 
 
@@ -182,6 +199,7 @@ COMPONENTS["PublishEntry"] = closed(
         "subject": {"type": "string", "maxLength": 100},
         "group_id": STRING,
         "dedup_id": STRING,
+        "structure": {"enum": ["json"]},
     }
 )
 _BATCH_ID = {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,80}$"}
