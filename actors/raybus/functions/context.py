@@ -14,7 +14,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from raybus.core.arns import LATEST, function_arn
+from raybus.core.arns import LATEST
+from raybus.core.arns import function_arn as arn_of
 
 __all__ = ["LambdaContext"]
 
@@ -49,10 +50,12 @@ class LambdaContext:
         timeout_s: float,
         clock: Callable[[], float] = time.monotonic,
         log_stream_name: str | None = None,
+        function_arn: str | None = None,
     ) -> None:
         self.function_name = function_name
         self.function_version = LATEST
-        self.invoked_function_arn = function_arn(function_name)
+        # The invoker's ARN (its process knows the cluster's identity; a worker may not).
+        self.invoked_function_arn = function_arn or arn_of(function_name)
         self.memory_limit_in_mb = str(memory_mb)
         self.aws_request_id = request_id
         self.log_group_name = f"/aws/lambda/{function_name}"

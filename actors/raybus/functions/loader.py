@@ -1,12 +1,15 @@
-"""Loading a function's handler: an import path (``package.module:attr.sub``) or uploaded code
-(a cloudpickled callable, see :mod:`raybus.core.code`).
+"""Loading a function's handler: an import path (``package.module:attr.sub``), uploaded code
+(a cloudpickled callable, see :mod:`raybus.core.code`), or Lambda's handler ``module.function``
+of a deployment package (:func:`load_lambda_handler`, with the archive importable: see
+:mod:`raybus.functions.archive`).
 
 Errors are ``InvalidParameterValue`` (the controller checks handlers at registration with
 :func:`check_handler`), with ``details["runtime_error"]`` naming the error Lambda's runtime
 reports for the same fault when it happens at invocation time:
 ``Runtime.ImportModuleError`` (the module does not import), ``Runtime.HandlerNotFound`` (no
 such attribute, or not callable), ``Runtime.UserCodeSyntaxError`` (a syntax error in the
-module).
+module), ``Runtime.MalformedHandlerName`` (a Lambda handler without a ``.``). The messages
+are those of Lambda's Python runtime interface client (awslambdaric's ``bootstrap.py``).
 
 Loading runs user code (module import, unpickling) in the calling process; that is the point in
 a worker, and is accepted in the controller for handler paths (same trust as the code itself).
@@ -15,13 +18,20 @@ a worker, and is accepted in the controller for handler paths (same trust as the
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from raybus.core.code import code_sha256, serialize_handler
 from raybus.core.errors import RaybusError
 
-__all__ = ["check_handler", "code_sha256", "load_handler", "serialize_handler"]
+__all__ = [
+    "check_handler",
+    "code_sha256",
+    "load_handler",
+    "load_lambda_handler",
+    "serialize_handler",
+]
 
 
 def _error(parameter: str, runtime_error: str, message: str) -> RaybusError:
@@ -38,6 +48,30 @@ def _from_path(handler: str) -> Callable[..., Any]:
             "Runtime.HandlerNotFound",
             f"Bad handler '{handler}': expected package.module:function.",
         )
+    return _import(module_name, attribute)
+
+
+def load_lambda_handler(handler: str) -> Callable[..., Any]:
+    """Lambda's Python handler ``module.function`` (the module may be a path,
+    ``dir/module.function``), imported from ``sys.path`` as it is now."""
+    module_name, sep, attribute = handler.rpartition(".")
+    if not sep:
+        raise _error(
+            "handler",
+            "Runtime.MalformedHandlerName",
+            f"Bad handler '{handler}': not enough values to unpack (expected 2, got 1)",
+        )
+    module_name = module_name.replace("/", ".")
+    if module_name.split(".")[0] in sys.builtin_module_names:
+        raise _error(
+            "handler",
+            "Runtime.BuiltInModuleConflict",
+            f"Cannot use built-in module {module_name} as a handler module",
+        )
+    return _import(module_name, attribute)
+
+
+def _import(module_name: str, attribute: str) -> Callable[..., Any]:
     try:
         target: Any = importlib.import_module(module_name)
     except SyntaxError as exc:

@@ -45,10 +45,21 @@ from typing import Any
 import ray
 from ray.exceptions import RayError
 
+from raybus.core.arns import function_arn, region
 from raybus.core.code import code_sha256
 from raybus.core.errors import RaybusError
 from raybus.core.functions import FunctionConfig
-from raybus.functions.sandbox import InvocationResult, Outcome, crash_error, failed, timeout_error
+from raybus.functions.environment import runtime_environment
+from raybus.functions.logs import lambda_log, tail
+from raybus.functions.sandbox import (
+    CodeSpec,
+    InvocationResult,
+    Outcome,
+    Report,
+    crash_error,
+    failed,
+    timeout_error,
+)
 from raybus.functions.workers import FunctionWorker, function_task
 from raybus.options import function_actor_options, function_task_options
 
@@ -181,15 +192,18 @@ class Invoker:
             state = self._functions[config.name] = _Function(config.name)
         await self._acquire_slot(state, config, wait_for_slot)
         try:
+            spec = self._spec(state, config, code)
             if config.runtime == "actor":
-                outcome = await self._run_on_actor(state, config, code, event, request_id)
+                report = await self._run_on_actor(state, config, spec, event, request_id)
             else:
                 self._retire_pool(state)
-                outcome = await self._run_as_task(state, config, code, event, request_id)
+                report = await self._run_as_task(state, config, spec, event, request_id)
         finally:
             self._release_slot(state)
-        ok, text, duration_ms, error_type = outcome
-        result = InvocationResult(request_id, ok, json.loads(text), duration_ms, error_type)
+        (ok, text, duration_ms, error_type), log = report
+        result = InvocationResult(
+            request_id, ok, json.loads(text), duration_ms, error_type, log_tail=log
+        )
         state.metrics.record(result)
         return result
 
@@ -283,9 +297,15 @@ class Invoker:
             state.code_sha = sha
         return [state.code_ref]
 
-    @staticmethod
-    def _identity(config: FunctionConfig) -> str:
-        return config.handler if config.handler is not None else f"sha256:{config.code_sha256}"
+    def _spec(self, state: _Function, config: FunctionConfig, code: bytes | None) -> CodeSpec:
+        """The code, handler and environment a worker runs ``config`` with (the region and
+        ARN from this process's view of the cluster's identity)."""
+        return CodeSpec.of(
+            config,
+            environment=runtime_environment(config, region()),
+            function_arn=function_arn(config.name),
+            code_ref=self._code_arg(state, config, code),
+        )
 
     # -- task runtime ----------------------------------------------------------------------
 
@@ -302,45 +322,42 @@ class Invoker:
         return state.task_remote
 
     async def _run_as_task(
-        self, state: _Function, config: FunctionConfig, code: bytes | None, event: Any, rid: str
-    ) -> Outcome:
-        args = (self._identity(config), config.handler, self._code_arg(state, config, code))
+        self, state: _Function, config: FunctionConfig, spec: CodeSpec, event: Any, rid: str
+    ) -> Report:
         generator = self._task_for(state, config).remote(
-            config.name, *args, event, rid, config.timeout_s, config.memory_mb
+            spec, event, rid, config.timeout_s, config.memory_mb
         )
         try:
             await generator.__anext__()  # the handler's process has started the invocation
             ref = await asyncio.wait_for(generator.__anext__(), config.timeout_s)
-            outcome: Outcome = await ref
-            return outcome
+            report: Report = await ref
+            return report
         except asyncio.TimeoutError:
             ray.cancel(generator, force=True)
             return _timed_out(rid, config)
         except StopAsyncIteration:  # the worker died between yields
-            return failed(crash_error(rid))
+            return _reported(failed(crash_error(rid)), rid, config)
         except RayError as exc:
-            return failed(crash_error(rid, type(exc).__name__))
+            return _reported(failed(crash_error(rid, type(exc).__name__)), rid, config)
         except asyncio.CancelledError:
             ray.cancel(generator, force=True)
             raise
 
     # -- actor runtime ---------------------------------------------------------------------
 
-    def _pool_for(self, state: _Function, config: FunctionConfig, code: bytes | None) -> _Pool:
+    def _pool_for(self, state: _Function, config: FunctionConfig, spec: CodeSpec) -> _Pool:
         if state.forgotten:  # deleted while this invocation waited for a worker
             raise RaybusError("ResourceNotFound", f"Function not found: {config.name}")
-        key = (self._identity(config), config.pool, config.cpu_share, config.memory_mb)
+        key = (spec.identity, config.pool, config.cpu_share, config.memory_mb)
         pool = state.pool
         if pool is not None and pool.key == key and not pool.retired:
             return pool
         self._retire_pool(state)
-        code_arg = self._code_arg(state, config, code)
         if self._actor_class is None:
             self._actor_class = ray.remote(FunctionWorker)
         cpus, memory = self._limits()
         options = function_actor_options(config, max_node_cpus=cpus, max_node_memory_bytes=memory)
-        args = (config.name, self._identity(config), config.handler, code_arg)
-        pool = state.pool = _Pool(key, options, args)
+        pool = state.pool = _Pool(key, options, (spec,))
         for _ in range(config.pool):
             self._spawn(pool)
         return pool
@@ -418,10 +435,10 @@ class Invoker:
             _retire(pool, _PoolRetired())
 
     async def _run_on_actor(
-        self, state: _Function, config: FunctionConfig, code: bytes | None, event: Any, rid: str
-    ) -> Outcome:
+        self, state: _Function, config: FunctionConfig, spec: CodeSpec, event: Any, rid: str
+    ) -> Report:
         while True:
-            pool = self._pool_for(state, config, code)
+            pool = self._pool_for(state, config, spec)
             try:
                 actor = await self._acquire_actor(pool)
             except _PoolRetired:
@@ -429,7 +446,7 @@ class Invoker:
             break
         ref = actor.invoke.remote(event, rid, config.timeout_s, config.memory_mb)
         try:
-            outcome: Outcome = await asyncio.wait_for(
+            report: Report = await asyncio.wait_for(
                 asyncio.wrap_future(ref.future()), config.timeout_s
             )
         except asyncio.TimeoutError:
@@ -437,12 +454,12 @@ class Invoker:
             return _timed_out(rid, config)
         except RayError as exc:
             self._replace_actor(pool, actor)
-            return failed(crash_error(rid, type(exc).__name__))
+            return _reported(failed(crash_error(rid, type(exc).__name__)), rid, config)
         except asyncio.CancelledError:
             self._replace_actor(pool, actor)
             raise
         self._release_actor(pool, actor)
-        return outcome
+        return report
 
 
 def _retire(pool: _Pool, error: BaseException) -> None:
@@ -459,9 +476,24 @@ def _retire(pool: _Pool, error: BaseException) -> None:
             waiter.set_exception(error)
 
 
-def _timed_out(request_id: str, config: FunctionConfig) -> Outcome:
+def _timed_out(request_id: str, config: FunctionConfig) -> Report:
     outcome = failed(timeout_error(request_id, config.timeout_s))
-    return (outcome[0], outcome[1], config.timeout_s * 1000.0, "Timeout")
+    return _reported(
+        (outcome[0], outcome[1], config.timeout_s * 1000.0, "Timeout"), request_id, config
+    )
+
+
+def _reported(outcome: Outcome, request_id: str, config: FunctionConfig) -> Report:
+    """A failure the invoking process saw (the handler's own output is lost with its
+    process): its log holds the error alone."""
+    log = lambda_log(
+        request_id,
+        "",
+        duration_ms=outcome[2],
+        memory_mb=config.memory_mb,
+        error=json.loads(outcome[1]),
+    )
+    return outcome, tail(log)
 
 
 def _kill(actor: Any) -> None:

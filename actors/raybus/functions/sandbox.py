@@ -1,6 +1,8 @@
 """Running one handler call the way Lambda's Python runtime does, and the result of an
 invocation. Ray-free: the runtime calls :func:`run_handler` inside a Ray worker, tests call it
-directly.
+directly. A :class:`Sandbox` is one function's handler loaded in a worker process (its code,
+its environment, its archive's modules, its output captured for the log tail), described by a
+:class:`CodeSpec` the invoker sends with each invocation.
 
 Lambda's rules followed here (docs.aws.amazon.com/lambda/latest/dg/python-exceptions.html):
 
@@ -17,31 +19,46 @@ Lambda's rules followed here (docs.aws.amazon.com/lambda/latest/dg/python-except
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from raybus.core.errors import RaybusError
+from raybus.core.functions import FunctionConfig
+from raybus.functions.archive import ArchiveModules, extracted
+from raybus.functions.context import LambdaContext
 from raybus.functions.envelope import iso_timestamp
+from raybus.functions.environment import applied
+from raybus.functions.loader import load_handler, load_lambda_handler
+from raybus.functions.logs import captured, lambda_log, tail
 
 __all__ = [
     "MAX_RESPONSE_BYTES",
+    "CodeSpec",
     "InvocationResult",
     "Outcome",
+    "Report",
+    "Sandbox",
     "crash_error",
     "error_payload",
     "failed",
+    "load_failed",
     "run_handler",
     "timeout_error",
 ]
 
 MAX_RESPONSE_BYTES = 6_291_556  # Lambda's synchronous response payload limit
 
-# What a worker sends back: (ok, payload JSON text, duration in ms, error type or None).
+# What a handler call gives: (ok, payload JSON text, duration in ms, error type or None).
 Outcome = tuple[bool, str, float, "str | None"]
+# What a worker sends back: the outcome and the tail of the invocation's log.
+Report = tuple[Outcome, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +75,7 @@ class InvocationResult:
     payload: Any
     duration_ms: float
     error_type: str | None = None
+    log_tail: str = ""  # the last 4 KB of the invocation's log (Lambda's LogType Tail)
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's invoke answer ``{"request_id", "ok", "payload", "duration_ms"}``."""
@@ -129,3 +147,126 @@ def run_handler(handler: Callable[[Any, Any], Any], event: Any, context: Any) ->
 def failed(error: dict[str, Any]) -> Outcome:
     """An outcome for a failure found before the handler ran (it could not be loaded)."""
     return (False, _encode(error), 0.0, "Unhandled")
+
+
+def load_failed(error: RaybusError) -> Outcome:
+    """The outcome of an invocation whose handler could not be loaded, as Lambda reports it
+    (``Runtime.ImportModuleError``, ``Runtime.HandlerNotFound``, ...)."""
+    return failed(error_payload(str(error.details.get("runtime_error", error.code)), error.message))
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSpec:
+    """What a worker needs to load one function's handler and run it as Lambda would. The
+    invoker builds it; the code travels by reference (``code_ref``: ``[ObjectRef]``).
+    ``identity`` changes whenever the code, the handler or the environment does, so a worker
+    reuses a loaded handler only while all three are the same (a changed environment is a
+    new cold start, as on Lambda)."""
+
+    function: str
+    identity: str
+    function_arn: str
+    code_format: str
+    handler: str | None
+    code_sha256: str | None
+    code_ref: list[Any] | None
+    environment: dict[str, str]
+
+    @classmethod
+    def of(
+        cls,
+        config: FunctionConfig,
+        *,
+        environment: dict[str, str],
+        function_arn: str,
+        code_ref: list[Any] | None,
+    ) -> CodeSpec:
+        what = [config.code_format, config.handler, config.code_sha256, sorted(environment.items())]
+        identity = hashlib.sha256(json.dumps(what).encode("utf-8")).hexdigest()
+        return cls(
+            function=config.name,
+            identity=identity,
+            function_arn=function_arn,
+            code_format=config.code_format,
+            handler=config.handler,
+            code_sha256=config.code_sha256,
+            code_ref=code_ref,
+            environment=environment,
+        )
+
+
+class Sandbox:
+    """One function's handler in this process. ``code`` fetches the code's bytes (only when
+    they are needed: an archive already extracted on this machine is not fetched). The handler
+    loads on the first invocation; a load that fails is reported as the invocation's error and
+    tried again on the next, so a worker never keeps a broken sandbox (see :attr:`loaded`)."""
+
+    def __init__(self, spec: CodeSpec, code: Callable[[], bytes | None]) -> None:
+        self.spec = spec
+        self._code = code
+        self._fn: Callable[..., Any] | None = None
+        self._modules: ArchiveModules | None = None
+        self._environment = dict(spec.environment)
+
+    @property
+    def loaded(self) -> bool:
+        return self._fn is not None
+
+    def invoke(self, event: Any, request_id: str, timeout_s: float, memory_mb: int) -> Report:
+        """Run one invocation (loading the handler first if needed); never raises."""
+        context = LambdaContext(
+            function_name=self.spec.function,
+            memory_mb=memory_mb,
+            request_id=request_id,
+            timeout_s=timeout_s,
+            function_arn=self.spec.function_arn,
+        )
+        self._environment["AWS_LAMBDA_LOG_STREAM_NAME"] = context.log_stream_name
+        with captured(request_id) as output:
+            outcome = self._run(event, context)
+        ok, text, duration_ms, _ = outcome
+        log = lambda_log(
+            request_id,
+            output.text(),
+            duration_ms=duration_ms,
+            memory_mb=memory_mb,
+            error=None if ok else json.loads(text),
+        )
+        return outcome, tail(log)
+
+    def _run(self, event: Any, context: LambdaContext) -> Outcome:
+        if self._fn is None:
+            try:
+                self._fn = self._load()
+            except RaybusError as exc:
+                return load_failed(exc)
+        with self._entered():
+            return run_handler(self._fn, event, context)
+
+    def _load(self) -> Callable[..., Any]:
+        spec = self.spec
+        if spec.code_format != "zip":
+            code = self._code() if spec.code_sha256 is not None else None
+            with applied(self._environment):
+                return load_handler(spec.handler, code)
+        assert spec.code_sha256 is not None and spec.handler is not None
+        root = extracted(spec.code_sha256, self._archive)
+        self._modules = ArchiveModules(root)
+        self._environment["LAMBDA_TASK_ROOT"] = root
+        with self._entered():
+            return load_lambda_handler(spec.handler)
+
+    def _archive(self) -> bytes:
+        code = self._code()
+        if code is None:
+            raise RaybusError("InternalError", f"Function {self.spec.function}'s code is missing.")
+        return code
+
+    @contextlib.contextmanager
+    def _entered(self) -> Iterator[None]:
+        with applied(self._environment):
+            if self._modules is None:
+                yield
+            else:
+                with self._modules.active():
+                    yield

@@ -2,11 +2,15 @@
 
 A function is a catalog entry (not partitioned) plus its internal event queue
 ``raybus-async-<name>`` for asynchronous invocations (Lambda's event queue), created and
-deleted with it. Uploaded code is kept by digest in the :class:`~raybus.control.catalog.
-CodeStore` (fsynced before the catalog refers to it); hosts fetch it once per digest. A handler
-given by import path must import on the controller. Create is idempotent for equal settings
-(``ResourceConflict`` otherwise). Deleting a function deletes its event-source mappings (and the
-topic subscriptions they own) and its event queue.
+deleted with it. Uploaded code — a serialised callable, or a zip archive (Lambda's deployment
+package, checked here as Lambda checks it: :func:`raybus.functions.archive.check_archive`) —
+is kept by digest in the :class:`~raybus.control.catalog.CodeStore` (fsynced before the catalog
+refers to it); hosts fetch it once per digest. A handler given by import path must import on
+the controller; a zip archive's handler is only loaded when invoked (Lambda reports a missing
+one then, as ``Runtime.ImportModuleError``). Create is idempotent for equal settings
+(``ResourceConflict`` otherwise; the AWS endpoint a gateway records does not count). Deleting a
+function deletes its event-source mappings (and the topic subscriptions they own) and its
+event queue. Answers leave out the secret key the function runs with.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from raybus.core.errors import RaybusError
 from raybus.core.functions import FunctionConfig
 from raybus.core.queues import QueueConfig
 from raybus.core.routing import async_queue_name
+from raybus.functions.archive import check_archive
 from raybus.functions.loader import check_handler
 
 __all__ = [
@@ -60,24 +65,35 @@ def _settings(
                 f"{server_side} is set by the server.",
                 parameter=server_side,
             )
+    code_format = settings.get("code_format", base.code_format if base else "pickle")
     code = settings.pop("code", None)
     if code is not None:
         if not isinstance(code, (bytes, bytearray)) or not code:
             raise RaybusError(
-                "InvalidParameterValue", "code is the serialised handler.", parameter="code"
+                "InvalidParameterValue",
+                "code is the serialised handler or the zip archive.",
+                parameter="code",
             )
         if len(code) > MAX_CODE_BYTES:
             raise RaybusError(
                 "RequestTooLarge", f"code exceeds {MAX_CODE_BYTES} bytes.", parameter="code"
             )
         code = bytes(code)
-        settings.update(
-            handler=None, code_sha256=hashlib.sha256(code).hexdigest(), code_size=len(code)
+        if code_format == "zip":
+            check_archive(code)
+        else:
+            settings["handler"] = None
+        settings.update(code_sha256=hashlib.sha256(code).hexdigest(), code_size=len(code))
+    elif base is not None and code_format != base.code_format:
+        raise RaybusError(
+            "InvalidParameterValue",
+            "Changing code_format needs new code in that format.",
+            parameter="code_format",
         )
-    elif settings.get("handler") is not None:
+    elif settings.get("handler") is not None and code_format == "pickle":
         settings.update(code_sha256=None, code_size=0)
     config = base.updated(settings) if base is not None else FunctionConfig.from_dict(settings)
-    if config.handler is not None:
+    if config.handler is not None and config.code_sha256 is None:  # an import path
         check_handler(config.handler)
     return config, code
 
@@ -91,8 +107,8 @@ class CreateFunction(ControlCall[tuple[dict[str, Any], bool]]):
         async with plane.change() as catalog:
             existing = catalog.find("function", config.name)
             if existing is not None:
-                if config == existing.config:
-                    return existing.config.to_dict(), False
+                if config.same_as(existing.config):
+                    return existing.config.described(), False
                 raise RaybusError(
                     "ResourceConflict",
                     f"Function {config.name} already exists with other settings.",
@@ -104,7 +120,7 @@ class CreateFunction(ControlCall[tuple[dict[str, Any], bool]]):
             catalog.add("queue", queue)
             catalog.put("function", config)
         await plane.open_partitions("queue", queue.name)
-        return config.to_dict(), True
+        return config.described(), True
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +141,7 @@ class UpdateFunction(ControlCall[dict[str, Any]]):
             await UpdateQueue(async_queue_name(self.name), {"visibility_timeout_s": timeout}).run(
                 plane
             )
-        answer: dict[str, Any] = config.to_dict()
+        answer: dict[str, Any] = config.described()
         return answer
 
 
@@ -134,7 +150,7 @@ class GetFunction(ControlCall[dict[str, Any]]):
     name: str
 
     async def run(self, plane: ControlPlane) -> dict[str, Any]:
-        config: dict[str, Any] = plane.catalog.config("function", self.name).to_dict()
+        config: dict[str, Any] = plane.catalog.config("function", self.name).described()
         return config
 
 

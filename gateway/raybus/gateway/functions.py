@@ -5,7 +5,9 @@
 in a partition host, so reserved concurrency counts both) and queues asynchronous ones durably in
 the function's event queue (through the dispatcher). Control routes run typed control calls
 (:mod:`raybus.control.functions`). Uploaded code travels as ``code`` (msgpack bin) or
-``code_base64`` (JSON).
+``code_base64`` (JSON): a serialised callable, or a zip archive with ``code_format: "zip"``.
+A request that uploads a zip function records this gateway as the AWS endpoint the function's
+own AWS calls reach (``AWS_ENDPOINT_URL``: the URL the request came to).
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from raybus.control.functions import (
     UpdateFunction,
 )
 from raybus.core.errors import RaybusError
-from raybus.core.functions import FunctionConfig
+from raybus.core.functions import SERVER_SIDE, FunctionConfig
 from raybus.core.functions import FunctionConfig as _FunctionSettings
+from raybus.functions.sandbox import InvocationResult
 from raybus.gateway import schemas as S
 from raybus.gateway.api import Context, body, ok, query_limit
 from raybus.gateway.boundary import CODEC, Route
@@ -48,6 +51,7 @@ __all__ = [
     "FUNCTION_ERROR_HEADER",
     "FunctionApi",
     "FunctionService",
+    "base_url",
     "check_json_value",
     "function_settings_from_wire",
     "routes",
@@ -81,6 +85,20 @@ def function_settings_from_wire(data: Mapping[str, Any], *, json: bool) -> dict[
     return settings
 
 
+def base_url(request: web.Request) -> str:
+    """``scheme://host[:port]`` as the client reached this gateway."""
+    host = request.headers.get("Host") or f"{request.url.host}:{request.url.port}"
+    return f"{request.scheme}://{host}"
+
+
+def _with_endpoint(request: web.Request, settings: dict[str, Any]) -> dict[str, Any]:
+    """A zip function (a Lambda deployment package) calls AWS through this gateway: a request
+    that uploads one records the gateway's URL as the function's ``AWS_ENDPOINT_URL``."""
+    if settings.get("code_format") == "zip":
+        settings["aws_endpoint_url"] = base_url(request)
+    return settings
+
+
 def check_json_value(value: object, parameter: str = "payload") -> None:
     """Refuse what JSON cannot carry (bytes, non-string keys, NaN, infinities): a function's
     event is a JSON value, as Lambda's is. Iterative, so deep nesting cannot overflow."""
@@ -107,18 +125,23 @@ def check_json_value(value: object, parameter: str = "payload") -> None:
 # -- the function's schemas ----------------------------------------------------------
 COMPONENTS["FunctionConfig"] = settings_schema(_FunctionSettings)
 _CODE = {
-    "code_base64": {**BASE64, "description": "The serialised handler (cloudpickle), in JSON."},
+    "code_base64": {
+        **BASE64,
+        "description": "The serialised handler (cloudpickle), or the zip archive with "
+        'code_format "zip", in JSON.',
+    },
     "code": {
         "type": "string",
-        "description": "The serialised handler's bytes as msgpack bin (msgpack only: JSON "
-        "sends code_base64).",
+        "description": "The serialised handler's or the zip archive's bytes as msgpack bin "
+        "(msgpack only: JSON sends code_base64).",
     },
 }
+_SERVER_SIDE = tuple(sorted(SERVER_SIDE))
 FUNCTION_CREATE = settings_schema(
-    _FunctionSettings, exclude=("code_sha256", "code_size"), required=["name"], extra=_CODE
+    _FunctionSettings, exclude=_SERVER_SIDE, required=["name"], extra=_CODE
 )
 FUNCTION_CHANGES = without_required(
-    settings_schema(_FunctionSettings, exclude=("code_sha256", "code_size", "name"), extra=_CODE)
+    settings_schema(_FunctionSettings, exclude=(*_SERVER_SIDE, "name"), extra=_CODE)
 )
 INVOKE = closed({"payload": {"description": "The event: any JSON value."}})
 INVOKE_ANSWER = open_object(
@@ -139,13 +162,18 @@ class FunctionService:
         config: FunctionConfig = route.config
         return config
 
-    async def invoke(self, name: str, payload: Any) -> dict[str, Any]:
-        """Run the function now and answer with its result or its error (Lambda's
-        RequestResponse). ``TooManyRequestsException`` when its reserved concurrency is full."""
+    async def run(self, name: str, payload: Any) -> InvocationResult:
+        """Run the function now (Lambda's RequestResponse): its result or its error, and the
+        tail of its log. ``TooManyRequestsException`` when its reserved concurrency is full."""
         config = await self.config(name)
-        result = await self._invoker().invoke(
+        result: InvocationResult = await self._invoker().invoke(
             config, await self._code_for(config), payload, wait_for_slot=False
         )
+        return result
+
+    async def invoke(self, name: str, payload: Any) -> dict[str, Any]:
+        """:meth:`run`, answered as the native API does."""
+        result = await self.run(name, payload)
         return {
             "request_id": result.request_id,
             "ok": result.ok,
@@ -165,7 +193,9 @@ class FunctionApi:
         self.control = context.control
 
     async def create_function(self, request: web.Request) -> web.Response:
-        settings = function_settings_from_wire(body(request), json=request[CODEC].json)
+        settings = _with_endpoint(
+            request, function_settings_from_wire(body(request), json=request[CODEC].json)
+        )
         config, created = await self.control.run(CreateFunction(settings))
         await self.context.changed()
         return ok(request, {"function": config, "created": created})
@@ -180,7 +210,9 @@ class FunctionApi:
         return ok(request, {"function": config})
 
     async def update_function(self, request: web.Request) -> web.Response:
-        changes = function_settings_from_wire(body(request), json=request[CODEC].json)
+        changes = _with_endpoint(
+            request, function_settings_from_wire(body(request), json=request[CODEC].json)
+        )
         config = await self.control.run(UpdateFunction(request.match_info["name"], changes))
         await self.context.changed()
         return ok(request, {"function": config})

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from raybus.gateway.aws import sns, sqs
+from raybus.gateway.aws import lambda_, sns, sqs
 from raybus.gateway.aws.service import AwsService
 
 __all__ = ["SERVICES"]
 
 SERVICES: Mapping[str, AwsService] = {
-    service.name: service for service in (sqs.SERVICE, sns.SERVICE)
+    service.name: service for service in (sqs.SERVICE, sns.SERVICE, lambda_.SERVICE)
 }
