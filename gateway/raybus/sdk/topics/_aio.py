@@ -86,18 +86,27 @@ class AsyncTopic(Handle[AsyncClientBase]):
 
     async def publish(
         self,
-        body: bytes | str,
+        body: bytes | str | Mapping[str, str],
         *,
         attributes: Mapping[str, object] | None = None,
         subject: str | None = None,
         group_id: str | None = None,
         dedup_id: str | None = None,
+        structure: str | None = None,
     ) -> PublishResult:
         """Publish one message (text; at most 256 KiB with its attributes); returns once it
         is durable. ``subject`` goes into the SNS envelope; ``group_id`` and ``dedup_id`` are
-        for FIFO topics (``dedup_id`` optional with content-based deduplication)."""
+        for FIFO topics (``dedup_id`` optional with content-based deduplication).
+        ``structure="json"`` is SNS's ``MessageStructure``: ``body`` is a mapping (or its
+        JSON text) with a ``"default"`` message and optional ones per protocol (``"sqs"``,
+        ``"lambda"``, ``"http"``, ``"https"``); each subscription gets its protocol's."""
         entry, _ = ops.publish_entry(
-            body, attributes=attributes, subject=subject, group_id=group_id, dedup_id=dedup_id
+            body,
+            attributes=attributes,
+            subject=subject,
+            group_id=group_id,
+            dedup_id=dedup_id,
+            structure=structure,
         )
         return await self._client._run(ops.publish(self.name, entry))
 

@@ -7,6 +7,7 @@ limits), planned by :mod:`raybus.sdk._batch`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
@@ -53,7 +54,7 @@ __all__ = [
 
 MAX_PUBLISH_ENTRIES = 10  # SNS PublishBatch
 MAX_PUBLISH_BYTES = 262_144  # per message and per batch request
-PUBLISH_KEYWORDS = frozenset({"attributes", "subject", "group_id", "dedup_id"})
+PUBLISH_KEYWORDS = frozenset({"attributes", "subject", "group_id", "dedup_id", "structure"})
 
 
 # -- topics -----------------------------------------------------------------------------------
@@ -107,6 +108,14 @@ def topic_stats(name: str) -> Op[TopicStats]:
 # -- publish ----------------------------------------------------------------------------------
 
 
+def _structured_body(body: object, structure: str | None) -> object:
+    """With ``structure="json"`` a mapping body (SNS's ``{"default": ..., "sqs": ...}``) is
+    sent as its JSON text; the topic checks it either way."""
+    if structure == "json" and isinstance(body, Mapping):
+        return json.dumps(dict(body), ensure_ascii=False)
+    return body
+
+
 def publish_entry(
     body: object,
     *,
@@ -114,14 +123,20 @@ def publish_entry(
     subject: str | None = None,
     group_id: str | None = None,
     dedup_id: str | None = None,
+    structure: str | None = None,
 ) -> tuple[dict[str, Any], int]:
     """The wire entry and the bytes it counts toward the 256 KiB limits."""
-    raw = body_bytes(body)
+    raw = body_bytes(_structured_body(body, structure))
     entry: dict[str, Any] = {"body": raw}
     typed = encode_attributes(attributes)
     if typed:
         entry["attributes"] = {name: list(attribute) for name, attribute in typed.items()}
-    for key, value in (("subject", subject), ("group_id", group_id), ("dedup_id", dedup_id)):
+    for key, value in (
+        ("subject", subject),
+        ("group_id", group_id),
+        ("dedup_id", dedup_id),
+        ("structure", structure),
+    ):
         if value is not None:
             entry[key] = value
     return entry, len(raw) + attributes_size(typed)
