@@ -256,15 +256,22 @@ class PartitionHost:
             for shell in self.shells.values():
                 shell.wake()
 
-    async def settle_clock(self, now_ms: int, horizon_ms: int, timeout_s: float) -> ClockReport:
+    async def settle_clock(
+        self, now_ms: int, horizon_ms: int, timeout_s: float, routing_version: int = 0
+    ) -> ClockReport:
         """At ``now_ms`` (set before): wake what is due, wait up to ``timeout_s`` real seconds
         until this host is quiescent, and report the earliest due time in ``(now_ms,
-        horizon_ms]`` (:func:`raybus.partitions.activity.settle`)."""
+        horizon_ms]`` (:func:`raybus.partitions.activity.settle`). First the routing table of
+        ``routing_version`` (the controller's) is put in force here, so the pollers of a
+        function or mapping created just before the advance wait on their queues before time
+        moves, instead of starting after it."""
         await self.start()
         self._use_virtual_clock(now_ms)
         activity = self.activity
         if activity is None:  # the system clock: nothing to settle (the controller refuses)
             return ClockReport(True, 0, None)
+        if self.router.table.version < routing_version:
+            await self.pollers.reconcile(await self.router.refresh())
         return await settle(activity, lambda: self.shells.values(), now_ms, horizon_ms, timeout_s)
 
     # -- data calls (the router's) ------------------------------------------------------------

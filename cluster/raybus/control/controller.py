@@ -27,6 +27,7 @@ import contextlib
 import logging
 import math
 import os
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import ray
@@ -250,7 +251,8 @@ class Controller:
             catalog.clock_ms = target
         plane.stepping_ms = start
         participants: list[ClockParticipant] = [
-            _HostClock(name, handle) for name, handle in self.hosts.items()
+            _HostClock(name, handle, lambda: self.catalog.version)
+            for name, handle in self.hosts.items()
         ]
         participants.append(self.moves)
 
@@ -287,18 +289,22 @@ class Controller:
 
 
 class _HostClock:
-    """A partition host as a participant of a clock advance (two Ray calls per round)."""
+    """A partition host as a participant of a clock advance (one Ray call per round). Each
+    settle carries the catalog's routing version, which the host puts in force first."""
 
-    def __init__(self, name: str, handle: Any) -> None:
+    def __init__(self, name: str, handle: Any, routing_version: Callable[[], int]) -> None:
         self.name = name
         self.handle = handle
+        self.routing_version = routing_version
 
     async def set_clock(self, now_ms: int, wake: bool) -> None:
         await asyncio.wait_for(self.handle.set_clock.remote(now_ms, wake=wake), ADVANCE_CALL_S)
 
     async def settle(self, now_ms: int, horizon_ms: int, timeout_s: float) -> ClockReport:
         report: ClockReport = await asyncio.wait_for(
-            self.handle.settle_clock.remote(now_ms, horizon_ms, timeout_s),
+            self.handle.settle_clock.remote(
+                now_ms, horizon_ms, timeout_s, routing_version=self.routing_version()
+            ),
             timeout_s + ADVANCE_CALL_S,
         )
         return report
