@@ -77,6 +77,25 @@ def _check(catalog: Catalog, config: MappingConfig) -> None:
             ) from None
 
 
+def _refeed(catalog: Catalog, config: MappingConfig, function: str) -> MappingConfig:
+    """``config`` feeding ``function`` instead; one mapping per (source, function)."""
+    if config.subscription is not None:
+        raise RaybusError(
+            "InvalidParameterValue",
+            "A topic mapping's function cannot change: delete the mapping and map again.",
+            parameter="function",
+        )
+    for record in catalog.of("mapping").values():
+        other: MappingConfig = record.config
+        if (other.source, other.function) == (config.source, function):
+            raise RaybusError(
+                "ResourceConflict",
+                f"A mapping from {config.source} to {function} exists.",
+                resource=other.id,
+            )
+    return MappingConfig.from_dict({**config.to_dict(), "function": function})
+
+
 @dataclass(frozen=True, slots=True)
 class CreateMapping(ControlCall[tuple[dict[str, Any], bool]]):
     settings: dict[str, Any]
@@ -147,13 +166,21 @@ class ListMappings(ControlCall[list[dict[str, Any]]]):
 
 @dataclass(frozen=True, slots=True)
 class UpdateMapping(ControlCall[dict[str, Any]]):
+    """Change a mapping's batch settings, filters and state — and, for a queue source, the
+    function it feeds (Lambda's UpdateEventSourceMapping ``FunctionName``): a mapping from a
+    topic owns a subscription to its function, so its function stays."""
+
     id: str
     changes: dict[str, Any]
 
     async def run(self, plane: ControlPlane) -> dict[str, Any]:
         topic = None
+        changes = dict(self.changes)
+        function = changes.pop("function", None)
         async with plane.change() as catalog:
-            config = catalog.config("mapping", self.id).updated(self.changes)
+            config = catalog.config("mapping", self.id).updated(changes)
+            if function is not None and function != config.function:
+                config = _refeed(catalog, config, function)
             _check(catalog, config)
             catalog.put("mapping", config)
             if config.subscription is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import re
 import zipfile
 from typing import Any
@@ -287,3 +288,156 @@ def test_model_constraints_are_a_validation_exception(lam: Any, fn: str) -> None
         create(lam, fn, Runtime="cobol")  # not one of the model's runtimes
     assert code(raised.value) == "ValidationException"
     assert "runtime" in raised.value.response["Error"]["Message"].lower()
+
+
+def queue_arn(name: str) -> str:
+    return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
+
+
+def test_an_event_invoke_config_is_put_read_updated_and_deleted(
+    lam: Any, sqs: Any, fn: str
+) -> None:
+    create(lam, fn)
+    sqs.create_queue(QueueName=fn + "-ok")
+    sqs.create_queue(QueueName=fn + "-failed")
+    with pytest.raises(lam.exceptions.ResourceNotFoundException) as raised:
+        lam.get_function_event_invoke_config(FunctionName=fn)
+    assert "doesn't have an EventInvokeConfig" in raised.value.response["Error"]["Message"]
+    assert (
+        lam.list_function_event_invoke_configs(FunctionName=fn)["FunctionEventInvokeConfigs"] == []
+    )
+    put = lam.put_function_event_invoke_config(
+        FunctionName=fn,
+        MaximumRetryAttempts=1,
+        MaximumEventAgeInSeconds=600,
+        DestinationConfig={"OnSuccess": {"Destination": queue_arn(fn + "-ok")}},
+    )
+    assert put["FunctionArn"] == function_arn(fn) + ":$LATEST"
+    assert (put["MaximumRetryAttempts"], put["MaximumEventAgeInSeconds"]) == (1, 600)
+    assert put["DestinationConfig"] == {
+        "OnSuccess": {"Destination": queue_arn(fn + "-ok")},
+        "OnFailure": {},
+    }
+    updated = lam.update_function_event_invoke_config(
+        FunctionName=fn,
+        DestinationConfig={"OnFailure": {"Destination": queue_arn(fn + "-failed")}},
+    )
+    assert updated["MaximumRetryAttempts"] == 1  # Update changes only what it names
+    assert updated["DestinationConfig"]["OnSuccess"] == {"Destination": queue_arn(fn + "-ok")}
+    assert updated["DestinationConfig"]["OnFailure"] == {"Destination": queue_arn(fn + "-failed")}
+    again = lam.put_function_event_invoke_config(FunctionName=fn, MaximumRetryAttempts=0)
+    assert again["MaximumEventAgeInSeconds"] == 21_600  # Put replaces the whole config
+    assert again["DestinationConfig"] == {"OnSuccess": {}, "OnFailure": {}}
+    listed = lam.list_function_event_invoke_configs(FunctionName=fn)["FunctionEventInvokeConfigs"]
+    assert [c["MaximumRetryAttempts"] for c in listed] == [0]
+    lam.delete_function_event_invoke_config(FunctionName=fn)
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.get_function_event_invoke_config(FunctionName=fn)
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.delete_function_event_invoke_config(FunctionName=fn)
+
+
+@pytest.mark.parametrize(
+    ("destination", "message"),
+    [
+        (MISSING_QUEUE, "does not exist"),
+        (f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/default", "not supported"),
+        ("self", "destination for itself"),
+    ],
+    ids=["missing queue", "event bus", "itself"],
+)
+def test_an_invalid_destination_is_refused_and_changes_nothing(
+    lam: Any, fn: str, destination: str, message: str
+) -> None:
+    create(lam, fn)
+    arn = function_arn(fn) if destination == "self" else destination
+    with pytest.raises(lam.exceptions.InvalidParameterValueException) as raised:
+        lam.put_function_event_invoke_config(
+            FunctionName=fn, DestinationConfig={"OnFailure": {"Destination": arn}}
+        )
+    assert message in raised.value.response["Error"]["Message"]
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.get_function_event_invoke_config(FunctionName=fn)
+
+
+def test_out_of_range_retries_are_a_validation_error(lam: Any, fn: str) -> None:
+    create(lam, fn)
+    with pytest.raises(ClientError) as raised:
+        lam.put_function_event_invoke_config(FunctionName=fn, MaximumRetryAttempts=3)
+    assert code(raised.value) == "ValidationException"
+
+
+def test_reserved_concurrency_is_put_read_and_deleted_within_the_account(lam: Any, fn: str) -> None:
+    create(lam, fn)
+    assert "ReservedConcurrentExecutions" not in lam.get_function_concurrency(FunctionName=fn)
+    before = lam.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"]
+    assert (
+        lam.put_function_concurrency(FunctionName=fn, ReservedConcurrentExecutions=7)[
+            "ReservedConcurrentExecutions"
+        ]
+        == 7
+    )
+    assert lam.get_function_concurrency(FunctionName=fn)["ReservedConcurrentExecutions"] == 7
+    assert lam.get_function(FunctionName=fn)["Concurrency"] == {"ReservedConcurrentExecutions": 7}
+    settings = lam.get_account_settings()
+    assert settings["AccountLimit"]["UnreservedConcurrentExecutions"] == before - 7
+    assert settings["AccountLimit"]["ConcurrentExecutions"] == 1000
+    assert settings["AccountUsage"]["FunctionCount"] >= 1
+    with pytest.raises(lam.exceptions.InvalidParameterValueException) as raised:
+        lam.put_function_concurrency(FunctionName=fn, ReservedConcurrentExecutions=901)
+    assert "below its minimum value of [100]" in raised.value.response["Error"]["Message"]
+    assert lam.get_function_concurrency(FunctionName=fn)["ReservedConcurrentExecutions"] == 7
+    lam.delete_function_concurrency(FunctionName=fn)
+    assert "ReservedConcurrentExecutions" not in lam.get_function_concurrency(FunctionName=fn)
+
+
+def test_a_resource_policy_is_kept_statement_by_statement(lam: Any, fn: str) -> None:
+    create(lam, fn)
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.get_policy(FunctionName=fn)
+    topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:events"
+    added = lam.add_permission(
+        FunctionName=fn,
+        StatementId="sns-invoke",
+        Action="lambda:InvokeFunction",
+        Principal="sns.amazonaws.com",
+        SourceArn=topic,
+    )
+    assert added["ResponseMetadata"]["HTTPStatusCode"] == 201
+    statement = json.loads(added["Statement"])
+    assert statement == {
+        "Sid": "sns-invoke",
+        "Effect": "Allow",
+        "Principal": {"Service": "sns.amazonaws.com"},
+        "Action": "lambda:InvokeFunction",
+        "Resource": function_arn(fn),
+        "Condition": {"ArnLike": {"AWS:SourceArn": topic}},
+    }
+    with pytest.raises(lam.exceptions.ResourceConflictException):
+        lam.add_permission(
+            FunctionName=fn,
+            StatementId="sns-invoke",
+            Action="lambda:InvokeFunction",
+            Principal="sns.amazonaws.com",
+        )
+    policy = lam.get_policy(FunctionName=fn)
+    assert json.loads(policy["Policy"])["Statement"] == [statement]
+    assert policy["RevisionId"] == lam.get_function_configuration(FunctionName=fn)["RevisionId"]
+    lam.remove_permission(FunctionName=fn, StatementId="sns-invoke")
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.remove_permission(FunctionName=fn, StatementId="sns-invoke")
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.get_policy(FunctionName=fn)
+
+
+def test_tags_are_kept_by_function_arn(lam: Any, fn: str) -> None:
+    create(lam, fn)
+    arn = function_arn(fn)
+    lam.tag_resource(Resource=arn, Tags={"team": "core", "env": "test"})
+    lam.untag_resource(Resource=arn, TagKeys=["env"])
+    assert lam.list_tags(Resource=arn)["Tags"] == {"team": "core"}
+    with pytest.raises(lam.exceptions.InvalidParameterValueException):
+        lam.tag_resource(Resource=arn, Tags={"aws:reserved": "x"})
+    assert lam.list_tags(Resource=arn)["Tags"] == {"team": "core"}
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.list_tags(Resource=arn + "-missing")

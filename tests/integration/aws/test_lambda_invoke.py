@@ -203,3 +203,49 @@ def test_invoke_async_the_deprecated_action_queues_the_event(lam: Any, fn: str, 
     assert lam.invoke_async(FunctionName=fn, InvokeArgs=args)["Status"] == 202
     received = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=20)["Messages"]
     assert [m["Body"] for m in received] == ["legacy"]
+
+
+def test_zero_reserved_concurrency_throttles_every_invocation(lam: Any, fn: str) -> None:
+    create(lam, fn)
+    lam.put_function_concurrency(FunctionName=fn, ReservedConcurrentExecutions=0)
+    with pytest.raises(lam.exceptions.TooManyRequestsException) as raised:
+        lam.invoke(FunctionName=fn)
+    assert status(raised.value) == 429
+    assert raised.value.response["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+    lam.delete_function_concurrency(FunctionName=fn)
+    assert payload(lam.invoke(FunctionName=fn)) == {"echo": {}}
+
+
+def test_a_failed_event_goes_to_the_dead_letter_queue_with_lambdas_attributes(
+    lam: Any, fn: str, sqs: Any
+) -> None:
+    dlq = sqs.create_queue(QueueName=fn + "-dlq")["QueueUrl"]
+    dlq_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{fn}-dlq"
+    create(lam, fn, FAILS, DeadLetterConfig={"TargetArn": dlq_arn})
+    lam.put_function_event_invoke_config(FunctionName=fn, MaximumRetryAttempts=0)
+    lam.invoke(FunctionName=fn, InvocationType="Event", Payload=b'{"order": 1}')
+    (message,) = sqs.receive_message(
+        QueueUrl=dlq, WaitTimeSeconds=20, MessageAttributeNames=["All"]
+    )["Messages"]
+    assert json.loads(message["Body"]) == {"order": 1}
+    attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+    assert attributes["ErrorCode"] == "200"
+    assert "cannot handle" in attributes["ErrorMessage"]
+    assert attributes["RequestID"]
+
+
+def test_a_successful_event_goes_to_the_on_success_destination(lam: Any, fn: str, sqs: Any) -> None:
+    done = sqs.create_queue(QueueName=fn + "-done")["QueueUrl"]
+    create(lam, fn)
+    lam.put_function_event_invoke_config(
+        FunctionName=fn,
+        DestinationConfig={
+            "OnSuccess": {"Destination": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{fn}-done"}
+        },
+    )
+    lam.invoke(FunctionName=fn, InvocationType="Event", Payload=b'{"n": 2}')
+    (message,) = sqs.receive_message(QueueUrl=done, WaitTimeSeconds=20)["Messages"]
+    record = json.loads(message["Body"])
+    assert record["requestContext"]["condition"] == "Success"
+    assert record["requestPayload"] == {"n": 2}
+    assert record["responsePayload"] == {"echo": {"n": 2}}

@@ -4,7 +4,7 @@ mappings from SQS queues, resource policies and tags."""
 
 from __future__ import annotations
 
-from raybus.gateway.aws.lambda_ import functions, invoke
+from raybus.gateway.aws.lambda_ import async_config, functions, invoke, mappings, policy
 from raybus.gateway.aws.lambda_.errors import lambda_error
 from raybus.gateway.aws.service import AwsService
 
@@ -12,6 +12,12 @@ __all__ = ["SERVICE"]
 
 SERVICE = AwsService(
     "lambda",
-    {**functions.OPERATIONS, **invoke.OPERATIONS},
+    {
+        **functions.OPERATIONS,
+        **invoke.OPERATIONS,
+        **async_config.OPERATIONS,
+        **mappings.OPERATIONS,
+        **policy.OPERATIONS,
+    },
     lambda_error,
 )

@@ -48,6 +48,7 @@ __all__ = [
     "describe",
     "existing",
     "page",
+    "revision_id",
 ]
 
 _LIMITS = {"Timeout": (1, 900), "MemorySize": (128, 10_240)}  # Lambda's, for zip functions
