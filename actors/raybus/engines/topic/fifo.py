@@ -177,8 +177,10 @@ class OrderedDelivery(TopicState):
         returning: set[str | None] = set()
         returned: list[int] = []
         delivered = 0
+        cache = self._cache
         for seq in sorted(inflight):
-            group = self._message(seq).group_id
+            message = cache.get(seq)
+            group = (message if message is not None else self._message(seq)).group_id
             failed = stopped.get(group)
             if failed is None:
                 ok = reported.get(seq)
