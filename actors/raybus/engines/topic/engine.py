@@ -209,7 +209,8 @@ class TopicPartition(OrderedDelivery):
     # -- take ------------------------------------------------------------------------------------
     def take(self, now_ms: int, sub_id: str, limit: int) -> list[Delivery]:
         """Up to ``limit`` deliveries for ``sub_id``, now in flight (see the module docstring).
-        Logs a SETTLE record for messages the filter skipped."""
+        Logs a SETTLE record for messages the filter skipped (and, in FIFO order, for those
+        it held back)."""
         sub = self._subs.get(sub_id)
         out: list[Delivery] = []
         if sub is None or limit < 1:
@@ -364,14 +365,16 @@ class TopicPartition(OrderedDelivery):
         return None if sub is None else self._next_retry(sub)
 
     def has_work(self, now_ms: int, sub_id: str) -> bool:
-        """True if :meth:`take` would return something now (or settle filtered-out messages)."""
+        """True if :meth:`take` would return something now (or settle filtered-out messages,
+        or hold messages back in FIFO order)."""
         sub = self._active(sub_id)
         if sub is None:
             return False
         if sub.spec is not None and sub.spec.fifo_order:
-            line_due = self._line_due(now_ms, sub)
-            if line_due is not False:
-                return bool(line_due)
+            if sub.inflight or sub.moving:
+                return False  # one batch in flight at a time
+            if self._line_due(now_ms, sub):
+                return True
         else:
             due = self._next_retry(sub)
             if due is not None and due <= now_ms:

@@ -213,9 +213,7 @@ class OrderedDelivery(TopicState):
         heads = [retries[line[0]][1] for line in self._lines(sub).values()]
         return min(heads) if heads else None
 
-    def _line_due(self, now_ms: int, sub: SubState) -> bool | None:
-        """True if a line head is due, False if none is, None if nothing may be taken."""
-        if sub.inflight or sub.moving:
-            return None
+    def _line_due(self, now_ms: int, sub: SubState) -> bool:
+        """True if some line's head is due."""
         retries = sub.retries
         return any(retries[line[0]][1] <= now_ms for line in self._lines(sub).values())
