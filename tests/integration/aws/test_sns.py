@@ -314,3 +314,30 @@ def test_an_unconfirmed_http_subscription_gets_nothing_until_confirmed_by_token(
     sns.publish(TopicArn=arn, Message="after")
     wait_for(lambda: len(silent.of_type("Notification")) == 1, 20)
     assert silent.of_type("Notification")[0]["Message"] == "after"
+
+
+def test_message_structure_json_gives_each_protocol_its_own_message(
+    sns: Any, sqs: Any, name: str, silent: Endpoint
+) -> None:
+    arn = sns.create_topic(Name=name)["TopicArn"]
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn(name))
+    sns.subscribe(TopicArn=arn, Protocol="http", Endpoint=silent.url)
+    wait_for(lambda: len(silent.of_type("SubscriptionConfirmation")) == 1, 20)
+    (request,) = silent.of_type("SubscriptionConfirmation")
+    sns.confirm_subscription(TopicArn=arn, Token=request["Token"])
+    message = json.dumps({"default": "for everyone", "sqs": "for queues", "email": "ignored"})
+    sns.publish(TopicArn=arn, Message=message, MessageStructure="json")
+    (queued,) = drain(sqs, url, 1)
+    assert json.loads(queued["Body"])["Message"] == "for queues"
+    wait_for(lambda: len(silent.of_type("Notification")) == 1, 20)
+    assert silent.of_type("Notification")[0]["Message"] == "for everyone"
+    for bad, words in (
+        ("not json", "JSON message body failed to parse"),
+        (json.dumps({"sqs": "no default"}), "No default entry in JSON message body"),
+    ):
+        with pytest.raises(ClientError) as raised:
+            sns.publish(TopicArn=arn, Message=bad, MessageStructure="json")
+        assert error_code(raised) == "InvalidParameter"
+        assert words in raised.value.response["Error"]["Message"]
+    assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []  # nothing published

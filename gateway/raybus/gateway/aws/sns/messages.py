@@ -50,13 +50,12 @@ def entry_from(params: Mapping[str, Any]) -> PublishEntry:
     message = params.get("Message")
     if not isinstance(message, str) or not message:
         raise _invalid("Message")
-    structure = params.get("MessageStructure")
-    if structure is not None:  # TODO(issue 13): per-protocol messages need the topic engine
-        raise _invalid("MessageStructure: raybus does not deliver per-protocol messages yet")
     return PublishEntry(
         body=message,
         attributes=attributes_from(params.get("MessageAttributes")) or None,
         subject=params.get("Subject"),
         group_id=params.get("MessageGroupId"),
         dedup_id=params.get("MessageDeduplicationId"),
+        # "json": a JSON object of one message per protocol, checked by the topic (SNS's rules)
+        structure=params.get("MessageStructure"),
     )
