@@ -334,3 +334,12 @@ def test_a_missing_command_is_an_argparse_error(verb: str) -> None:
     with pytest.raises(SystemExit) as exited:
         main([verb])
     assert exited.value.code == 2
+
+
+def test_topic_publish_with_a_structure_sends_it(gateway: FakeGateway, capsys: Capture) -> None:
+    gateway.resources.add_topic("alerts")
+    body = '{"default": "d", "sqs": "q"}'
+    code, _, _ = cli(capsys, "topic", "publish", "alerts", body, "--structure", "json")
+    assert code == 0
+    assert gateway.requests[0].body["structure"] == "json"
+    assert gateway.requests[0].body["body"] == body.encode()

@@ -89,6 +89,12 @@ def register(sub: Any) -> None:
     publish.add_argument("--group-id")
     publish.add_argument("--dedup-id")
     publish.add_argument(
+        "--structure",
+        choices=["json"],
+        help="json: the body is a JSON object of one message per protocol with a default "
+        "(SNS's MessageStructure)",
+    )
+    publish.add_argument(
         "--attribute",
         action="append",
         default=[],
@@ -176,6 +182,7 @@ def run_publish(client: Client, args: argparse.Namespace) -> int:
         "subject": args.subject,
         "group_id": args.group_id,
         "dedup_id": args.dedup_id,
+        "structure": args.structure,
     }
     if args.body != "-":
         print_json(_result(topic.publish(args.body, **options)))
