@@ -2,7 +2,7 @@
 
 The order is the order of creation when a catalog is loaded (a kind after the kinds its
 resources refer to): queues, then topics and their subscriptions, then functions and their
-event-source mappings.
+event-source mappings, then IAM roles (kept for AWS's tools, never enforced).
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ from raybus.core.functions import FUNCTION
 from raybus.core.kinds import Kind
 from raybus.core.mappings import MAPPING
 from raybus.core.queues import QUEUE
+from raybus.core.roles import ROLE
 from raybus.core.topics import SUBSCRIPTION, TOPIC
 
 __all__ = ["KINDS", "kind"]
 
 KINDS: dict[str, Kind] = {
-    spec.name: spec for spec in (QUEUE, TOPIC, SUBSCRIPTION, FUNCTION, MAPPING)
+    spec.name: spec for spec in (QUEUE, TOPIC, SUBSCRIPTION, FUNCTION, MAPPING, ROLE)
 }
 
 

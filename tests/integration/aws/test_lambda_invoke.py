@@ -13,6 +13,7 @@ import pytest
 
 from tests.integration.aws.conftest import ACCOUNT, REGION
 from tests.integration.aws.test_lambda_functions import create, status, zip_of
+from tests.integration.conftest import AWS_ACCESS_KEY
 
 FAILS = "def handler(event, context):\n    raise ValueError('cannot handle ' + str(event))\n"
 ENVIRONMENT = """
@@ -135,7 +136,7 @@ def test_a_handler_runs_with_lambdas_environment_and_its_variables(
     assert env["AWS_LAMBDA_FUNCTION_NAME"] == fn
     assert env["AWS_REGION"] == REGION
     assert env["AWS_ENDPOINT_URL"] == url  # the gateway the function was created through
-    assert env["AWS_ACCESS_KEY_ID"] == "AKIDEXAMPLE"  # the creator's access key
+    assert env["AWS_ACCESS_KEY_ID"] == AWS_ACCESS_KEY  # the creator's, with its secret
     assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
     assert (env["AWS_EXECUTION_ENV"], env["_HANDLER"]) == ("AWS_Lambda_python3.12", "app.handler")
     assert env["LAMBDA_TASK_ROOT"]

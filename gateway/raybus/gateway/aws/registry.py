@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from raybus.gateway.aws import lambda_, sns, sqs
+from raybus.gateway.aws import iam, lambda_, sns, sqs, sts
 from raybus.gateway.aws.service import AwsService
 
 __all__ = ["SERVICES"]
 
 SERVICES: Mapping[str, AwsService] = {
-    service.name: service for service in (sqs.SERVICE, sns.SERVICE, lambda_.SERVICE)
+    service.name: service
+    for service in (sqs.SERVICE, sns.SERVICE, lambda_.SERVICE, sts.SERVICE, iam.SERVICE)
 }
