@@ -50,6 +50,19 @@ def test_a_catalog_on_the_test_clock_stamps_its_own_time(tmp_path: Path) -> None
     assert keeper.catalog.get("queue", "q").created_ms == 1_700_000_000_000
 
 
+def test_mid_advance_a_change_is_stamped_with_the_current_step_not_the_target(
+    tmp_path: Path,
+) -> None:
+    keeper = keeper_at(tmp_path, ManualClock(5))
+    keeper.change_now(lambda c: setattr(c, "clock_ms", 2_000_000))  # the advance's target
+    keeper.stepping_ms = 1_500_000  # the step the advance has reached
+    keeper.change_now(lambda c: c.add("queue", QueueConfig.create("q")))
+    assert keeper.catalog.get("queue", "q").created_ms == 1_500_000
+    keeper.stepping_ms = None
+    keeper.change_now(lambda c: c.add("queue", QueueConfig.create("r")))
+    assert keeper.catalog.get("queue", "r").created_ms == 2_000_000
+
+
 def test_tags_and_times_survive_a_reload_and_an_older_catalog_reads_without_them(
     tmp_path: Path,
 ) -> None:

@@ -43,6 +43,9 @@ class CatalogKeeper:
     ) -> None:
         self.store = store
         self._clock = clock or SystemClock()
+        # While a test-clock advance steps, the time of its current step (the catalog already
+        # holds the target): what changes made meanwhile are stamped with.
+        self.stepping_ms: int | None = None
         self.catalog = store.load()
         self._on_change = on_change
         self._lock = asyncio.Lock()
@@ -74,8 +77,11 @@ class CatalogKeeper:
         self._changed = asyncio.Event()
 
     def _now_ms(self, draft: Catalog) -> int:
-        """The catalog's time: the test clock when it runs on one, else the system's."""
-        return draft.clock_ms if draft.clock_ms is not None else self._clock.now_ms()
+        """The catalog's time: the test clock when it runs on one (mid-advance, the current
+        step's time), else the system's."""
+        if draft.clock_ms is None:
+            return self._clock.now_ms()
+        return self.stepping_ms if self.stepping_ms is not None else draft.clock_ms
 
     async def wait_newer(self, known_version: int, timeout_s: float) -> Catalog:
         """The catalog once its routing version exceeds ``known_version`` (or after

@@ -69,9 +69,6 @@ class ControlPlane:
         self.code_store = code_store
         self._ensure_loop = ensure_loop
         self.moves: MoveTaskRunner | None = None
-        # While a test-clock advance steps, the time of its current step (the catalog holds
-        # the target already): what the controller reports and what move tasks read.
-        self.stepping_ms: int | None = None
 
     @property
     def catalog(self) -> Catalog:
@@ -82,6 +79,17 @@ class ControlPlane:
         """A draft of the catalog, saved and installed when the block ends."""
         self._ensure_loop()
         return self.keeper.change()
+
+    @property
+    def stepping_ms(self) -> int | None:
+        """While a test-clock advance steps, the time of its current step (the catalog holds
+        the target already): what the controller reports, move tasks read and the keeper
+        stamps changes with."""
+        return self.keeper.stepping_ms
+
+    @stepping_ms.setter
+    def stepping_ms(self, now_ms: int | None) -> None:
+        self.keeper.stepping_ms = now_ms
 
     def now_ms(self) -> int:
         if self.stepping_ms is not None:
