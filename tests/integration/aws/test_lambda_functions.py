@@ -441,3 +441,24 @@ def test_tags_are_kept_by_function_arn(lam: Any, fn: str) -> None:
     assert lam.list_tags(Resource=arn)["Tags"] == {"team": "core"}
     with pytest.raises(lam.exceptions.ResourceNotFoundException):
         lam.list_tags(Resource=arn + "-missing")
+
+
+def test_what_tools_read_after_creating_a_function_has_lambdas_defaults(lam: Any, fn: str) -> None:
+    created = create(lam, fn)
+    (version,) = lam.list_versions_by_function(FunctionName=fn)["Versions"]
+    assert (version["Version"], version["CodeSha256"]) == ("$LATEST", created["CodeSha256"])
+    signing = lam.get_function_code_signing_config(FunctionName=fn)
+    assert (signing["FunctionName"], signing["CodeSigningConfigArn"]) == (fn, "")
+    assert lam.get_function_recursion_config(FunctionName=fn)["RecursiveLoop"] == "Terminate"
+    runtime = lam.get_runtime_management_config(FunctionName=fn)
+    assert (runtime["UpdateRuntimeOn"], runtime["FunctionArn"]) == ("Auto", function_arn(fn))
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.list_versions_by_function(FunctionName=fn + "-missing")
+
+
+def test_an_action_raybus_does_not_serve_is_not_implemented(lam: Any, fn: str) -> None:
+    create(lam, fn)
+    with pytest.raises(ClientError) as raised:
+        lam.publish_version(FunctionName=fn)
+    assert code(raised.value) == "NotImplemented"
+    assert status(raised.value) == 501

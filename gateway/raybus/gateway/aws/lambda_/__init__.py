@@ -4,7 +4,14 @@ mappings from SQS queues, resource policies and tags."""
 
 from __future__ import annotations
 
-from raybus.gateway.aws.lambda_ import async_config, functions, invoke, mappings, policy
+from raybus.gateway.aws.lambda_ import (
+    async_config,
+    defaults,
+    functions,
+    invoke,
+    mappings,
+    policy,
+)
 from raybus.gateway.aws.lambda_.errors import lambda_error
 from raybus.gateway.aws.service import AwsService
 
@@ -18,6 +25,7 @@ SERVICE = AwsService(
         **async_config.OPERATIONS,
         **mappings.OPERATIONS,
         **policy.OPERATIONS,
+        **defaults.OPERATIONS,
     },
     lambda_error,
 )
