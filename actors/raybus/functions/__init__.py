@@ -5,11 +5,15 @@ Pure and Ray-free at import: the SQS event (:mod:`~raybus.functions.events`), th
 envelope, Lambda SNS event and HTTP headers (:mod:`~raybus.functions.envelope`), partial batch
 responses (:mod:`~raybus.functions.batch_response`), destination records and DLQ messages
 (:mod:`~raybus.functions.destinations`), the handler context
-(:mod:`~raybus.functions.context`), handler loading (:mod:`~raybus.functions.loader`) and
-running one handler call (:mod:`~raybus.functions.sandbox`). Import
-``raybus.functions.runtime`` for :class:`~raybus.functions.runtime.Invoker`.
+(:mod:`~raybus.functions.context`), handler loading (:mod:`~raybus.functions.loader`), zip
+deployment packages (:mod:`~raybus.functions.archive`), Lambda's runtime environment
+(:mod:`~raybus.functions.environment`), the log an invocation leaves
+(:mod:`~raybus.functions.logs`) and running one handler call in a function's sandbox
+(:mod:`~raybus.functions.sandbox`). Import ``raybus.functions.runtime`` for
+:class:`~raybus.functions.runtime.Invoker`.
 """
 
+from raybus.functions.archive import check_archive
 from raybus.functions.batch_response import failed_items
 from raybus.functions.context import LambdaContext
 from raybus.functions.destinations import (
@@ -27,16 +31,26 @@ from raybus.functions.envelope import (
     sns_event,
     sns_message_attributes,
 )
+from raybus.functions.environment import runtime_environment
 from raybus.functions.events import sqs_event, sqs_message_attributes, sqs_record
-from raybus.functions.loader import check_handler, code_sha256, load_handler, serialize_handler
-from raybus.functions.sandbox import InvocationResult, run_handler
+from raybus.functions.loader import (
+    check_handler,
+    code_sha256,
+    load_handler,
+    load_lambda_handler,
+    serialize_handler,
+)
+from raybus.functions.sandbox import CodeSpec, InvocationResult, Sandbox, run_handler
 
 __all__ = [
+    "CodeSpec",
     "Condition",
     "DeadLetterMessage",
     "InvocationResult",
     "LambdaContext",
+    "Sandbox",
     "TopicMessage",
+    "check_archive",
     "check_handler",
     "code_sha256",
     "dead_letter",
@@ -46,7 +60,9 @@ __all__ = [
     "invocation_record",
     "iso_timestamp",
     "load_handler",
+    "load_lambda_handler",
     "run_handler",
+    "runtime_environment",
     "serialize_handler",
     "sns_envelope",
     "sns_event",

@@ -12,6 +12,12 @@ loop (not thread-safe). Two runtimes, chosen per function by ``config.runtime``:
   handler once and running one invocation at a time; an invocation takes the most recently
   used idle actor (waiting for one when all are busy). The pool is created on first use.
 
+Each invocation carries a :class:`~raybus.functions.sandbox.CodeSpec`: the code (by
+reference), the handler and Lambda's runtime environment, built here with this process's view
+of the cluster's region (:func:`~raybus.functions.environment.runtime_environment`). A worker
+reuses a loaded handler while the spec's identity — code, handler and environment — is the
+same, and answers with the outcome and the tail of the invocation's log.
+
 Timeouts: the deadline (``config.timeout_s``) starts when the handler's process starts the
 invocation — a task yields a "started" marker first; an actor is idle and ready when chosen —
 so scheduling and worker start-up never count against it, as Lambda's init phase does not. A

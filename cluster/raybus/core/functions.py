@@ -239,19 +239,13 @@ class FunctionConfig:
 
 
 def _check_environment(variables: object) -> None:
-    """Lambda's rules for ``Environment.Variables``: names of letters, digits and ``_``
-    (starting with a letter), text values, 4 KB in all, none of the runtime's reserved keys."""
+    """Lambda's rules for ``Environment.Variables``: names of two or more letters, digits and
+    ``_`` (starting with a letter), text values, 4 KB in all, none of the runtime's reserved
+    keys."""
     if not isinstance(variables, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in variables.items()
     ):
         raise invalid("environment", "environment maps variable names to text values.")
-    bad = sorted(k for k in variables if not _VARIABLE.fullmatch(k))
-    if bad:
-        raise invalid(
-            "environment",
-            f"Environment variable names are letters, digits and underscores, starting with a "
-            f"letter: {bad[0]!r} is not.",
-        )
     reserved = sorted(set(variables) & RESERVED_VARIABLES)
     if reserved:
         raise invalid(
@@ -260,6 +254,13 @@ def _check_environment(variables: object) -> None:
             "variables you have provided contains reserved keys that are currently not "
             f"supported for modification. Reserved keys used in this request: "
             f"{', '.join(reserved)}",
+        )
+    bad = sorted(k for k in variables if not _VARIABLE.fullmatch(k))
+    if bad:
+        raise invalid(
+            "environment",
+            "Environment variable names are two or more letters, digits and underscores, "
+            f"starting with a letter: {bad[0]!r} is not.",
         )
     size = len(json.dumps(variables, separators=(",", ":")).encode("utf-8"))
     if size > MAX_ENVIRONMENT_BYTES:
