@@ -12,18 +12,17 @@ when they are hit, so the tests see *when* each attempt ran on the virtual clock
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import ClientSession, web
+from aiohttp import ClientSession
 
 from raybus.sdk import Client
+from tests.integration.endpoints import Endpoint
 from tests.integration.test_semantics import wait_for
 
 
@@ -37,59 +36,27 @@ def _lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
-class FailingEndpoint:
-    """An HTTP server on 127.0.0.1 (in a thread) that answers every POST with 500 and notes
-    the cluster's clock at each hit."""
-
-    def __init__(self, cluster_url: str) -> None:
-        self.cluster_url = cluster_url
-        self.hits: list[int] = []  # the cluster's now_ms at each POST
-        self.url = ""
-        self._ready = threading.Event()
-        self._stop: Any = None
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-
-    def _serve(self) -> None:
-        async def main() -> None:
-            async with ClientSession() as session:
-
-                async def handle(request: web.Request) -> web.Response:
-                    await request.read()
-                    async with session.get(f"{self.cluster_url}/v1/clock") as answer:
-                        self.hits.append(int((await answer.json())["now_ms"]))
-                    return web.Response(status=500)
-
-                app = web.Application()
-                app.router.add_post("/{tail:.*}", handle)
-                runner = web.AppRunner(app)
-                await runner.setup()
-                site = web.TCPSite(runner, "127.0.0.1", 0)
-                await site.start()
-                port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-                self.url = f"http://127.0.0.1:{port}/hook"
-                stop = asyncio.Event()
-                self._stop = (asyncio.get_running_loop(), stop)
-                self._ready.set()
-                await stop.wait()
-                await runner.cleanup()
-
-        asyncio.run(main())
-
-    def __enter__(self) -> FailingEndpoint:
-        self._thread.start()
-        assert self._ready.wait(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        loop, stop = self._stop
-        loop.call_soon_threadsafe(stop.set)
-        self._thread.join(10)
-
-
 @pytest.fixture
 def failing_endpoint(url: str) -> Iterator[FailingEndpoint]:
     with FailingEndpoint(url) as server:
         yield server
+
+
+class FailingEndpoint(Endpoint):
+    """An endpoint that answers every POST with 500 and notes the cluster's clock at each."""
+
+    def __init__(self, cluster_url: str) -> None:
+        super().__init__(self._fail)
+        self.cluster_url = cluster_url
+        self.hits: list[int] = []  # the cluster's now_ms at each POST
+
+    async def _fail(self, headers: dict[str, str], text: str) -> int:
+        async with (
+            ClientSession() as session,
+            session.get(f"{self.cluster_url}/v1/clock") as answer,
+        ):
+            self.hits.append(int((await answer.json())["now_ms"]))
+        return 500
 
 
 def test_one_advance_carries_an_async_invoke_through_both_retries_to_its_dlq(

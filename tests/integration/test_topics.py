@@ -5,14 +5,13 @@ the virtual clock) and then dead-lettered."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from raybus.sdk import Client, errors
+from tests.integration.endpoints import Endpoint
 from tests.integration.test_semantics import wait_for
 
 
@@ -125,53 +124,6 @@ def test_subscription_rules_are_checked(client: Client, name: str) -> None:
 
 
 # -- HTTP endpoints ---------------------------------------------------------------------------
-
-
-class Endpoint:
-    """A real HTTP server on 127.0.0.1 in a thread that records every POST and answers with
-    the status the test sets."""
-
-    def __init__(self) -> None:
-        self.status = 200
-        self.calls: list[tuple[dict[str, str], str]] = []
-        self.url = ""
-        self._ready = threading.Event()
-        self._stop: Any = None
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-
-    def _serve(self) -> None:
-        import asyncio
-
-        async def handle(request: web.Request) -> web.Response:
-            self.calls.append((dict(request.headers), await request.text()))
-            return web.Response(status=self.status)
-
-        async def main() -> None:
-            app = web.Application()
-            app.router.add_post("/{tail:.*}", handle)
-            runner = web.AppRunner(app)
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-            self.url = f"http://127.0.0.1:{port}/hook"
-            stop = asyncio.Event()
-            self._stop = (asyncio.get_running_loop(), stop)
-            self._ready.set()
-            await stop.wait()
-            await runner.cleanup()
-
-        asyncio.run(main())
-
-    def __enter__(self) -> Endpoint:
-        self._thread.start()
-        assert self._ready.wait(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        loop, stop = self._stop
-        loop.call_soon_threadsafe(stop.set)
-        self._thread.join(10)
 
 
 @pytest.fixture

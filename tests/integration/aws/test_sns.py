@@ -4,17 +4,17 @@ into FIFO queues, HTTP subscriptions confirmed as SNS confirms them, and SNS's e
 
 from __future__ import annotations
 
+import asyncio
 import json
-import threading
 import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from aiohttp import web
 from botocore.exceptions import ClientError
 
 from tests.integration.aws.conftest import ACCOUNT, REGION
+from tests.integration.endpoints import Endpoint
 from tests.integration.test_semantics import wait_for
 
 
@@ -203,69 +203,25 @@ def test_a_fifo_topic_delivers_each_group_in_order_into_a_fifo_queue(
 
 
 # -- HTTP endpoints, confirmed ------------------------------------------------------------------
-class Endpoint:
-    """A real HTTP server on 127.0.0.1 (in a thread) that records every POST and, when told
-    to, confirms a subscription by fetching its ``SubscribeURL`` as an SNS endpoint does."""
-
-    def __init__(self, confirm: bool) -> None:
-        self.confirm = confirm
-        self.posts: list[tuple[dict[str, str], dict[str, Any]]] = []
-        self.url = ""
-        self._ready = threading.Event()
-        self._stop: Any = None
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-
-    def _serve(self) -> None:
-        import asyncio
-
-        async def handle(request: web.Request) -> web.Response:
-            body = json.loads(await request.text())
-            self.posts.append((dict(request.headers), body))
-            if self.confirm and body["Type"] == "SubscriptionConfirmation":
-                url = body["SubscribeURL"]
-                await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=10).read())
-            return web.Response()
-
-        async def main() -> None:
-            app = web.Application()
-            app.router.add_post("/{tail:.*}", handle)
-            runner = web.AppRunner(app)
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-            self.url = f"http://127.0.0.1:{port}/hook"
-            stop = asyncio.Event()
-            self._stop = (asyncio.get_running_loop(), stop)
-            self._ready.set()
-            await stop.wait()
-            await runner.cleanup()
-
-        asyncio.run(main())
-
-    def of_type(self, kind: str) -> list[dict[str, Any]]:
-        return [body for _, body in self.posts if body["Type"] == kind]
-
-    def __enter__(self) -> Endpoint:
-        self._thread.start()
-        assert self._ready.wait(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        loop, stop = self._stop
-        loop.call_soon_threadsafe(stop.set)
-        self._thread.join(10)
+async def confirm(headers: dict[str, str], text: str) -> int:
+    """Answer as an SNS endpoint does: a confirmation request is confirmed by fetching its
+    ``SubscribeURL`` (unsigned, like a browser or curl)."""
+    body = json.loads(text)
+    if body["Type"] == "SubscriptionConfirmation":
+        url = body["SubscribeURL"]
+        await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=10).read())
+    return 200
 
 
 @pytest.fixture
 def confirming() -> Iterator[Endpoint]:
-    with Endpoint(confirm=True) as server:
+    with Endpoint(confirm) as server:
         yield server
 
 
 @pytest.fixture
 def silent() -> Iterator[Endpoint]:
-    with Endpoint(confirm=False) as server:
+    with Endpoint() as server:
         yield server
 
 
@@ -281,11 +237,11 @@ def test_an_http_endpoint_confirms_through_the_subscribe_url_then_gets_notificat
         return [s["SubscriptionArn"] for s in subscriptions] != ["PendingConfirmation"]
 
     wait_for(confirmed, 20)
-    (request,) = confirming.of_type("SubscriptionConfirmation")
+    (request,) = confirming.messages("SubscriptionConfirmation")
     assert request["TopicArn"] == arn and len(request["Token"]) == 128
     published = sns.publish(TopicArn=arn, Message="hello", Subject="greeting")
-    wait_for(lambda: len(confirming.of_type("Notification")) == 1, 20)
-    (notification,) = confirming.of_type("Notification")
+    wait_for(lambda: len(confirming.messages("Notification")) == 1, 20)
+    (notification,) = confirming.messages("Notification")
     assert notification["MessageId"] == published["MessageId"]
     assert notification["Message"] == "hello" and notification["Subject"] == "greeting"
 
@@ -299,21 +255,21 @@ def test_an_unconfirmed_http_subscription_gets_nothing_until_confirmed_by_token(
     sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn(name),
                   Attributes={"RawMessageDelivery": "true"})  # fmt: skip
     sns.subscribe(TopicArn=arn, Protocol="http", Endpoint=silent.url)
-    wait_for(lambda: len(silent.of_type("SubscriptionConfirmation")) == 1, 20)
+    wait_for(lambda: len(silent.messages("SubscriptionConfirmation")) == 1, 20)
     attributes = sns.get_topic_attributes(TopicArn=arn)["Attributes"]
     assert attributes["SubscriptionsPending"] == "1"
     sns.publish(TopicArn=arn, Message="before")
     assert [m["Body"] for m in drain(sqs, url, 1)] == ["before"]
-    assert silent.of_type("Notification") == []
+    assert silent.messages("Notification") == []
     with pytest.raises(ClientError) as raised:
         sns.confirm_subscription(TopicArn=arn, Token="0" * 128)
     assert error_code(raised) == "InvalidParameter"
-    (request,) = silent.of_type("SubscriptionConfirmation")
+    (request,) = silent.messages("SubscriptionConfirmation")
     confirmed = sns.confirm_subscription(TopicArn=arn, Token=request["Token"])
     assert confirmed["SubscriptionArn"].startswith(arn + ":")
     sns.publish(TopicArn=arn, Message="after")
-    wait_for(lambda: len(silent.of_type("Notification")) == 1, 20)
-    assert silent.of_type("Notification")[0]["Message"] == "after"
+    wait_for(lambda: len(silent.messages("Notification")) == 1, 20)
+    assert silent.messages("Notification")[0]["Message"] == "after"
 
 
 def test_message_structure_json_gives_each_protocol_its_own_message(
@@ -323,15 +279,15 @@ def test_message_structure_json_gives_each_protocol_its_own_message(
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
     sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn(name))
     sns.subscribe(TopicArn=arn, Protocol="http", Endpoint=silent.url)
-    wait_for(lambda: len(silent.of_type("SubscriptionConfirmation")) == 1, 20)
-    (request,) = silent.of_type("SubscriptionConfirmation")
+    wait_for(lambda: len(silent.messages("SubscriptionConfirmation")) == 1, 20)
+    (request,) = silent.messages("SubscriptionConfirmation")
     sns.confirm_subscription(TopicArn=arn, Token=request["Token"])
     message = json.dumps({"default": "for everyone", "sqs": "for queues", "email": "ignored"})
     sns.publish(TopicArn=arn, Message=message, MessageStructure="json")
     (queued,) = drain(sqs, url, 1)
     assert json.loads(queued["Body"])["Message"] == "for queues"
-    wait_for(lambda: len(silent.of_type("Notification")) == 1, 20)
-    assert silent.of_type("Notification")[0]["Message"] == "for everyone"
+    wait_for(lambda: len(silent.messages("Notification")) == 1, 20)
+    assert silent.messages("Notification")[0]["Message"] == "for everyone"
     for bad, words in (
         ("not json", "JSON message body failed to parse"),
         (json.dumps({"sqs": "no default"}), "No default entry in JSON message body"),
