@@ -71,7 +71,7 @@ MAX_PRESIGN_EXPIRES_S = 7 * 24 * 3600
 """The longest ``X-Amz-Expires`` AWS accepts (7 days)."""
 
 _ISO_BASIC = "%Y%m%dT%H%M%SZ"
-_ISO_BASIC_RE = re.compile(r"\d{8}T\d{6}Z")
+_ISO_BASIC_RE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
 _SHA256_HEX_RE = re.compile(r"[0-9a-fA-F]{64}")
 _ECHO_LIMIT = 512  # the longest client text an error message quotes
 
@@ -404,7 +404,7 @@ def _amz_date(value: str, family: ErrorFamily, *, query: bool) -> str:
     spec = family.incomplete_query if query else family.incomplete
     if _ISO_BASIC_RE.fullmatch(value):
         try:
-            datetime.strptime(value, _ISO_BASIC)
+            _timestamp(value)
         except ValueError:
             pass
         else:
@@ -688,7 +688,17 @@ def _signing_key(secret_key: str, date: str, region: str, service: str) -> bytes
 
 
 def _timestamp(amz_date: str) -> datetime:
-    return datetime.strptime(amz_date, _ISO_BASIC).replace(tzinfo=timezone.utc)
+    """``20261202T120000Z`` (already matched by ``_ISO_BASIC_RE``) as an aware datetime;
+    ``ValueError`` for a date that does not exist. Read by hand: ``strptime`` costs ~15 µs."""
+    return datetime(
+        int(amz_date[0:4]),
+        int(amz_date[4:6]),
+        int(amz_date[6:8]),
+        int(amz_date[9:11]),
+        int(amz_date[11:13]),
+        int(amz_date[13:15]),
+        tzinfo=timezone.utc,
+    )
 
 
 def _iso(moment: datetime) -> str:

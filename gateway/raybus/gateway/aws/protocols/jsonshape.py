@@ -8,12 +8,16 @@ value that does not fit; :func:`to_json` does the reverse for outputs, raising `
 
 Members that are absent or ``null`` are left out; members the model does not know are ignored
 (as AWS's services do); a ``null`` inside a list or map is refused.
+
+Every request and answer passes through here, so the walk is not interpreted per value: each
+shape is compiled once, on first use, into a reader and a writer (closures that know their
+members, kinds and names), kept for the life of the process — the models never change.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from raybus.gateway.aws.protocols.values import (
@@ -75,47 +79,146 @@ def check_document(value: Any, path: str) -> Any:
     return value
 
 
-def _structure_in(shape: Any, value: Any, path: str, body_only: bool) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise BadValue("an object", path)
-    out: dict[str, Any] = {}
-    for name, member in shape.members.items():
-        if body_only and "location" in member.serialization:
-            continue
-        key = member.serialization.get("name", name)
-        item = value.get(key)
-        if item is not None:
-            out[name] = from_json(member, item, join(path, key))
-    return out
+Reader = Callable[[Any, str], Any]  # (JSON value, path) -> params value
+Writer = Callable[[Any], Any]  # output value -> JSON value
+
+
+class _Compiled:
+    """One shape's compiled reader or writer. ``run`` is set once built; holding the shape
+    keeps its ``id`` (the cache key) from being reused, and a recursive shape refers to its
+    own entry before ``run`` is set."""
+
+    __slots__ = ("run", "shape")
+
+    def __init__(self, shape: Any) -> None:
+        self.shape = shape
+        self.run: Any = None
+
+
+_READERS: dict[tuple[int, bool], _Compiled] = {}
+_WRITERS: dict[tuple[int, bool], _Compiled] = {}
+
+
+def _compiled(
+    cache: dict[tuple[int, bool], _Compiled],
+    build: Callable[[Any, bool], Any],
+    shape: Any,
+    body_only: bool,
+) -> _Compiled:
+    key = (id(shape), body_only)
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = _Compiled(shape)
+        found.run = build(shape, body_only)
+    return found
 
 
 def from_json(shape: Any, value: Any, path: str = "", *, body_only: bool = False) -> Any:
     """botocore-style params for ``value`` under ``shape`` (``body_only``: a rest-json input
     structure, whose members placed in the URI or headers are not read from the body)."""
+    return _compiled(_READERS, _build_reader, shape, body_only).run(value, path)
+
+
+def _reader(shape: Any) -> _Compiled:
+    return _compiled(_READERS, _build_reader, shape, False)
+
+
+def _build_reader(shape: Any, body_only: bool) -> Reader:
     kind = shape.type_name
-    if value is None:
-        raise BadValue("a value, not null", path)
     if kind == "structure":
         if shape.is_document_type:
-            return check_document(value, path)
-        return _structure_in(shape, value, path, body_only)
+            return _not_null(check_document)
+        return _structure_reader(shape, body_only)
     if kind == "list":
+        return _list_reader(_reader(shape.member))
+    if kind == "map":
+        return _map_reader(_reader(shape.key), _reader(shape.value))
+    return _scalar_reader(shape, kind)
+
+
+def _not_null(read: Reader) -> Reader:
+    def checked(value: Any, path: str) -> Any:
+        if value is None:
+            raise BadValue("a value, not null", path)
+        return read(value, path)
+
+    return checked
+
+
+def _structure_reader(shape: Any, body_only: bool) -> Reader:
+    members = [
+        (name, member.serialization.get("name", name), _reader(member))
+        for name, member in shape.members.items()
+        if not (body_only and "location" in member.serialization)
+    ]
+
+    def read(value: Any, path: str) -> dict[str, Any]:
+        if value is None:
+            raise BadValue("a value, not null", path)
+        if not isinstance(value, dict):
+            raise BadValue("an object", path)
+        out: dict[str, Any] = {}
+        for name, key, member in members:
+            item = value.get(key)
+            if item is not None:
+                out[name] = member.run(item, f"{path}.{key}" if path else key)
+        return out
+
+    return read
+
+
+def _list_reader(member: _Compiled) -> Reader:
+    def read(value: Any, path: str) -> list[Any]:
+        if value is None:
+            raise BadValue("a value, not null", path)
         if not isinstance(value, list):
             raise BadValue("an array", path)
-        member = shape.member
-        return [from_json(member, item, f"{path}[{i}]") for i, item in enumerate(value)]
-    if kind == "map":
+        run = member.run
+        return [run(item, f"{path}[{i}]") for i, item in enumerate(value)]
+
+    return read
+
+
+def _map_reader(key_reader: _Compiled, value_reader: _Compiled) -> Reader:
+    def read(value: Any, path: str) -> dict[Any, Any]:
+        if value is None:
+            raise BadValue("a value, not null", path)
         if not isinstance(value, dict):
             raise BadValue("an object", path)
         out: dict[Any, Any] = {}
         for key, item in value.items():
             where = join(path, key)
-            out[from_json(shape.key, key, where)] = from_json(shape.value, item, where)
+            out[key_reader.run(key, where)] = value_reader.run(item, where)
         return out
-    try:
-        return _scalar_in(shape, kind, value)
-    except BadValue as error:
-        raise error.at(path) from None
+
+    return read
+
+
+def _scalar_reader(shape: Any, kind: str) -> Reader:
+    if kind in ("string", "character"):
+
+        def read_text(value: Any, path: str) -> Any:
+            if type(value) is str and value.isascii():  # the common case, checked at once
+                return value
+            if value is None:
+                raise BadValue("a value, not null", path)
+            if not isinstance(value, str):
+                raise BadValue("a string", path)
+            if bad_text(value):
+                raise BadValue("text without lone surrogates", path)
+            return value
+
+        return read_text
+
+    def read(value: Any, path: str) -> Any:
+        if value is None:
+            raise BadValue("a value, not null", path)
+        try:
+            return _scalar_in(shape, kind, value)
+        except BadValue as error:
+            raise error.at(path) from None
+
+    return read
 
 
 def _scalar_in(shape: Any, kind: str, value: Any) -> Any:
@@ -152,33 +255,74 @@ def _scalar_in(shape: Any, kind: str, value: Any) -> Any:
 
 def to_json(shape: Any, value: Any, *, body_only: bool = False) -> Any:
     """The JSON value of a service's output ``value`` under ``shape``."""
+    return _compiled(_WRITERS, _build_writer, shape, body_only).run(value)
+
+
+def _writer(shape: Any) -> _Compiled:
+    return _compiled(_WRITERS, _build_writer, shape, False)
+
+
+def _build_writer(shape: Any, body_only: bool) -> Writer:
     kind = shape.type_name
     if kind == "structure":
         if shape.is_document_type:
+            return lambda value: value
+        return _structure_writer(shape, body_only)
+    if kind == "list":
+        member = _writer(shape.member)
+
+        def write_list(value: Any) -> list[Any]:
+            if not isinstance(value, list | tuple):
+                raise TypeError(f"{shape.name} must be a list, not {type(value).__name__}")
+            run = member.run
+            return [run(item) for item in value]
+
+        return write_list
+    if kind == "map":
+        item_writer = _writer(shape.value)
+
+        def write_map(value: Any) -> dict[str, Any]:
+            if not isinstance(value, Mapping):
+                raise TypeError(f"{shape.name} must be a mapping, not {type(value).__name__}")
+            run = item_writer.run
+            return {str(key): run(item) for key, item in value.items()}
+
+        return write_map
+    if kind in ("string", "character"):
+
+        def write_text(value: Any) -> Any:
+            if not isinstance(value, str):
+                raise TypeError(f"{shape.name} must be a str, not {type(value).__name__}")
             return value
-        if not isinstance(value, Mapping):
+
+        return write_text
+    return lambda value: scalar_out(shape, kind, value, "unixtimestamp")
+
+
+def _structure_writer(shape: Any, body_only: bool) -> Writer:
+    # name -> (wire name, writer), or None for a member a body does not carry
+    members: dict[str, tuple[str, _Compiled] | None] = {
+        name: None
+        if body_only and "location" in member.serialization
+        else (member.serialization.get("name", name), _writer(member))
+        for name, member in shape.members.items()
+    }
+
+    def write(value: Any) -> dict[str, Any]:
+        if type(value) is not dict and not isinstance(value, Mapping):
             raise TypeError(f"{shape.name} must be a mapping, not {type(value).__name__}")
-        members = shape.members
         out: dict[str, Any] = {}
         for name, item in value.items():
             if item is None:
                 continue
-            member = members.get(name)
-            if member is None:
+            if name not in members:
                 raise ValueError(f"{name!r} is not a member of {shape.name}")
-            if body_only and "location" in member.serialization:
-                continue
-            out[member.serialization.get("name", name)] = to_json(member, item)
+            member = members[name]
+            if member is not None:
+                out[member[0]] = member[1].run(item)
         return out
-    if kind == "list":
-        if not isinstance(value, list | tuple):
-            raise TypeError(f"{shape.name} must be a list, not {type(value).__name__}")
-        return [to_json(shape.member, item) for item in value]
-    if kind == "map":
-        if not isinstance(value, Mapping):
-            raise TypeError(f"{shape.name} must be a mapping, not {type(value).__name__}")
-        return {str(key): to_json(shape.value, item) for key, item in value.items()}
-    return scalar_out(shape, kind, value, "unixtimestamp")
+
+    return write
 
 
 def scalar_out(shape: Any, kind: str, value: Any, timestamp_format: str) -> Any:

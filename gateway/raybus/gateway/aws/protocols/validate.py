@@ -16,6 +16,9 @@ satisfy constraint: [...]"). A sensitive member's value is not repeated. :func:`
 joins the problems as AWS does ("2 validation errors detected: ...; ..."). Which error code
 carries it is the service's choice (Lambda ``ValidationException``, SQS
 ``InvalidParameterValue``, SNS ``InvalidParameter``); patterns (Java regexes) are not checked.
+
+Every request is checked, so each shape is compiled once, on first use, into a checker that
+knows its kind, bounds, enum and members (:class:`_Checker`), kept for the life of the process.
 """
 
 from __future__ import annotations
@@ -65,132 +68,192 @@ def _render(value: Any) -> str:
     return str(value)
 
 
-def _problem(shape: Any, value: Any, path: str, constraint: str) -> str:
-    if shape is not None and shape.metadata.get("sensitive"):
+def _problem(sensitive: bool, value: Any, path: str, constraint: str) -> str:
+    if sensitive:
         return f"Value at '{path}' failed to satisfy constraint: {constraint}"
     shown = "null" if value is None else f"'{_render(value)}'"
     return f"Value {shown} at '{path}' failed to satisfy constraint: {constraint}"
 
 
-def _type_ok(shape: Any, value: Any) -> bool:
-    kind = shape.type_name
-    if kind == "structure":
-        return shape.is_document_type or isinstance(value, Mapping)
-    if kind == "list":
-        return isinstance(value, list | tuple)
-    if kind == "map":
-        return isinstance(value, Mapping)
-    if kind in _NUMBERS and isinstance(value, bool):
-        return False
-    if kind == "blob" and isinstance(value, str):
-        return True  # botocore accepts text for blobs, as UTF-8
-    return isinstance(value, _SCALARS.get(kind, (object,)))
+_NOT_NULL = "Member must not be null"
 
 
-def _own(shape: Any, value: Any, lenient: Collection[str] = ()) -> list[str]:
-    """The constraints the value itself breaks (not its members'), as constraint phrases
-    (``lenient``: shape names whose enum is not checked)."""
-    meta = shape.metadata
-    kind = shape.type_name
-    if not _type_ok(shape, value):
-        return [f"Member must be of type {_TYPE_WORDS.get(kind, kind)}"]
-    found: list[str] = []
-    if kind in ("string", "blob", "list", "map"):
-        size = (
-            len(value.encode("utf-8")) if kind == "blob" and isinstance(value, str) else len(value)
-        )
-        if "min" in meta and size < meta["min"]:
-            found.append(f"Member must have length greater than or equal to {meta['min']}")
-        if "max" in meta and size > meta["max"]:
-            found.append(f"Member must have length less than or equal to {meta['max']}")
-    elif kind in _NUMBERS:
-        if "min" in meta and value < meta["min"]:
-            found.append(f"Member must have value greater than or equal to {meta['min']}")
-        if "max" in meta and value > meta["max"]:
-            found.append(f"Member must have value less than or equal to {meta['max']}")
-    if (
-        kind == "string"
-        and meta.get("enum")
-        and value not in meta["enum"]
-        and shape.name not in lenient
-    ):
-        found.append("Member must satisfy enum value set: [" + ", ".join(meta["enum"]) + "]")
-    return found
+class _Checker:
+    """One shape's constraints, compiled: its own (type, length or value bounds, enum) and,
+    for containers, its members' checkers (looked up lazily: shapes may be recursive)."""
 
+    __slots__ = (
+        "_members",
+        "enum",
+        "enum_text",
+        "high",
+        "kind",
+        "lenient",
+        "low",
+        "name",
+        "numeric",
+        "sensitive",
+        "shape",
+        "sized",
+        "types",
+    )
 
-def _check(shape: Any, value: Any, path: str, out: list[str], lenient: Collection[str]) -> None:
-    own = _own(shape, value, lenient)
-    if own:
-        out.extend(_problem(shape, value, path, constraint) for constraint in own)
-        if not _type_ok(shape, value):
-            return
-    kind = shape.type_name
-    if kind == "structure" and not shape.is_document_type:
-        _structure(shape, value, path, out, lenient)
-    elif kind == "list":
-        member = shape.member
-        if member.type_name in ("structure", "list", "map"):
+    def __init__(self, shape: Any, lenient: frozenset[str]) -> None:
+        meta = shape.metadata
+        kind = shape.type_name
+        self.shape = shape
+        self.kind = kind
+        self.name = shape.name
+        self.sensitive = bool(meta.get("sensitive"))
+        self.types = _SCALARS.get(kind, (object,))
+        self.sized = kind in ("string", "blob", "list", "map")
+        self.numeric = kind in _NUMBERS
+        self.low = meta.get("min")
+        self.high = meta.get("max")
+        enum = meta.get("enum") if kind == "string" and shape.name not in lenient else None
+        self.enum = frozenset(enum) if enum else None
+        self.enum_text = ", ".join(enum) if enum else ""
+        self.lenient = lenient
+        self._members: Any = None
+
+    # -- the value itself ---------------------------------------------------------------------
+    def type_ok(self, value: Any) -> bool:
+        kind = self.kind
+        if kind == "structure":
+            return type(value) is dict or self.shape.is_document_type or isinstance(value, Mapping)
+        if kind == "list":
+            return isinstance(value, list | tuple)
+        if kind == "map":
+            return type(value) is dict or isinstance(value, Mapping)
+        if self.numeric and isinstance(value, bool):
+            return False
+        if kind == "blob" and isinstance(value, str):
+            return True  # botocore accepts text for blobs, as UTF-8
+        return isinstance(value, self.types)
+
+    def own(self, value: Any) -> list[str]:
+        """The constraints the value itself breaks (not its members'), as phrases."""
+        if not self.type_ok(value):
+            return [f"Member must be of type {_TYPE_WORDS.get(self.kind, self.kind)}"]
+        low, high = self.low, self.high
+        found: list[str] = []
+        if self.sized and (low is not None or high is not None):
+            size = (
+                len(value.encode("utf-8"))
+                if self.kind == "blob" and isinstance(value, str)
+                else len(value)
+            )
+            if low is not None and size < low:
+                found.append(f"Member must have length greater than or equal to {low}")
+            if high is not None and size > high:
+                found.append(f"Member must have length less than or equal to {high}")
+        elif self.numeric:
+            if low is not None and value < low:
+                found.append(f"Member must have value greater than or equal to {low}")
+            if high is not None and value > high:
+                found.append(f"Member must have value less than or equal to {high}")
+        if self.enum is not None and value not in self.enum:
+            found.append(f"Member must satisfy enum value set: [{self.enum_text}]")
+        return found
+
+    def scalar_problems(self, value: Any) -> list[str]:
+        return [_NOT_NULL] if value is None else self.own(value)
+
+    # -- the value and its members --------------------------------------------------------------
+    def members(self) -> Any:
+        """Structure: name -> (path name, checker); list: the member's checker; map: (key's,
+        value's)."""
+        if self._members is None:
+            shape, lenient = self.shape, self.lenient
+            if self.kind == "structure":
+                self._members = {
+                    name: (lower_camel(name), _checker(member, lenient))
+                    for name, member in shape.members.items()
+                }
+            elif self.kind == "list":
+                self._members = _checker(shape.member, lenient)
+            else:
+                self._members = (_checker(shape.key, lenient), _checker(shape.value, lenient))
+        return self._members
+
+    def check(self, value: Any, path: str, out: list[str]) -> None:
+        own = self.own(value)
+        if own:
+            out.extend(_problem(self.sensitive, value, path, c) for c in own)
+            if not self.type_ok(value):
+                return
+        kind = self.kind
+        if kind == "structure":
+            if not self.shape.is_document_type:
+                self._structure(value, path, out)
+        elif kind == "list":
+            self._list(value, path, out)
+        elif kind == "map":
+            self._map(value, path, out)
+
+    def _structure(self, value: Mapping[str, Any], path: str, out: list[str]) -> None:
+        members = self.members()
+        prefix = f"{path}." if path else ""
+        for name in self.shape.metadata.get("required", ()):
+            if value.get(name) is None:
+                known = members.get(name)
+                sensitive = known is not None and known[1].sensitive
+                out.append(_problem(sensitive, None, prefix + lower_camel(name), _NOT_NULL))
+        for name, item in value.items():
+            member = members.get(name)
+            if member is None:
+                where = prefix + lower_camel(str(name))
+                out.append(_problem(False, item, where, f"Member must be a member of {self.name}"))
+            elif item is not None:
+                member[1].check(item, prefix + member[0], out)
+        if self.shape.is_tagged_union:
+            present = [name for name, item in value.items() if item is not None]
+            if len(present) != 1:
+                where = path or lower_camel(self.name)
+                out.append(
+                    _problem(False, dict(value), where, "Member must have exactly one member set")
+                )
+
+    def _list(self, value: Any, path: str, out: list[str]) -> None:
+        member: _Checker = self.members()
+        if member.kind in ("structure", "list", "map"):
             for i, item in enumerate(value, 1):
                 where = f"{path}.{i}.member"
                 if item is None:
-                    out.append(_problem(member, None, where, "Member must not be null"))
+                    out.append(_problem(member.sensitive, None, where, _NOT_NULL))
                 else:
-                    _check(member, item, where, out, lenient)
-        else:
-            inner = sorted({c for item in value for c in _scalar_problems(member, item, lenient)})
-            if inner:
-                constraint = "Member must satisfy constraint: [" + ", ".join(inner) + "]"
-                out.append(_problem(shape, value, path, constraint))
-    elif kind == "map":
-        keys = sorted({c for key in value for c in _scalar_problems(shape.key, key, lenient)})
-        if keys:
-            constraint = "Map keys must satisfy constraint: [" + ", ".join(keys) + "]"
-            out.append(_problem(shape, value, path, constraint))
-        if shape.value.type_name in ("structure", "list", "map"):
+                    member.check(item, where, out)
+            return
+        inner = sorted({c for item in value for c in member.scalar_problems(item)})
+        if inner:
+            constraint = "Member must satisfy constraint: [" + ", ".join(inner) + "]"
+            out.append(_problem(self.sensitive, value, path, constraint))
+
+    def _map(self, value: Any, path: str, out: list[str]) -> None:
+        keys, values = self.members()
+        bad_keys = sorted({c for key in value for c in keys.scalar_problems(key)})
+        if bad_keys:
+            constraint = "Map keys must satisfy constraint: [" + ", ".join(bad_keys) + "]"
+            out.append(_problem(self.sensitive, value, path, constraint))
+        if values.kind in ("structure", "list", "map"):
             for key, item in value.items():
-                _check(shape.value, item, f"{path}.{key}", out, lenient)
-        else:
-            values = sorted(
-                {c for item in value.values() for c in _scalar_problems(shape.value, item, lenient)}
-            )
-            if values:
-                constraint = "Map value must satisfy constraint: [" + ", ".join(values) + "]"
-                out.append(_problem(shape, value, path, constraint))
+                values.check(item, f"{path}.{key}", out)
+            return
+        bad = sorted({c for item in value.values() for c in values.scalar_problems(item)})
+        if bad:
+            constraint = "Map value must satisfy constraint: [" + ", ".join(bad) + "]"
+            out.append(_problem(self.sensitive, value, path, constraint))
 
 
-def _scalar_problems(shape: Any, value: Any, lenient: Collection[str]) -> list[str]:
-    return ["Member must not be null"] if value is None else _own(shape, value, lenient)
+_CHECKERS: dict[tuple[int, frozenset[str]], _Checker] = {}
 
 
-def _structure(
-    shape: Any, value: Mapping[str, Any], path: str, out: list[str], lenient: Collection[str]
-) -> None:
-    members = shape.members
-    prefix = f"{path}." if path else ""
-    for name in shape.metadata.get("required", []):
-        if value.get(name) is None:
-            member = members.get(name)
-            out.append(
-                _problem(member, None, prefix + lower_camel(name), "Member must not be null")
-            )
-    for name, item in value.items():
-        member = members.get(name)
-        where = prefix + lower_camel(str(name))
-        if member is None:
-            out.append(_problem(None, item, where, f"Member must be a member of {shape.name}"))
-        elif item is not None:
-            _check(member, item, where, out, lenient)
-    if shape.is_tagged_union:
-        present = [name for name, item in value.items() if item is not None]
-        if len(present) != 1:
-            out.append(
-                _problem(
-                    None,
-                    dict(value),
-                    path or lower_camel(shape.name),
-                    "Member must have exactly one member set",
-                )
-            )
+def _checker(shape: Any, lenient: frozenset[str]) -> _Checker:
+    key = (id(shape), lenient)
+    found = _CHECKERS.get(key)
+    if found is None:
+        found = _CHECKERS[key] = _Checker(shape, lenient)  # holds the shape: its id stays
+    return found
 
 
 def validate(
@@ -204,7 +267,7 @@ def validate(
     if shape is None:
         return []
     out: list[str] = []
-    _check(shape, params, "", out, lenient_enums)
+    _checker(shape, frozenset(lenient_enums)).check(params, "", out)
     return out
 
 
