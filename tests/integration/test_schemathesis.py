@@ -37,7 +37,10 @@ def test_schemathesis_finds_no_server_error_hang_or_undocumented_answer(url: str
         str(st), "run", f"{url}/openapi.json",
         "--max-examples", str(EXAMPLES),
         "--max-time", str(MAX_TIME_S),
-        "--workers", "2",
+        # one worker: with two, CPython 3.11's compile() in hypothesis's regex strategies races
+        # between threads ("SystemError: AST constructor recursion depth mismatch", a
+        # generator failure in one run of three, not an answer of raybus's)
+        "--workers", "1",
         "--request-timeout", "25",  # a receive may long-poll 20 s
         "--exclude-operation-id", "advance_clock",
         "--exclude-checks", "positive_data_acceptance,unsupported_method",
