@@ -22,7 +22,14 @@ from aiohttp import web
 
 from raybus.core.errors import RaybusError
 from raybus.gateway.api import Context
-from raybus.gateway.aws.protocols import AwsError, WireRequest, WireResponse, codec_for, validate
+from raybus.gateway.aws.protocols import (
+    AwsError,
+    WireRequest,
+    WireResponse,
+    codec_for,
+    validate,
+    validation_message,
+)
 from raybus.gateway.aws.recognize import recognize
 from raybus.gateway.aws.service import AwsService, AwsSettings, Call
 from raybus.gateway.aws.sigv4 import Credentials, SignatureError, parse_authorization, verify
@@ -92,7 +99,11 @@ class AwsFront:
                 service.from_path(params, members, wire.path, _base_url(request))
             problems = validate(operation.input_shape, params, lenient_enums=service.lenient_enums)
             if problems:
-                raise _validation_error(recognized.service, problems)
+                raise AwsError(
+                    service.validation_code,
+                    validation_message(problems),
+                    query_code=service.validation_query_code,
+                )
             call = Call(
                 self.context,
                 self.settings,
@@ -208,17 +219,6 @@ _REQUEST_IDS = _request_ids()
 # Operations AWS serves without a signature: an HTTP endpoint confirms its subscription by
 # fetching the SubscribeURL it was sent (the token in it is the proof).
 _UNSIGNED = frozenset({("sns", "ConfirmSubscription")})
-
-
-def _validation_error(service: str, problems: list[str]) -> AwsError:
-    """The model's constraints broken, as each service family reports them."""
-    count = len(problems)
-    summary = f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(problems)
-    if service == "sqs":
-        return AwsError("InvalidParameterValue", summary, query_code="InvalidParameterValue")
-    if service in ("sns", "sts", "iam"):
-        return AwsError("ValidationError", summary)
-    return AwsError("ValidationException", summary)
 
 
 def _base_url(request: web.Request) -> str:

@@ -97,6 +97,10 @@ class AwsService:
     name: str  # botocore's service name
     operations: Mapping[str, Operation]
     error: Callable[[RaybusError], AwsError]
+    # the code a request breaking the model's constraints gets (SQS: InvalidParameterValue, also
+    # as its query code; the query services: ValidationError; the JSON ones: the default)
+    validation_code: str = "ValidationException"
+    validation_query_code: str | None = None
     # string shapes whose model enum the real service does not enforce (the operation checks
     # the values itself, with the service's own error)
     lenient_enums: frozenset[str] = frozenset()

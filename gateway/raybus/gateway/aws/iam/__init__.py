@@ -20,4 +20,4 @@ ERRORS = ErrorMap(
     throttled=("Throttling", 400),
 )
 
-SERVICE = AwsService("iam", OPERATIONS, ERRORS)
+SERVICE = AwsService("iam", OPERATIONS, ERRORS, validation_code="ValidationError")

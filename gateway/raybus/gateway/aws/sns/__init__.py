@@ -8,4 +8,4 @@ from raybus.gateway.aws.sns.operations import OPERATIONS
 
 __all__ = ["SERVICE"]
 
-SERVICE = AwsService("sns", OPERATIONS, ERRORS)
+SERVICE = AwsService("sns", OPERATIONS, ERRORS, validation_code="ValidationError")

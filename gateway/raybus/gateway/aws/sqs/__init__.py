@@ -14,6 +14,8 @@ SERVICE = AwsService(
     "sqs",
     OPERATIONS,
     ERRORS,
+    validation_code="InvalidParameterValue",
+    validation_query_code="InvalidParameterValue",
     lenient_enums=frozenset({"QueueAttributeName"}),
     from_path=queue_url_from_path,
 )

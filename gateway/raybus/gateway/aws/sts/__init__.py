@@ -11,4 +11,5 @@ SERVICE = AwsService(
     "sts",
     OPERATIONS,
     ErrorMap({}, internal=("InternalFailure", 500), throttled=("Throttling", 400)),
+    validation_code="ValidationError",
 )
