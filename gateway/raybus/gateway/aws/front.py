@@ -82,9 +82,10 @@ class AwsFront:
             label = f"aws:{recognized.service}"
             codec = codec_for(recognized.service, protocol=recognized.protocol)
             operation = codec.operation(wire)
-            caller = self._authenticate(wire, (recognized.service, operation.name) in _UNSIGNED)
-            label = f"aws:{recognized.service}:{operation.name}"
             service = self.services.get(recognized.service)
+            unsigned_ok = service is not None and operation.name in service.unsigned
+            caller = self._authenticate(wire, unsigned_ok)
+            label = f"aws:{recognized.service}:{operation.name}"
             handler = None if service is None else service.operations.get(operation.name)
             if service is None or handler is None:
                 raise AwsError(
@@ -215,10 +216,6 @@ _UUID_BITS = (1 << 128) - 1
 
 
 _REQUEST_IDS = _request_ids()
-
-# Operations AWS serves without a signature: an HTTP endpoint confirms its subscription by
-# fetching the SubscribeURL it was sent (the token in it is the proof).
-_UNSIGNED = frozenset({("sns", "ConfirmSubscription")})
 
 
 def _base_url(request: web.Request) -> str:

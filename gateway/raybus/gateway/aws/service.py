@@ -97,6 +97,8 @@ class AwsService:
     name: str  # botocore's service name
     operations: Mapping[str, Operation]
     error: Callable[[RaybusError], AwsError]
+    # operations served without a signature even where credentials are configured
+    unsigned: frozenset[str] = frozenset()
     # the code a request breaking the model's constraints gets (SQS: InvalidParameterValue, also
     # as its query code; the query services: ValidationError; the JSON ones: the default)
     validation_code: str = "ValidationException"

@@ -8,4 +8,12 @@ from raybus.gateway.aws.sns.operations import OPERATIONS
 
 __all__ = ["SERVICE"]
 
-SERVICE = AwsService("sns", OPERATIONS, ERRORS, validation_code="ValidationError")
+SERVICE = AwsService(
+    "sns",
+    OPERATIONS,
+    ERRORS,
+    # an HTTP endpoint confirms its subscription by fetching the SubscribeURL it was sent (the
+    # token in it is the proof), as on AWS
+    unsigned=frozenset({"ConfirmSubscription"}),
+    validation_code="ValidationError",
+)
