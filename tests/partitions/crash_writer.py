@@ -1,7 +1,8 @@
 """A child process for crash tests: sends and deletes through a queue partition on a FileLog
 (:func:`raybus.partitions.open_queue`, every call committed before it returns) and prints each
-acknowledgement (``sent <body>`` / ``deleted <body>``) only after the call returned. The parent
-SIGKILLs it at a random moment and checks the log against what was acknowledged."""
+acknowledgement (``sent <body>`` / ``deleted <body>``) only after the call returned, and each
+received body (``received <body>``) before deleting it, so the parent knows which delete may have
+been in flight when it SIGKILLs the child at a random moment and checks the log."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ def main(directory: str, fifo: bool) -> None:
         queue.run(Send(entries), clock.now_ms())
         out.write("".join(f"sent {b}\n" for b in batch))
         received = queue.run(Receive(4), clock.now_ms())
+        out.write("".join(f"received {m.body.decode()}\n" for m in received))
+        out.flush()
         queue.run(Delete([m.receipt for m in received]), clock.now_ms())
         out.write("".join(f"deleted {m.body.decode()}\n" for m in received))
         out.flush()
