@@ -208,3 +208,36 @@ def test_mapping_backlogs_count_visible_and_delayed_messages_or_the_subscription
     queues = {"orders": [{"visible": 3, "delayed": 2, "in_flight": 9}]}
     hosts = [{"topics": {"alerts": {"subscriptions": {by_mapping.id: {"backlog": 4}}}}}]
     assert mapping_backlogs(table, queues, hosts) == {from_queue.id: 5, from_topic.id: 4}
+
+
+def test_a_scrape_adds_the_request_counters_of_the_peers_serving_the_same_address() -> None:
+    """Every host of an embedded cluster serves one port; whichever answers a scrape adds its
+    peers' request-path families (fetched over Ray as plain data) to its own."""
+    import asyncio
+
+    here, peer = GatewayMetrics(), GatewayMetrics()
+    here.count("sent", "q", 3, 30)
+    peer.count("sent", "q", 4, 40)
+    peer.count("sent", "other", 1, 10)
+    here.latency.labels("send", "ok").observe(0.003)
+    peer.latency.labels("send", "ok").observe(0.2)
+    peer.long_polls.set(2)
+    shipped = peer.traffic_families()
+
+    async def peers() -> list[Any]:
+        return [shipped]
+
+    here.peers = peers
+    asyncio.run(here.gather_peers())
+    samples = scrape(here)
+    assert samples[("raybus_queue_messages_sent_total", (("resource", "q"),))] == 7
+    assert samples[("raybus_queue_bytes_sent_total", (("resource", "q"),))] == 70
+    assert samples[("raybus_queue_messages_sent_total", (("resource", "other"),))] == 1
+    latency = "raybus_gateway_request_duration_seconds"
+    labels = (("operation", "send"), ("outcome", "ok"))
+    assert samples[(latency + "_count", labels)] == 2
+    assert samples[(latency + "_bucket", (("le", "0.005"), *labels))] == 1
+    assert samples[(latency + "_bucket", (("le", "0.25"), *labels))] == 2
+    assert samples[("raybus_gateway_long_polls", ())] == 2
+    # the peer's own scrape is unchanged: only the answering process adds the others
+    assert scrape(peer)[("raybus_queue_messages_sent_total", (("resource", "q"),))] == 4

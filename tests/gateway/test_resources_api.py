@@ -135,6 +135,7 @@ class FakeRouter:
 class FakeService:
     def __init__(self) -> None:
         self.router = FakeRouter()
+        self.parked = 0
 
 
 @dataclass

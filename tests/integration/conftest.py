@@ -1,7 +1,7 @@
 """One real raybus cluster per test session: a local Ray instance on loopback, the controller,
-two partition hosts (so partitioned queues really span hosts; host 0 serves the gateway on
-127.0.0.1, as `raybus up` does), on a
-virtual clock so tests cross visibility timeouts and dedup windows by advancing it.
+two partition hosts (so partitioned queues really span hosts; both serve the gateway on one
+127.0.0.1 port, as `raybus up` does, so a request may reach either process), on a virtual
+clock so tests cross visibility timeouts and dedup windows by advancing it.
 
 Tests share the cluster, so each uses queues with unique names (the ``name`` fixture).
 """
@@ -29,7 +29,7 @@ AWS_SECRET_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCluster]:
     data_dir = tmp_path_factory.mktemp("raybus-data")
-    # a fixed port: a test kills host 0, which serves the gateway and must come back on it
+    # a fixed port: a test kills a host, which serves the gateway and must come back on it
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

@@ -48,7 +48,7 @@ class RouterDispatcher:
         async def call(partition: int, chunk: list[Any]) -> Any:
             return await self.router.apply(kind, key, partition, op(chunk))
 
-        return await send_split(route, entries, next(self.router.turn), call)
+        return await send_split(route, entries, self.router.nearest(route)[0], call)
 
     async def send(self, queue: str, entries: list[SendEntry]) -> list[SendResult | RaybusError]:
         return await self._split("queue", queue, entries, Send)

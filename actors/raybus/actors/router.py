@@ -121,7 +121,7 @@ def split_by_partition(
 ) -> dict[int, list[int]]:
     """Indexes of ``entries`` per partition of a queue or topic. FIFO: by message group
     (stable MD5), so a group's order holds. Standard: the whole batch to partition ``start``
-    (one partition per batch; the load spreads over calls)."""
+    (one partition per batch; the caller spreads the load over calls)."""
     count = len(route.partitions)
     if not route.config.fifo or count == 1:
         return {start % count: list(range(len(entries)))}
@@ -201,6 +201,25 @@ class Router:
         if route is None:
             raise kind(kind_name).not_found(key)
         return route
+
+    def nearest(self, route: Route[Any]) -> list[int]:
+        """The route's partitions in the order a request that may use any of them tries them:
+        those hosted in this process first, then the others, each group rotating per call so
+        the load spreads (locality: a local partition is a plain await, a remote one a Ray
+        call)."""
+        turn = next(self.turn)
+        partitions = route.partitions
+        count = len(partitions)
+        if count == 1:
+            return [0]
+        local = [p for p in range(count) if partitions[p].host in self.local]
+        if not local or len(local) == count:
+            return [(turn + step) % count for step in range(count)]
+        remote = [p for p in range(count) if partitions[p].host not in self.local]
+        return [
+            *(local[(turn + i) % len(local)] for i in range(len(local))),
+            *(remote[(turn + i) % len(remote)] for i in range(len(remote))),
+        ]
 
     def host(self, name: str) -> HostCalls:
         local = self.local.get(name)

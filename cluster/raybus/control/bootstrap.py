@@ -2,16 +2,17 @@
 
 ``start(ClusterSpec(...))`` connects to Ray (starting a local instance unless ``address`` is
 given), gets or creates the controller (which creates the partition hosts and waits for them
-to reopen their partitions from the data directory), then starts the gateways — one on the
-given address in embedded mode, one per alive node when attached — and returns a
-:class:`RunningCluster` with the URL. Starting again on the same data directory brings back
-every queue and every acknowledged message.
+to reopen their partitions from the data directory), then starts the gateways — in embedded
+mode every partition host serves the given address, attached one gateway per alive node — and
+returns a :class:`RunningCluster` with the URL. Starting again on the same data directory
+brings back every queue and every acknowledged message.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,23 +114,23 @@ def connect(address: str | None) -> bool:
     return True
 
 
-def start(spec: ClusterSpec, *, gateway: type, gateway_host: type | None = None) -> RunningCluster:
-    """Start (or attach to) a cluster. ``gateway`` is the standalone gateway actor class and
-    ``gateway_host`` the partition-host class that also serves a gateway
-    (:class:`raybus.gateway.Gateway` / :class:`raybus.gateway.GatewayHost`), injected because
-    the control plane sits below the gateway and must not import it.
+def reserve_port(host: str, port: int) -> tuple[socket.socket, int]:
+    """A socket bound (not listening) to ``host:port`` with ``SO_REUSEPORT``, and its port: the
+    partition hosts then all bind that port (``0`` picks a free one first), and the kernel
+    spreads connections over their listening sockets. Close it once they listen."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock, int(sock.getsockname()[1])
 
-    Embedded (no ``address``) with ``gateway_host``: host 0 serves the gateway itself, so
-    requests to its partitions never cross Ray. Attached: one standalone gateway per node."""
-    started_ray = connect(spec.address)
-    data_dir = os.path.abspath(spec.data_dir)
-    os.makedirs(data_dir, exist_ok=True)
-    attached = spec.address is not None
-    colocated = gateway_host is not None and not attached
-    options: dict[str, Any] = {}
-    if colocated:
-        serve = {"host": spec.host, "port": spec.port, **spec.serve_options()}
-        options = {"host_class": gateway_host, "host_zero_options": {"serve": serve}}
+
+def _start_controller(spec: ClusterSpec, data_dir: str, options: dict[str, Any]) -> Any:
     controller: Any = (
         ray.remote(Controller)
         .options(**controller_options())
@@ -144,10 +145,42 @@ def start(spec: ClusterSpec, *, gateway: type, gateway_host: type | None = None)
         )
     )
     ray.get(controller.ready.remote(), timeout=READY_TIMEOUT_S)
+    return controller
+
+
+def _start_serving_hosts(
+    spec: ClusterSpec, gateway_host: type, port: int, started_ray: bool
+) -> RunningCluster:
+    """Embedded: every partition host serves the gateway on ``port`` (SO_REUSEPORT)."""
+    serve = {"host": spec.host, "port": port, "shared": True, **spec.serve_options()}
+    options = {"host_class": gateway_host, "host_extra": {"serve": serve}}
+    controller = _start_controller(spec, os.path.abspath(spec.data_dir), options)
+    hosts = [ray.get_actor(host_name(i), namespace=NAMESPACE) for i in range(spec.partition_hosts)]
+    urls: list[str] = ray.get([h.url.remote() for h in hosts], timeout=READY_TIMEOUT_S)
+    return RunningCluster(spec, controller, hosts, [urls[0]], started_ray)
+
+
+def start(spec: ClusterSpec, *, gateway: type, gateway_host: type | None = None) -> RunningCluster:
+    """Start (or attach to) a cluster. ``gateway`` is the standalone gateway actor class and
+    ``gateway_host`` the partition-host class that also serves a gateway
+    (:class:`raybus.gateway.Gateway` / :class:`raybus.gateway.GatewayHost`), injected because
+    the control plane sits below the gateway and must not import it.
+
+    Embedded (no ``address``) with ``gateway_host``: every partition host serves the gateway
+    on the one address (``SO_REUSEPORT``: the kernel spreads connections over their listening
+    sockets), and a request uses the partitions of the process that received it first. Attached:
+    one standalone gateway per node."""
+    started_ray = connect(spec.address)
+    data_dir = os.path.abspath(spec.data_dir)
+    os.makedirs(data_dir, exist_ok=True)
+    attached = spec.address is not None
+    colocated = gateway_host is not None and not attached
     if colocated:
-        host_zero = ray.get_actor(host_name(0), namespace=NAMESPACE)
-        url = str(ray.get(host_zero.url.remote(), timeout=READY_TIMEOUT_S))
-        return RunningCluster(spec, controller, [host_zero], [url], started_ray)
+        assert gateway_host is not None
+        reserved, port = reserve_port(spec.host, spec.port)
+        with reserved:  # held until every host listens on the port
+            return _start_serving_hosts(spec, gateway_host, port, started_ray)
+    controller = _start_controller(spec, data_dir, {})
     remote_gateway: Any = ray.remote(gateway)
     nodes: list[str | None] = [None]  # embedded: one gateway, on this node
     if attached:  # one gateway per alive node

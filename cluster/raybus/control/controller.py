@@ -77,13 +77,14 @@ class Controller:
         test_clock: bool = False,
         fsync: str = "always",
         host_class: type = PartitionHost,
-        host_zero_options: dict[str, Any] | None = None,
+        host_extra: dict[str, Any] | None = None,
         aws_account_id: str = ACCOUNT_ID,
         aws_region: str = REGION,
     ) -> None:
         """``host_class`` builds the partition hosts (a subclass may serve the gateway too:
-        injected, since the control plane sits below the gateway); ``host_zero_options`` are
-        extra constructor keywords for host 0 only (where the embedded gateway lives)."""
+        injected, since the control plane sits below the gateway); ``host_extra`` are extra
+        constructor keywords for every host (the embedded gateway's address, which all of them
+        serve together)."""
         self.data_dir = data_dir
         self.router = Router(self._local_table)
         self.keeper = CatalogKeeper(CatalogStore(data_dir), on_change=self._installed)
@@ -99,9 +100,8 @@ class Controller:
         remote: Any = ray.remote(**host_class_options())(host_class)
         self.hosts: dict[str, Any] = {}
         for index, name in enumerate(self.catalog.hosts):
-            extra = (host_zero_options or {}) if index == 0 else {}
             self.hosts[name] = remote.options(**host_options(index)).remote(
-                name, data_dir, fsync=fsync, **extra
+                name, data_dir, fsync=fsync, **(host_extra or {})
             )
         self.plane = ControlPlane(
             self.keeper, self.hosts, self.router, CodeStore(data_dir), ensure_loop=self._ensure_loop

@@ -3,9 +3,14 @@
 - :class:`Gateway` — an actor that only serves HTTP and reaches every partition through Ray
   (one per node when raybus attaches to a cluster).
 - :class:`GatewayHost` — a partition host that also serves HTTP. Calls to the partitions it
-  hosts are plain awaits on its own event loop; only the others cross Ray. The embedded cluster
-  (`raybus up` without ``--address``) serves from host 0, which on one machine takes a Ray
-  call (1.3 ms, and a copy through the object store for large batches) off every request.
+  hosts are plain awaits on its own event loop; only the others cross Ray (1.3 ms here, and a
+  copy through the object store for large batches). In the embedded cluster (`raybus up`
+  without ``--address``) every host serves the one address together (``SO_REUSEPORT``: the
+  kernel spreads connections over their listening sockets), so the HTTP, codec and routing
+  work is spread over the hosts' processes, and a request that may use any partition (a
+  standard queue's send and receive, a standard topic's publish) uses a local one first
+  (:meth:`raybus.actors.Router.nearest`). ``/metrics`` adds the peers' request counters to the
+  answering process's own (:mod:`raybus.gateway.metrics`).
 
 Auth rule (both): a gateway bound to a non-loopback address refuses to start without a token
 unless ``allow_open`` says so explicitly; on loopback it may run open and logs that it does.
@@ -19,6 +24,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +38,7 @@ from raybus.core.routing import RoutingTable
 from raybus.gateway.boundary import BODY_TIMEOUT_S, IDLE_TIMEOUT_S, Limits
 from raybus.gateway.functions import FunctionService
 from raybus.gateway.lanes import Lanes
-from raybus.gateway.metrics import GatewayMetrics
+from raybus.gateway.metrics import Families, GatewayMetrics
 from raybus.gateway.queue_service import QueueService
 from raybus.gateway.server import build_app
 from raybus.gateway.topics import TopicService
@@ -60,6 +66,7 @@ class ServeSpec:
     idle_timeout_s: float = IDLE_TIMEOUT_S
     body_timeout_s: float = BODY_TIMEOUT_S
     aws_credentials: tuple[tuple[str, str], ...] = ()  # (access key id, secret) to verify
+    shared: bool = False  # several processes serve this address together (SO_REUSEPORT)
 
     @property
     def limits(self) -> Limits:
@@ -75,6 +82,13 @@ class ServeSpec:
             )
 
 
+PEER_SCRAPE_TIMEOUT_S = 5.0
+
+
+async def _await(ref: Any) -> Any:
+    return await ref
+
+
 def _controller() -> Any:
     return ray.get_actor(CONTROLLER_NAME, namespace=NAMESPACE)
 
@@ -87,10 +101,17 @@ async def _fetch_table() -> RoutingTable:
 class _Server:
     """The HTTP server and its routing, on the running event loop."""
 
-    def __init__(self, spec: ServeSpec, router: Router, functions: FunctionRuntime) -> None:
+    def __init__(
+        self,
+        spec: ServeSpec,
+        router: Router,
+        functions: FunctionRuntime,
+        peers: Callable[[], Awaitable[Sequence[Families]]] | None = None,
+    ) -> None:
         self.spec = spec
         self.router = router
         self.metrics = GatewayMetrics()
+        self.metrics.peers = peers
         self.lanes = Lanes(router)
         self.service = QueueService(self.lanes)
         self.topics = TopicService(self.lanes)
@@ -118,7 +139,9 @@ class _Server:
             app, access_log=None, keepalive_timeout=spec.limits.idle_timeout_s
         )
         await self.runner.setup()
-        site = web.TCPSite(self.runner, spec.host, spec.port, reuse_address=True)
+        site = web.TCPSite(
+            self.runner, spec.host, spec.port, reuse_address=True, reuse_port=spec.shared
+        )
         await site.start()
         port = spec.port
         server = getattr(site, "_server", None)
@@ -225,9 +248,9 @@ class GatewayHost(PartitionHost):
     async def start(self) -> dict[str, Any]:
         described = await super().start()
         if self.serve is not None and self.server is None:
-            server = _Server(
-                self.serve, Router(_fetch_table, local={self.name: self}), self.functions
-            )
+            router = Router(_fetch_table, local={self.name: self})
+            peers = self._peer_traffic if self.serve.shared else None
+            server = _Server(self.serve, router, self.functions, peers)
             self.server = server
             try:
                 await server.start()
@@ -244,6 +267,30 @@ class GatewayHost(PartitionHost):
 
     def summary(self) -> dict[str, int]:
         return self.server.summary() if self.server else {}
+
+    def traffic_families(self) -> Families:
+        """This host's request-path metric families (a peer serving the same address is
+        answering a scrape)."""
+        return self.server.metrics.traffic_families() if self.server else []
+
+    async def _peer_traffic(self) -> list[Families]:
+        """The request-path families of the other hosts serving this address; a host that
+        does not answer within :data:`PEER_SCRAPE_TIMEOUT_S` (dead, restarting) is left out
+        of this scrape."""
+        assert self.server is not None
+        names = [name for name in self.server.router.table.hosts if name != self.name]
+        refs: list[Any] = []
+        for name in names:
+            with contextlib.suppress(ValueError):  # not (yet) registered under its name
+                refs.append(ray.get_actor(name, namespace=NAMESPACE).traffic_families.remote())
+        if not refs:
+            return []
+        done, pending = await asyncio.wait(
+            [asyncio.ensure_future(_await(ref)) for ref in refs], timeout=PEER_SCRAPE_TIMEOUT_S
+        )
+        for future in pending:
+            future.cancel()
+        return [f.result() for f in done if f.exception() is None]
 
     async def stop(self) -> None:
         if self.server is not None:

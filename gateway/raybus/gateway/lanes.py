@@ -122,4 +122,4 @@ class Lanes:
         def call(partition: int, chunk: list[Any]) -> Awaitable[list[Any]]:
             return self.submit(kind, key, partition, op(chunk))
 
-        return await send_split(route, entries, next(self.router.turn), call)
+        return await send_split(route, entries, self.router.nearest(route)[0], call)

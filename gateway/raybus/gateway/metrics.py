@@ -8,6 +8,13 @@ collector turns them into samples labelled ``resource`` and ``partition``. Label
 and event-source mappings (:mod:`raybus.gateway.resource_metrics`) — never message, group,
 subscription or mapping ids.
 
+Several processes may serve one address (every partition host of an embedded cluster listens
+on the same port, :mod:`raybus.gateway.actor`), and a scrape reaches any one of them. So the
+request-path counters live in a registry of their own (``traffic``); the process that answers a
+scrape adds its peers' (:meth:`GatewayMetrics.traffic_families`, fetched over Ray) to its own,
+sample by sample, and a scrape shows the whole address whichever process answers. The
+partition and resource samples are read cluster-wide at scrape time already.
+
 No ``_created`` series: prometheus_client adds one to every counter and histogram child by
 default, doubling the lines of a scrape for a value nobody graphs. The registry drops them
 itself (:class:`MetricsRegistry`) rather than through ``disable_created_metrics()`` or
@@ -18,16 +25,20 @@ variable is read only when prometheus_client is first imported, which Ray may do
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from raybus.gateway.resource_metrics import ResourceCollector
 
-__all__ = ["GatewayMetrics", "MetricsRegistry"]
+__all__ = ["Families", "GatewayMetrics", "MetricsRegistry"]
+
+#: Metric families as plain data (Ray carries them between processes):
+#: ``(name, documentation, type, [(sample name, labels, value), ...])`` per family.
+Families = list[tuple[str, str, str, list[tuple[str, dict[str, str], float]]]]
 
 LATENCY_BUCKETS = (
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0,
@@ -48,10 +59,40 @@ class MetricsRegistry(CollectorRegistry):
             yield family
 
 
+def families_of(registry: CollectorRegistry) -> Families:
+    return [
+        (f.name, f.documentation, f.type, [(x.name, dict(x.labels), x.value) for x in f.samples])
+        for f in registry.collect()
+    ]
+
+
+class _Traffic(Collector):
+    """This process's request-path families plus its peers' (``peers``, set just before a
+    scrape), summed sample by sample: counters, histogram buckets and the long-poll gauge all
+    add up over the processes serving one address."""
+
+    def __init__(self, own: CollectorRegistry) -> None:
+        self.own = own
+        self.peers: list[Families] = []
+
+    def collect(self) -> Iterator[Metric]:
+        merged: dict[str, Metric] = {}
+        values: dict[tuple[str, str, tuple[tuple[str, str], ...]], float] = {}
+        for families in (families_of(self.own), *self.peers):
+            for name, documentation, kind, samples in families:
+                if name not in merged:
+                    merged[name] = Metric(name, documentation, kind)
+                for sample, labels, value in samples:
+                    key = (name, sample, tuple(sorted(labels.items())))
+                    values[key] = values.get(key, 0.0) + value
+        for (name, sample, pairs), value in values.items():
+            merged[name].add_sample(sample, dict(pairs), value)
+        yield from merged.values()
+
+
 class _PartitionCollector(Collector):
     def __init__(self) -> None:
         self.latest: Mapping[str, list[dict[str, Any]]] = {}
-        self.parked = 0
 
     def collect(self) -> Iterator[Any]:
         labels = ["resource", "partition"]
@@ -87,48 +128,61 @@ class _PartitionCollector(Collector):
                 dead.add_metric(values, part.get("dead_lettered", 0))
                 expired.add_metric(values, part.get("expired", 0))
         yield from (visible, in_flight, delayed, age, dead, expired)
-        yield GaugeMetricFamily(
-            "raybus_gateway_long_polls", "Receives waiting in a long poll.", value=self.parked
-        )
 
 
 class GatewayMetrics:
     def __init__(self) -> None:
-        self.registry: CollectorRegistry = MetricsRegistry()
+        self.traffic: CollectorRegistry = MetricsRegistry()  # this process's request path
         resource = ["resource"]
         self.sent = Counter(
-            "raybus_queue_messages_sent", "Messages accepted.", resource, registry=self.registry
+            "raybus_queue_messages_sent", "Messages accepted.", resource, registry=self.traffic
         )
         self.sent_bytes = Counter(
-            "raybus_queue_bytes_sent", "Body bytes accepted.", resource, registry=self.registry
+            "raybus_queue_bytes_sent", "Body bytes accepted.", resource, registry=self.traffic
         )
         self.received = Counter(
             "raybus_queue_messages_received",
             "Messages handed to consumers.",
             resource,
-            registry=self.registry,
+            registry=self.traffic,
         )
         self.deleted = Counter(
-            "raybus_queue_messages_deleted", "Messages deleted.", resource, registry=self.registry
+            "raybus_queue_messages_deleted", "Messages deleted.", resource, registry=self.traffic
         )
         self.latency = Histogram(
             "raybus_gateway_request_duration_seconds",
             "Request latency by operation and outcome.",
             ["operation", "outcome"],
             buckets=LATENCY_BUCKETS,
-            registry=self.registry,
+            registry=self.traffic,
         )
         self.throttled = Counter(
             "raybus_gateway_throttled",
             "Requests refused with 429.",
             ["operation"],
-            registry=self.registry,
+            registry=self.traffic,
         )
+        self.long_polls = Gauge(
+            "raybus_gateway_long_polls", "Receives waiting in a long poll.", registry=self.traffic
+        )
+        self.registry: CollectorRegistry = MetricsRegistry()  # what a scrape answers
+        self._traffic = _Traffic(self.traffic)
+        self.registry.register(self._traffic)
         self.partitions = _PartitionCollector()
         self.registry.register(self.partitions)
         self.resources = ResourceCollector()
         self.registry.register(self.resources)
         self.totals = {"sent": 0, "received": 0, "deleted": 0}
+        #: the request-path families of the other processes serving this address
+        self.peers: Callable[[], Awaitable[Sequence[Families]]] | None = None
+
+    def traffic_families(self) -> Families:
+        """This process's request-path families, for the peer answering a scrape."""
+        return families_of(self.traffic)
+
+    async def gather_peers(self) -> None:
+        """Fetch the peers' request-path families for the scrape about to be answered."""
+        self._traffic.peers = list(await self.peers()) if self.peers is not None else []
 
     def count(self, kind: str, queue: str, amount: int, nbytes: int = 0) -> None:
         if amount <= 0:

@@ -72,13 +72,16 @@ class OperationsApi:
         service = self.context.queues
         metrics = self.context.metrics
         latest: dict[str, list[dict[str, Any]]] = {}
+        # the newest table: a resource created through another process serving this address
+        # may not have reached this one's routing watch yet
+        await service.router.refresh()
         for name in list(service.router.table.routes("queue")):
             try:
                 latest[name] = await service.partition_stats(name)
             except RaybusError:
                 continue  # a queue mid-delete or a host restarting: skip it this scrape
         metrics.partitions.latest = latest
-        metrics.partitions.parked = service.parked
+        await metrics.gather_peers()
         table = service.router.table
         hosts: list[dict[str, Any]] = []
         if table.routes("topic") or table.routes("function") or table.routes("mapping"):

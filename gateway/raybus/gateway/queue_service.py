@@ -75,11 +75,10 @@ class QueueService:
                 self.parked -= 1
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_s
-        start = next(self.router.turn)
+        order = self.router.nearest(route)
         while True:
             messages: list[ReceivedMessage] = []
-            for step in range(count):
-                partition = (start + step) % count
+            for partition in order:
                 wanted = Receive(max_messages - len(messages), visibility_timeout_s)
                 messages += await self.lanes.submit(QUEUE, queue, partition, wanted)
                 if len(messages) >= max_messages:
@@ -94,7 +93,7 @@ class QueueService:
                 self.parked -= 1
             if woke is None:
                 return []
-            start = woke
+            order = [woke, *(p for p in order if p != woke)]
 
     async def _wait_any(self, queue: str, count: int, wait_s: float) -> int | None:
         """Park on every partition; the index of the first with a visible message, or None.

@@ -206,6 +206,7 @@ def build_app(
     limits = limits or Limits()
     control = admin if isinstance(admin, Control) else Control(admin)
     context = Context(control, service, metrics, limits, topics, functions)
+    metrics.long_polls.set_function(lambda: service.parked)
     middleware = _Middleware(metrics, token, limits)
     app = web.Application(
         middlewares=[middleware.middleware],
