@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from raybus.core import Attribute, RaybusError, md5_of_attributes, md5_of_body, validate_attributes
@@ -96,3 +98,18 @@ def test_text_outside_the_sqs_character_ranges_fails(text: str) -> None:
     with pytest.raises(RaybusError) as info:
         validate_sqs_text(text, what="body")
     assert info.value.code == "InvalidMessageContents"
+
+
+@pytest.mark.parametrize("code", range(0x80))
+def test_the_ascii_fast_path_rejects_exactly_the_characters_the_full_check_rejects(
+    code: int,
+) -> None:
+    text = f"ok{chr(code)}ok"
+    rejected = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+    if rejected.search(text):
+        with pytest.raises(RaybusError) as caught:
+            validate_sqs_text(text, what="The message body")
+        assert caught.value.code == "InvalidMessageContents"
+        assert f"U+{code:04X}" in caught.value.message
+    else:
+        validate_sqs_text(text, what="The message body")

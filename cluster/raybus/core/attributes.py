@@ -39,6 +39,7 @@ _NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _BASE_TYPES = ("String", "Number", "Binary")
 # Characters SQS accepts in message text (XML 1.0 character ranges).
 _INVALID_TEXT = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_ASCII_CONTROLS = bytes(c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D))
 
 
 class Attribute(NamedTuple):
@@ -81,7 +82,13 @@ def attributes_size(attributes: Attributes) -> int:
 
 
 def validate_sqs_text(text: str, *, what: str) -> None:
-    """Raise InvalidMessageContents if ``text`` holds a character SQS rejects."""
+    """Raise InvalidMessageContents if ``text`` holds a character SQS rejects. ASCII text (the
+    common case; ``isascii`` is a flag check) can only hold a C0 control, found by deleting
+    them from its bytes — several times faster than the regular expression's scan."""
+    if text.isascii():
+        raw = text.encode("ascii")
+        if len(raw.translate(None, _ASCII_CONTROLS)) == len(raw):
+            return
     bad = _INVALID_TEXT.search(text)
     if bad is not None:
         raise RaybusError(
