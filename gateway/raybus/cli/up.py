@@ -13,6 +13,21 @@ from typing import Any
 __all__ = ["register", "run"]
 
 
+#: The default host count's cap: measured only up to 2 cores (docs/configuration.md).
+MAX_DEFAULT_HOSTS = 8
+
+
+def default_hosts() -> int:
+    """One partition host per core this process may run on, at most :data:`MAX_DEFAULT_HOSTS`:
+    every host serves the gateway, so HTTP and codec work spreads over the cores (on 2 cores,
+    2 hosts sent and received ×1,000 batches 17–20 % faster than one, ×10 batches alike)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_DEFAULT_HOSTS))
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "up",
@@ -24,7 +39,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="gateway bind address (127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="gateway port (8000; 0 = any)")
     parser.add_argument(
-        "--partition-hosts", type=int, default=1, metavar="N", help="partition host actors (1)"
+        "--partition-hosts",
+        type=int,
+        default=default_hosts(),
+        metavar="N",
+        help=f"partition host actors, each serving the gateway (one per core, at most "
+        f"{MAX_DEFAULT_HOSTS}: {default_hosts()} here)",
     )
     parser.add_argument("--address", default=None, help="attach to a running Ray cluster")
     parser.add_argument(
