@@ -159,6 +159,14 @@ async def send_split(
     return [r if r is not None else RaybusError("InternalError", "no result") for r in results]
 
 
+def _rotated(items: list[int], turn: int) -> list[int]:
+    """``items`` starting at ``turn`` (modulo their count), wrapping around."""
+    if not items:
+        return items
+    start = turn % len(items)
+    return items[start:] + items[:start]
+
+
 class Router:
     """``local`` maps host names to partition hosts living in this process."""
 
@@ -213,13 +221,8 @@ class Router:
         if count == 1:
             return [0]
         local = [p for p in range(count) if partitions[p].host in self.local]
-        if not local or len(local) == count:
-            return [(turn + step) % count for step in range(count)]
         remote = [p for p in range(count) if partitions[p].host not in self.local]
-        return [
-            *(local[(turn + i) % len(local)] for i in range(len(local))),
-            *(remote[(turn + i) % len(remote)] for i in range(len(remote))),
-        ]
+        return [*_rotated(local, turn), *_rotated(remote, turn)]
 
     def host(self, name: str) -> HostCalls:
         local = self.local.get(name)
