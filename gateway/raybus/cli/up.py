@@ -38,13 +38,14 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--data-dir", default="./.raybus", help="where logs live (./.raybus)")
     parser.add_argument("--host", default="127.0.0.1", help="gateway bind address (127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="gateway port (8000; 0 = any)")
+    hosts = default_hosts()
     parser.add_argument(
         "--partition-hosts",
         type=int,
-        default=default_hosts(),
+        default=hosts,
         metavar="N",
         help=f"partition host actors, each serving the gateway (one per core, at most "
-        f"{MAX_DEFAULT_HOSTS}: {default_hosts()} here)",
+        f"{MAX_DEFAULT_HOSTS}: {hosts} here)",
     )
     parser.add_argument("--address", default=None, help="attach to a running Ray cluster")
     parser.add_argument(

@@ -85,10 +85,6 @@ class ServeSpec:
 PEER_SCRAPE_TIMEOUT_S = 5.0
 
 
-async def _await(ref: Any) -> Any:
-    return await ref
-
-
 def _controller() -> Any:
     return ray.get_actor(CONTROLLER_NAME, namespace=NAMESPACE)
 
@@ -286,7 +282,7 @@ class GatewayHost(PartitionHost):
         if not refs:
             return []
         done, pending = await asyncio.wait(
-            [asyncio.ensure_future(_await(ref)) for ref in refs], timeout=PEER_SCRAPE_TIMEOUT_S
+            [asyncio.ensure_future(ref) for ref in refs], timeout=PEER_SCRAPE_TIMEOUT_S
         )
         for future in pending:
             future.cancel()
