@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from raybus.gateway.aws.protocols.values import (
     BadValue,
@@ -136,6 +136,11 @@ def _build_reader(shape: Any, body_only: bool) -> Reader:
     return _scalar_reader(shape, kind)
 
 
+def _refuse(value: Any, expected: str, path: str) -> NoReturn:
+    """A container reader's refusal: null is named as such, anything else by what was due."""
+    raise BadValue("a value, not null" if value is None else expected, path)
+
+
 def _not_null(read: Reader) -> Reader:
     def checked(value: Any, path: str) -> Any:
         if value is None:
@@ -153,10 +158,8 @@ def _structure_reader(shape: Any, body_only: bool) -> Reader:
     ]
 
     def read(value: Any, path: str) -> dict[str, Any]:
-        if value is None:
-            raise BadValue("a value, not null", path)
         if not isinstance(value, dict):
-            raise BadValue("an object", path)
+            _refuse(value, "an object", path)
         out: dict[str, Any] = {}
         for name, key, member in members:
             item = value.get(key)
@@ -169,10 +172,8 @@ def _structure_reader(shape: Any, body_only: bool) -> Reader:
 
 def _list_reader(member: _Compiled) -> Reader:
     def read(value: Any, path: str) -> list[Any]:
-        if value is None:
-            raise BadValue("a value, not null", path)
         if not isinstance(value, list):
-            raise BadValue("an array", path)
+            _refuse(value, "an array", path)
         run = member.run
         return [run(item, f"{path}[{i}]") for i, item in enumerate(value)]
 
@@ -181,10 +182,8 @@ def _list_reader(member: _Compiled) -> Reader:
 
 def _map_reader(key_reader: _Compiled, value_reader: _Compiled) -> Reader:
     def read(value: Any, path: str) -> dict[Any, Any]:
-        if value is None:
-            raise BadValue("a value, not null", path)
         if not isinstance(value, dict):
-            raise BadValue("an object", path)
+            _refuse(value, "an object", path)
         out: dict[Any, Any] = {}
         for key, item in value.items():
             where = join(path, key)
