@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import socket
 import subprocess
 import sys
 import types
@@ -293,3 +294,21 @@ def test_a_real_process_reports_an_argument_that_is_not_utf8_without_a_traceback
     assert done.stderr == (
         b"error: InvalidArgument: argument body is not valid UTF-8 (byte 0xe9 at character 4)\n"
     )
+
+
+def test_up_on_a_port_another_process_listens_on_fails_before_starting_ray(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)  # as another raybus's
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "raybus.cli", "up", "--port", str(port), "--quiet",
+             "--data-dir", str(tmp_path / "data")],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: cannot serve 127.0.0.1:{port}: "), done.stderr
+    assert not (tmp_path / "data").exists()  # nothing started, nothing written

@@ -11,13 +11,20 @@
 - :func:`start` / :class:`ClusterSpec` — bootstrap an embedded cluster or attach to one.
 """
 
-from raybus.control.bootstrap import ClusterSpec, RunningCluster, connect, start
+from raybus.control.bootstrap import (
+    AddressUnavailable,
+    ClusterSpec,
+    RunningCluster,
+    connect,
+    start,
+)
 from raybus.control.catalog import Catalog, CatalogStore, Record
 from raybus.control.controller import Controller
 from raybus.control.keeper import CatalogKeeper
 from raybus.control.plane import ControlCall, ControlPlane
 
 __all__ = [
+    "AddressUnavailable",
     "Catalog",
     "CatalogKeeper",
     "CatalogStore",

@@ -22,7 +22,7 @@ from raybus.actors import NAMESPACE, controller_options, gateway_options, host_n
 from raybus.control.controller import Controller
 from raybus.core.arns import check_identity
 
-__all__ = ["ClusterSpec", "RunningCluster", "start"]
+__all__ = ["AddressUnavailable", "ClusterSpec", "RunningCluster", "reserve_port", "start"]
 
 READY_TIMEOUT_S = 120.0
 
@@ -114,20 +114,34 @@ def connect(address: str | None) -> bool:
     return True
 
 
+class AddressUnavailable(OSError):
+    """The gateway's address cannot be served: in use by another process, or not this
+    machine's."""
+
+
 def reserve_port(host: str, port: int) -> tuple[socket.socket, int]:
     """A socket bound (not listening) to ``host:port`` with ``SO_REUSEPORT``, and its port: the
     partition hosts then all bind that port (``0`` picks a free one first), and the kernel
-    spreads connections over their listening sockets. Close it once they listen."""
+    spreads connections over their listening sockets. Close it once they listen.
+
+    A port another process listens on is refused (``OSError``, address in use) even when that
+    process set ``SO_REUSEPORT`` too — another raybus: the kernel would otherwise split the
+    connections between two clusters. A probe without ``SO_REUSEPORT`` binds it first."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is no owner
+            probe.bind((host, port))
+            port = int(probe.getsockname()[1])
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
-    except OSError:
+    except OSError as error:
         sock.close()
-        raise
-    return sock, int(sock.getsockname()[1])
+        message = f"cannot serve {host}:{port}: {error.strerror}"
+        raise AddressUnavailable(error.errno, message) from error
+    return sock, port
 
 
 def _start_controller(spec: ClusterSpec, data_dir: str, options: dict[str, Any]) -> Any:
@@ -170,16 +184,16 @@ def start(spec: ClusterSpec, *, gateway: type, gateway_host: type | None = None)
     on the one address (``SO_REUSEPORT``: the kernel spreads connections over their listening
     sockets), and a request uses the partitions of the process that received it first. Attached:
     one standalone gateway per node."""
+    attached = spec.address is not None
+    if gateway_host is not None and not attached:
+        reserved, port = reserve_port(spec.host, spec.port)  # before Ray: a taken port fails fast
+        with reserved:  # held until every host listens on the port
+            started_ray = connect(spec.address)
+            os.makedirs(spec.data_dir, exist_ok=True)
+            return _start_serving_hosts(spec, gateway_host, port, started_ray)
     started_ray = connect(spec.address)
     data_dir = os.path.abspath(spec.data_dir)
     os.makedirs(data_dir, exist_ok=True)
-    attached = spec.address is not None
-    colocated = gateway_host is not None and not attached
-    if colocated:
-        assert gateway_host is not None
-        reserved, port = reserve_port(spec.host, spec.port)
-        with reserved:  # held until every host listens on the port
-            return _start_serving_hosts(spec, gateway_host, port, started_ray)
     controller = _start_controller(spec, data_dir, {})
     remote_gateway: Any = ray.remote(gateway)
     nodes: list[str | None] = [None]  # embedded: one gateway, on this node

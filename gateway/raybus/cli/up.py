@@ -155,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    from raybus.control import ClusterSpec, start
+    from raybus.control import AddressUnavailable, ClusterSpec, start
     from raybus.core.errors import RaybusError
     from raybus.gateway import Gateway, GatewayHost
 
@@ -186,6 +186,9 @@ def run(args: argparse.Namespace) -> int:
         cluster = start(spec, gateway=Gateway, gateway_host=GatewayHost)
     except RaybusError as error:
         print(f"error: {error.code}: {error.message}", file=sys.stderr)
+        return 2
+    except AddressUnavailable as error:
+        print(f"error: {error.strerror}", file=sys.stderr)
         return 2
     mode = "test clock" if args.test_clock else "system clock"
     print(
