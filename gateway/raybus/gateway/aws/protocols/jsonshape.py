@@ -20,6 +20,8 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
+import orjson
+
 from raybus.gateway.aws.protocols.values import (
     BadValue,
     b64decode,
@@ -45,7 +47,16 @@ def _reject_constant(name: str) -> Any:
 
 def load_json(body: bytes) -> Any:
     """The JSON value of ``body``; ``BadValue`` if it is not UTF-8 JSON (NaN and Infinity
-    refused) or nests too deep."""
+    refused) or nests too deep.
+
+    orjson reads every well-formed body (several times faster than :mod:`json`); a body it
+    refuses — or one with a lone surrogate escape, which it refuses and the shape readers name
+    by path — is read again by :mod:`json`, whose refusals (byte offsets, line and column) are
+    the ones clients see, so both readers give the same answers."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
