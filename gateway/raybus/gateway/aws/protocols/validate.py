@@ -43,6 +43,15 @@ _SCALARS = {
     "timestamp": (datetime,),
 }
 _NUMBERS = ("integer", "long", "short", "byte", "float", "double")
+# exact runtime types that need no check beyond the type (bool is not an int here; a blob may
+# be text, as botocore accepts it)
+_PLAIN_TYPES: dict[str, tuple[type, ...]] = {
+    "integer": (int,),
+    "long": (int,),
+    "short": (int,),
+    "byte": (int,),
+    "blob": (bytes, bytearray, memoryview, str),
+}
 _TYPE_WORDS = {"structure": "structure", "list": "list", "map": "map", "blob": "binary"}
 
 
@@ -84,6 +93,7 @@ class _Checker:
 
     __slots__ = (
         "_members",
+        "document",
         "enum",
         "enum_text",
         "high",
@@ -92,9 +102,12 @@ class _Checker:
         "low",
         "name",
         "numeric",
+        "plain",
+        "required",
         "sensitive",
         "shape",
         "sized",
+        "tagged_union",
         "types",
     )
 
@@ -115,12 +128,21 @@ class _Checker:
         self.enum_text = ", ".join(enum) if enum else ""
         self.lenient = lenient
         self._members: Any = None
+        self.document = bool(shape.is_document_type) if kind == "structure" else False
+        self.tagged_union = bool(shape.is_tagged_union) if kind == "structure" else False
+        self.required = tuple(meta.get("required", ())) if kind == "structure" else ()
+        # the exact types a value of a scalar shape without bounds or enum may have, so that
+        # such a value (most members: the codecs have typed them) is passed by one lookup
+        plain = kind in _SCALARS and self.low is None and self.high is None and enum is None
+        self.plain: frozenset[type] = (
+            frozenset(_PLAIN_TYPES.get(kind, self.types)) if plain else frozenset()
+        )
 
     # -- the value itself ---------------------------------------------------------------------
     def type_ok(self, value: Any) -> bool:
         kind = self.kind
         if kind == "structure":
-            return type(value) is dict or self.shape.is_document_type or isinstance(value, Mapping)
+            return type(value) is dict or self.document or isinstance(value, Mapping)
         if kind == "list":
             return isinstance(value, list | tuple)
         if kind == "map":
@@ -177,6 +199,8 @@ class _Checker:
         return self._members
 
     def check(self, value: Any, path: str, out: list[str]) -> None:
+        if type(value) in self.plain:
+            return
         own = self.own(value)
         if own:
             out.extend(_problem(self.sensitive, value, path, c) for c in own)
@@ -184,7 +208,7 @@ class _Checker:
                 return
         kind = self.kind
         if kind == "structure":
-            if not self.shape.is_document_type:
+            if not self.document:
                 self._structure(value, path, out)
         elif kind == "list":
             self._list(value, path, out)
@@ -194,7 +218,7 @@ class _Checker:
     def _structure(self, value: Mapping[str, Any], path: str, out: list[str]) -> None:
         members = self.members()
         prefix = f"{path}." if path else ""
-        for name in self.shape.metadata.get("required", ()):
+        for name in self.required:
             if value.get(name) is None:
                 known = members.get(name)
                 sensitive = known is not None and known[1].sensitive
@@ -204,9 +228,9 @@ class _Checker:
             if member is None:
                 where = prefix + lower_camel(str(name))
                 out.append(_problem(False, item, where, f"Member must be a member of {self.name}"))
-            elif item is not None:
+            elif item is not None and type(item) not in member[1].plain:
                 member[1].check(item, prefix + member[0], out)
-        if self.shape.is_tagged_union:
+        if self.tagged_union:
             present = [name for name, item in value.items() if item is not None]
             if len(present) != 1:
                 where = path or lower_camel(self.name)
