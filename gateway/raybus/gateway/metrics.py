@@ -173,6 +173,9 @@ class GatewayMetrics:
         self.resources = ResourceCollector()
         self.registry.register(self.resources)
         self.totals = {"sent": 0, "received": 0, "deleted": 0}
+        # labelled children by (family, labels): ``labels()`` takes a lock and checks its
+        # arguments on every call, twice per request
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         #: the request-path families of the other processes serving this address
         self.peers: Callable[[], Awaitable[Sequence[Families]]] | None = None
 
@@ -184,19 +187,31 @@ class GatewayMetrics:
         """Fetch the peers' request-path families for the scrape about to be answered."""
         self._traffic.peers = list(await self.peers()) if self.peers is not None else []
 
+    def _child(self, family: Any, *labels: str) -> Any:
+        key = (id(family), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = family.labels(*labels)
+        return child
+
+    def observe(self, operation: str, outcome: str, seconds: float) -> None:
+        """One request's latency, by operation and outcome."""
+        self._child(self.latency, operation, outcome).observe(seconds)
+
     def count(self, kind: str, queue: str, amount: int, nbytes: int = 0) -> None:
         if amount <= 0:
             return
         self.totals[kind] += amount
         if kind == "sent":
-            self.sent.labels(queue).inc(amount)
-            self.sent_bytes.labels(queue).inc(nbytes)
+            self._child(self.sent, queue).inc(amount)
+            self._child(self.sent_bytes, queue).inc(nbytes)
         elif kind == "received":
-            self.received.labels(queue).inc(amount)
+            self._child(self.received, queue).inc(amount)
         else:
-            self.deleted.labels(queue).inc(amount)
+            self._child(self.deleted, queue).inc(amount)
 
     def forget(self, queue: str) -> None:
         for metric in (self.sent, self.sent_bytes, self.received, self.deleted):
+            self._children.pop((id(metric), (queue,)), None)
             with contextlib.suppress(KeyError):
                 metric.remove(queue)

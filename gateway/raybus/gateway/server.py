@@ -76,9 +76,7 @@ class _Middleware:
             try:
                 return await handler(request)
             except web.HTTPNotFound:  # neither the native API nor a request AWS clients send
-                self.metrics.latency.labels("unknown", "NotFound").observe(
-                    time.perf_counter() - started
-                )
+                self.metrics.observe("unknown", "NotFound", time.perf_counter() - started)
                 return self._error(codec, _fail("NotFound", f"No route {request.path}."))
         request[CODEC] = codec
         outcome = "ok"
@@ -125,7 +123,7 @@ class _Middleware:
             response = self._error(codec, _fail("InternalError", "An unexpected server error."))
         if close:
             response.force_close()
-        self.metrics.latency.labels(operation, outcome).observe(time.perf_counter() - started)
+        self.metrics.observe(operation, outcome, time.perf_counter() - started)
         return response
 
     async def _admit(self, request: web.Request, route: Route) -> None:

@@ -141,7 +141,7 @@ class AwsFront:
         if close:
             out.force_close()
         outcome = "ok" if response.status < 400 else str(response.status)
-        self.context.metrics.latency.labels(label, outcome).observe(time.perf_counter() - started)
+        self.context.metrics.observe(label, outcome, time.perf_counter() - started)
         return out
 
     async def _wire(self, request: web.Request) -> WireRequest:
