@@ -154,7 +154,7 @@ def test_a_killed_partition_host_restarts_and_loses_no_acknowledged_message(
 class RaybusProcess:
     """`raybus up` in its own session; ``kill()`` SIGKILLs its whole process tree at once."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, hosts: int = 2) -> None:
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -167,7 +167,7 @@ class RaybusProcess:
                 "0",
                 "--test-clock",
                 "--partition-hosts",
-                "2",
+                str(hosts),
                 "--quiet",
             ],
             stdout=subprocess.PIPE,

@@ -246,6 +246,26 @@ class PartitionHost:
             )
         return closed
 
+    async def release(self, kind_name: str, key: str, partition: int, epoch: int) -> bool:
+        """Stop serving one partition that moved away at ``epoch``: close it (what it
+        acknowledged is committed; its log's ``flock`` is released for the new owner) and keep
+        its files. False if it is not open here below that epoch."""
+        await self.start()
+        place = (kind_name, key, partition)
+        shell = self.shells.get(place)
+        if shell is None or shell.epoch >= epoch:
+            return False
+        del self.shells[place]  # callers from now on: StaleEpoch, and their routers refresh
+        await self.pollers.forget(shell)
+        await shell.close()
+        log.info("%s released %s %s/%d (moved at epoch %d)", self.name, *place, epoch)
+        return True
+
+    async def holding(self) -> list[tuple[str, str, int, int]]:
+        """Every partition open here, as (kind, key, partition, epoch)."""
+        await self.start()
+        return [(*place, shell.epoch) for place, shell in self.shells.items()]
+
     async def set_clock(self, now_ms: int, *, wake: bool = True) -> None:
         """Move the virtual clock to ``now_ms`` (never back) and, with ``wake``, wake every
         partition. The controller's steps set every host's clock first without waking, so no

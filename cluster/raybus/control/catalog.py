@@ -38,10 +38,21 @@ from raybus.core.registry import KINDS, kind
 from raybus.core.routing import PartitionRoute, Route, RoutingTable
 from raybus.storage import FileLog
 
-__all__ = ["Assignment", "Catalog", "CatalogStore", "CodeStore", "Record"]
+__all__ = ["Assignment", "Catalog", "CatalogStore", "CodeStore", "PartitionMove", "Record"]
 
 FORMAT = 3
 Assignment = tuple[str, str, int, int, dict[str, Any], int]  # kind, key, partition, epoch, ...
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionMove:
+    """One partition moving from one host to another (:meth:`Catalog.balance_moves`)."""
+
+    kind: str
+    key: str
+    partition: int
+    source: str
+    target: str
 
 
 @dataclass(slots=True)
@@ -281,6 +292,56 @@ class Catalog:
             load[host] += 1
             placements.append([host, 1])
         return placements
+
+    def balance_moves(self) -> list[PartitionMove]:
+        """The moves that even out the partitions per host (no two hosts differ by more than
+        one), fewest first: each takes a partition from the most loaded host to the least
+        loaded one (ties: host order), choosing the resource with the most partitions on the
+        source compared with the target, so a resource's partitions spread too. Pure: the
+        catalog is not changed (see :meth:`move`)."""
+        load = self.load()
+        owners: dict[tuple[str, str, int], str] = {}
+        spread: dict[tuple[str, str], dict[str, int]] = {}  # a resource's partitions per host
+        for name in KINDS:
+            for key, record in sorted(self.records.get(name, {}).items()):
+                for index, (host, _) in enumerate(record.placements):
+                    owners[(name, key, index)] = host
+                    hosts = spread.setdefault((name, key), {})
+                    hosts[host] = hosts.get(host, 0) + 1
+        order = {host: index for index, host in enumerate(self.hosts)}
+        moves: list[PartitionMove] = []
+        while load:
+            source = max(load, key=lambda h: (load[h], -order.get(h, len(order))))
+            target = min(load, key=lambda h: (load[h], order.get(h, len(order))))
+            if load[source] - load[target] <= 1:
+                break
+            place = max(  # max keeps the first of equals: kind, key and partition order
+                (place for place, host in owners.items() if host == source),
+                key=lambda p: spread[p[:2]].get(source, 0) - spread[p[:2]].get(target, 0),
+            )
+            owners[place] = target
+            hosts = spread[place[:2]]
+            hosts[source] -= 1
+            hosts[target] = hosts.get(target, 0) + 1
+            load[source] -= 1
+            load[target] += 1
+            moves.append(PartitionMove(*place, source, target))
+        return moves
+
+    def move(self, kind_name: str, key: str, partition: int, host: str) -> int:
+        """Place a partition on ``host`` with the next epoch (which fences its old owner's
+        callers); returns that epoch. The host must be one of the catalog's."""
+        if host not in self.hosts:
+            raise RaybusError("InvalidParameterValue", f"No partition host named {host}.")
+        record = self.get(kind_name, key)
+        if not 0 <= partition < len(record.placements):
+            raise RaybusError(
+                "InvalidParameterValue", f"{kind_name} {key} has no partition {partition}."
+            )
+        placement = record.placements[partition]
+        placement[0], placement[1] = host, placement[1] + 1
+        self.version += 1
+        return int(placement[1])
 
     def reopen_host(self, host: str) -> None:
         """``host`` has a new incarnation: every partition it owns gets a new epoch."""

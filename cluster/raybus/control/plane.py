@@ -24,14 +24,17 @@ from collections.abc import Callable
 from typing import Any, Generic, Protocol, TypeVar
 
 from raybus.actors import Router
-from raybus.control.catalog import Catalog, CodeStore, Record
+from raybus.control.catalog import Catalog, CodeStore, PartitionMove, Record
 from raybus.control.keeper import CatalogKeeper
 from raybus.core.clock import SystemClock
+from raybus.core.errors import RaybusError
 from raybus.engines.ops import Op
 
 __all__ = ["ControlCall", "ControlPlane", "MoveTaskRunner"]
 
 log = logging.getLogger(__name__)
+
+HOST_CALL_TIMEOUT_S = 60.0  # a host closing or opening one partition (recovery reads its log)
 
 R = TypeVar("R", covariant=True)
 
@@ -138,6 +141,77 @@ class ControlPlane:
                 log.warning(
                     "closing %s %s failed (files stay): %r", record.kind, record.key, result
                 )
+
+    async def move_partition(self, move: PartitionMove) -> int:
+        """Move one partition to another host, online; returns its new epoch.
+
+        The catalog first (saved: a controller restarted mid-move finds the new owner, and
+        callers with the old epoch are refused from now on), then the old owner closes the
+        partition — committing what it acknowledged and releasing the log's ``flock`` — and the
+        new owner opens it at the new epoch from the same directory (data directories are
+        shared by the hosts: one machine, or a shared volume). Callers that reach the old owner
+        meanwhile get ``StaleEpoch``/``PartitionUnavailable``, which routers and clients retry.
+        An old owner that cannot be reached is dead or cut off: its ``flock`` keeps the new
+        owner from opening until the process is gone, and the move fails (run it again)."""
+        async with self.change() as catalog:
+            record = catalog.get(move.kind, move.key)
+            if record.placements[move.partition][0] != move.source:
+                raise RaybusError(
+                    "Conflict",
+                    f"{move.kind} {move.key}/{move.partition} is no longer on {move.source}.",
+                )
+            epoch = catalog.move(move.kind, move.key, move.partition, move.target)
+            incarnation, config = record.incarnation, record.config.to_dict()
+        with contextlib.suppress(Exception):  # gone: its process no longer holds the log
+            await asyncio.wait_for(
+                self.hosts[move.source].release.remote(move.kind, move.key, move.partition, epoch),
+                HOST_CALL_TIMEOUT_S,
+            )
+        opened: int = await asyncio.wait_for(
+            self.hosts[move.target].open.remote(
+                move.kind, move.key, move.partition, epoch, config, incarnation
+            ),
+            HOST_CALL_TIMEOUT_S,
+        )
+        attached = self.catalog.attached(move.kind, move.key)
+        if attached:
+            await self.router.attach(move.kind, move.key, move.partition, attached)
+        return opened
+
+    async def reconcile_hosts(self) -> int:
+        """Bring every host that answers in line with the catalog: release what it serves
+        that has moved away, then open what the catalog places on it that it does not serve
+        (a move interrupted by a crash is finished here). Returns how many partitions that
+        took; a host that does not answer is left to its own restart, which reopens its
+        assignments."""
+        held: dict[str, dict[tuple[str, str, int], int]] = {}
+        for name, handle in self.hosts.items():
+            with contextlib.suppress(Exception):
+                places = await asyncio.wait_for(handle.holding.remote(), HOST_CALL_TIMEOUT_S)
+                held[name] = {(k, key, p): epoch for k, key, p, epoch in places}
+        catalog = self.catalog
+        changed = 0
+        for name, places in held.items():  # first releases: a stray owner holds the flock
+            for kind_name, key, index in places:
+                record = catalog.find(kind_name, key)
+                if record is None or index >= len(record.placements):
+                    continue  # deleted meanwhile: its delete closes it
+                owner, current = record.placements[index]
+                if owner != name:  # released only below the epoch it moved at
+                    await self.hosts[name].release.remote(kind_name, key, index, current)
+                    changed += 1
+        touched: set[tuple[str, str]] = set()
+        for name in held:
+            for kind_name, key, index, epoch, settings, incarnation in catalog.assignments(name):
+                if held[name].get((kind_name, key, index), -1) < epoch:
+                    await self.hosts[name].open.remote(
+                        kind_name, key, index, epoch, settings, incarnation
+                    )
+                    touched.add((kind_name, key))
+                    changed += 1
+        for kind_name, key in touched:
+            await self.push_attached(kind_name, key)
+        return changed
 
     async def push_attached(self, kind: str, key: str) -> None:
         """Hand every partition of a resource its attached settings now (a topic's

@@ -1,4 +1,5 @@
-"""The operational routes: the clock, ``/healthz`` and ``/metrics`` (docs/http-api.md)."""
+"""The operational routes: the clock, the partition hosts (rebalancing), ``/healthz`` and
+``/metrics`` (docs/http-api.md)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from raybus.control.hosts import Rebalance
 from raybus.core.errors import RaybusError
 from raybus.gateway import schemas as S
 from raybus.gateway.api import Context, body, ok
@@ -24,6 +26,27 @@ __all__ = ["OperationsApi", "routes"]
 
 CLOCK_ADVANCE = closed(
     {"seconds": {"type": "number", "minimum": 0, "maximum": 366 * 24 * 3600}}, ["seconds"]
+)
+REBALANCE = closed({"dry_run": BOOLEAN})
+_MOVE = {
+    "kind": S.STRING,
+    "key": S.STRING,
+    "partition": INTEGER,
+    "source": S.STRING,
+    "target": S.STRING,
+}
+REBALANCED = open_object(
+    {
+        "moves": {"type": "array", "items": open_object({**_MOVE, "epoch": INTEGER})},
+        "failed": {
+            "type": "array",
+            "items": open_object({**_MOVE, "code": S.STRING, "message": S.STRING}),
+        },
+        "repaired": INTEGER,
+        "hosts": {"type": "object", "additionalProperties": INTEGER},
+        "dry_run": BOOLEAN,
+    },
+    ["moves", "failed", "repaired", "hosts", "dry_run"],
 )
 HEALTH = open_object(
     {
@@ -50,6 +73,10 @@ class OperationsApi:
         if "seconds" not in data:
             raise RaybusError("MissingParameter", "Give seconds.", parameter="seconds")
         return ok(request, {"now_ms": await self.control.advance_clock(data["seconds"])})
+
+    async def rebalance(self, request: web.Request) -> web.Response:
+        dry_run = bool(body(request).get("dry_run", False))
+        return ok(request, await self.control.run(Rebalance(dry_run=dry_run)))
 
     async def healthz(self, request: web.Request) -> web.Response:
         try:
@@ -100,6 +127,9 @@ def routes(context: Context) -> list[Route]:
         Route("POST", "/v1/clock/advance", "advance_clock", api.advance_clock,
               "Move the virtual clock forward (raybus up --test-clock only).", "clock",
               body=CLOCK_ADVANCE, answer=S.open_object({"now_ms": S.INTEGER}, ["now_ms"])),
+        Route("POST", "/v1/hosts/rebalance", "rebalance_hosts", api.rebalance,
+              "Even out the partitions over the partition hosts, moving partitions online.",
+              "operations", body=REBALANCE, answer=REBALANCED),
         Route("GET", "/healthz", "healthz", api.healthz,
               "Cluster health: 200 ok, 503 degraded.", "operations", answer=HEALTH),
         Route("GET", "/metrics", "metrics", api.metrics_text, "Prometheus metrics.",

@@ -33,6 +33,7 @@ from raybus.sdk.functions import AsyncFunction, Function
 from raybus.sdk.mappings import AsyncEventSourceMapping, EventSourceMapping
 from raybus.sdk.models import (
     Health,
+    HostsRebalanced,
     MappingStats,
     MoveTask,
     ProcessStats,
@@ -64,6 +65,7 @@ __all__ = [
     "FunctionError",
     "GatewayConnectionError",
     "Health",
+    "HostsRebalanced",
     "MappingStats",
     "Message",
     "MoveTask",

@@ -18,6 +18,7 @@ __all__ = [
     "Attribute",
     "BaseMessage",
     "Health",
+    "HostsRebalanced",
     "MappingStats",
     "MoveTask",
     "ProcessStats",
@@ -134,6 +135,32 @@ class HostHealth(TypedDict, total=False):
     partitions: int
     pid: int
     node_id: str
+
+
+class PartitionMoved(TypedDict, total=False):
+    """One partition of a rebalance: moved to ``target`` at ``epoch`` (none in a dry run), or
+    failed with ``code`` and ``message``."""
+
+    kind: str
+    key: str
+    partition: int
+    source: str
+    target: str
+    epoch: int
+    code: str
+    message: str
+
+
+class HostsRebalanced(TypedDict):
+    """``POST /v1/hosts/rebalance``: the moves made (or, in a dry run, to be made), those that
+    failed, partitions reopened where a crash had left a move half done, and the partitions per
+    host afterwards."""
+
+    moves: list[PartitionMoved]
+    failed: list[PartitionMoved]
+    repaired: int
+    hosts: dict[str, int]
+    dry_run: bool
 
 
 class Health(_Status, total=False):

@@ -1,5 +1,5 @@
 """The client: every resource kind's methods on one connection pool, and the cluster's own
-calls (clock, health).
+calls (clock, partition hosts, health).
 
 A kind registers here by adding its methods class (a subclass of the generic
 :class:`~raybus.sdk.base._aio.AsyncClientBase`) to the client's bases.
@@ -12,7 +12,7 @@ from __future__ import annotations
 from raybus.sdk.client import ops
 from raybus.sdk.functions._aio import AsyncFunctionMethods
 from raybus.sdk.mappings._aio import AsyncMappingMethods
-from raybus.sdk.models import Health
+from raybus.sdk.models import Health, HostsRebalanced
 from raybus.sdk.queues._aio import AsyncQueueMethods
 from raybus.sdk.topics._aio import AsyncTopicMethods
 
@@ -49,6 +49,12 @@ class AsyncClient(
         """Move a test clock forward and return the new ``now_ms``; raises
         ``UnsupportedOperation`` unless the cluster runs with ``--test-clock``."""
         return await self._run(ops.advance_clock(seconds))
+
+    async def rebalance_hosts(self, *, dry_run: bool = False) -> HostsRebalanced:
+        """Even out the partitions over the partition hosts (a host added to the cluster takes
+        new resources' partitions; this moves existing ones onto it), online: each move fences
+        the old owner with a new epoch. ``dry_run`` lists the moves without making them."""
+        return await self._run(ops.rebalance_hosts(dry_run))
 
     async def health(self) -> Health:
         """``/healthz``; returns (does not raise) when the cluster reports ``degraded``."""

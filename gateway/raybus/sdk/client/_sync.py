@@ -1,7 +1,7 @@
 # Generated from _aio.py by `python -m tests.sdk.generate_sync`: edit _aio.py, not this
 # file (tests/sdk/test_generated_sync.py fails when the two differ).
 """The client: every resource kind's methods on one connection pool, and the cluster's own
-calls (clock, health).
+calls (clock, partition hosts, health).
 
 A kind registers here by adding its methods class (a subclass of the generic
 :class:`~raybus.sdk.base._sync.ClientBase`) to the client's bases.
@@ -14,7 +14,7 @@ from __future__ import annotations
 from raybus.sdk.client import ops
 from raybus.sdk.functions._sync import FunctionMethods
 from raybus.sdk.mappings._sync import MappingMethods
-from raybus.sdk.models import Health
+from raybus.sdk.models import Health, HostsRebalanced
 from raybus.sdk.queues._sync import QueueMethods
 from raybus.sdk.topics._sync import TopicMethods
 
@@ -51,6 +51,12 @@ class Client(
         """Move a test clock forward and return the new ``now_ms``; raises
         ``UnsupportedOperation`` unless the cluster runs with ``--test-clock``."""
         return self._run(ops.advance_clock(seconds))
+
+    def rebalance_hosts(self, *, dry_run: bool = False) -> HostsRebalanced:
+        """Even out the partitions over the partition hosts (a host added to the cluster takes
+        new resources' partitions; this moves existing ones onto it), online: each move fences
+        the old owner with a new epoch. ``dry_run`` lists the moves without making them."""
+        return self._run(ops.rebalance_hosts(dry_run))
 
     def health(self) -> Health:
         """``/healthz``; returns (does not raise) when the cluster reports ``degraded``."""

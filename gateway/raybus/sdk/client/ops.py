@@ -1,5 +1,5 @@
-"""The client's own operations, about the cluster rather than a resource: its clock and its
-health. Pure :class:`~raybus.sdk._wire.Op` s; nothing here does I/O.
+"""The client's own operations, about the cluster rather than a resource: its clock, its
+partition hosts and its health. Pure :class:`~raybus.sdk._wire.Op` s; nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -10,9 +10,11 @@ from typing import Any, cast
 from raybus.core.clock import ADVANCE_ANSWER_S
 from raybus.sdk._wire import Call, Op, path
 from raybus.sdk.errors import InternalError
-from raybus.sdk.models import Health
+from raybus.sdk.models import Health, HostsRebalanced
 
-__all__ = ["advance_clock", "clock", "health"]
+__all__ = ["advance_clock", "clock", "health", "rebalance_hosts"]
+
+REBALANCE_ANSWER_S = 600.0
 
 
 def _now_ms(answer: Mapping[str, Any]) -> int:
@@ -34,6 +36,15 @@ def advance_clock(seconds: float) -> Op[int]:
         "POST", path("clock", "advance"), {"seconds": seconds}, extra_timeout_s=ADVANCE_ANSWER_S
     )
     return Op(call, _now_ms)
+
+
+def rebalance_hosts(dry_run: bool) -> Op[HostsRebalanced]:
+    """Moving partitions opens their logs on the new hosts (recovery reads them): the read
+    timeout allows for it. Sending it again is safe: it plans from the catalog as it is."""
+    call = Call(
+        "POST", path("hosts", "rebalance"), {"dry_run": dry_run}, extra_timeout_s=REBALANCE_ANSWER_S
+    )
+    return Op(call, lambda a: cast(HostsRebalanced, a))
 
 
 def health() -> Op[Health]:
