@@ -157,7 +157,7 @@ class ControlPlane:
             record = catalog.get(move.kind, move.key)
             if record.placements[move.partition][0] != move.source:
                 raise RaybusError(
-                    "Conflict",
+                    "ResourceConflict",
                     f"{move.kind} {move.key}/{move.partition} is no longer on {move.source}.",
                 )
             epoch = catalog.move(move.kind, move.key, move.partition, move.target)
@@ -210,7 +210,8 @@ class ControlPlane:
                     touched.add((kind_name, key))
                     changed += 1
         for kind_name, key in touched:
-            await self.push_attached(kind_name, key)
+            if catalog.attached(kind_name, key):
+                await self.push_attached(kind_name, key)
         return changed
 
     async def push_attached(self, kind: str, key: str) -> None:
