@@ -2,15 +2,16 @@
 
 ``start(ClusterSpec(...))`` connects to Ray (starting a local instance unless ``address`` is
 given), gets or creates the controller (which creates the partition hosts and waits for them
-to reopen their partitions from the data directory), then starts the gateways — in embedded
-mode every partition host serves the given address, attached one gateway per alive node — and
-returns a :class:`RunningCluster` with the URL. Starting again on the same data directory
+to reopen their partitions from the data directory), then starts the gateways — every
+partition host serves the given address on its node (embedded: the one node) — and returns a
+:class:`RunningCluster` with the URLs. Starting again on the same data directory
 brings back every queue and every acknowledged message.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import socket
 from dataclasses import dataclass
@@ -165,13 +166,14 @@ def _start_controller(spec: ClusterSpec, data_dir: str, options: dict[str, Any])
 def _start_serving_hosts(
     spec: ClusterSpec, gateway_host: type, port: int, started_ray: bool
 ) -> RunningCluster:
-    """Embedded: every partition host serves the gateway on ``port`` (SO_REUSEPORT)."""
+    """Every partition host serves the gateway on ``port`` of its node (SO_REUSEPORT); the
+    URLs are those of the nodes with a host (one, embedded)."""
     serve = {"host": spec.host, "port": port, "shared": True, **spec.serve_options()}
     options = {"host_class": gateway_host, "host_extra": {"serve": serve}}
     controller = _start_controller(spec, os.path.abspath(spec.data_dir), options)
     hosts = [ray.get_actor(host_name(i), namespace=NAMESPACE) for i in range(spec.partition_hosts)]
     urls: list[str] = ray.get([h.url.remote() for h in hosts], timeout=READY_TIMEOUT_S)
-    return RunningCluster(spec, controller, hosts, [urls[0]], started_ray)
+    return RunningCluster(spec, controller, hosts, list(dict.fromkeys(urls)), started_ray)
 
 
 def start(spec: ClusterSpec, *, gateway: type, gateway_host: type | None = None) -> RunningCluster:
@@ -180,12 +182,22 @@ def start(spec: ClusterSpec, *, gateway: type, gateway_host: type | None = None)
     (:class:`raybus.gateway.Gateway` / :class:`raybus.gateway.GatewayHost`), injected because
     the control plane sits below the gateway and must not import it.
 
-    Embedded (no ``address``) with ``gateway_host``: every partition host serves the gateway
-    on the one address (``SO_REUSEPORT``: the kernel spreads connections over their listening
-    sockets), and a request uses the partitions of the process that received it first. Attached:
-    one standalone gateway per node."""
+    With ``gateway_host``, every partition host serves the gateway on the one address of its
+    node (``SO_REUSEPORT``: the kernel spreads connections over their listening sockets), and a
+    request uses the partitions of the process that received it first. Embedded (no
+    ``address``) the port is reserved before Ray starts (``0`` picks one); attached, every node
+    with a host serves ``spec.port`` (a fixed port: a host restarted on another node serves it
+    there). Without ``gateway_host``: one standalone gateway per node."""
     attached = spec.address is not None
-    if gateway_host is not None and not attached:
+    if gateway_host is not None and attached:
+        if spec.port == 0:
+            raise AddressUnavailable(
+                errno.EINVAL, "attached, every node serves one port: give a port other than 0"
+            )
+        started_ray = connect(spec.address)
+        os.makedirs(spec.data_dir, exist_ok=True)
+        return _start_serving_hosts(spec, gateway_host, spec.port, started_ray)
+    if gateway_host is not None:
         reserved, port = reserve_port(spec.host, spec.port)  # before Ray: a taken port fails fast
         with reserved:  # held until every host listens on the port
             started_ray = connect(spec.address)

@@ -1,16 +1,17 @@
 """Where the gateway runs: a standalone actor, or inside a partition host.
 
 - :class:`Gateway` — an actor that only serves HTTP and reaches every partition through Ray
-  (one per node when raybus attaches to a cluster).
+  (for callers of :func:`raybus.control.start` without a serving host class).
 - :class:`GatewayHost` — a partition host that also serves HTTP. Calls to the partitions it
   hosts are plain awaits on its own event loop; only the others cross Ray (1.3 ms here, and a
-  copy through the object store for large batches). In the embedded cluster (`raybus up`
-  without ``--address``) every host serves the one address together (``SO_REUSEPORT``: the
-  kernel spreads connections over their listening sockets), so the HTTP, codec and routing
-  work is spread over the hosts' processes, and a request that may use any partition (a
-  standard queue's send and receive, a standard topic's publish) uses a local one first
-  (:meth:`raybus.actors.Router.nearest`). ``/metrics`` adds the peers' request counters to the
-  answering process's own (:mod:`raybus.gateway.metrics`).
+  copy through the object store for large batches). Every host serves the one address of its
+  node together with the node's other hosts (``SO_REUSEPORT``: the kernel spreads connections
+  over their listening sockets) — the embedded cluster's one node, or each node of a Ray
+  cluster raybus attaches to — so the HTTP, codec and routing work is spread over the hosts'
+  processes, and a request that may use any partition (a standard queue's send and receive, a
+  standard topic's publish) uses a local one first (:meth:`raybus.actors.Router.nearest`).
+  ``/metrics`` adds the request counters of the peers on the same node to the answering
+  process's own (:mod:`raybus.gateway.metrics`).
 
 Auth rule (both): a gateway bound to a non-loopback address refuses to start without a token
 unless ``allow_open`` says so explicitly; on loopback it may run open and logs that it does.
@@ -264,21 +265,26 @@ class GatewayHost(PartitionHost):
     def summary(self) -> dict[str, int]:
         return self.server.summary() if self.server else {}
 
-    def traffic_families(self) -> Families:
-        """This host's request-path metric families (a peer serving the same address is
-        answering a scrape)."""
+    def traffic_families(self, node_id: str | None = None) -> Families:
+        """This host's request-path metric families, for a peer answering a scrape of the
+        address they share — none unless this host runs on ``node_id`` (when given): each
+        node's scrape counts that node's processes once, so sums over nodes add up."""
+        if node_id is not None and node_id != ray.get_runtime_context().get_node_id():
+            return []
         return self.server.metrics.traffic_families() if self.server else []
 
     async def _peer_traffic(self) -> list[Families]:
-        """The request-path families of the other hosts serving this address; a host that
-        does not answer within :data:`PEER_SCRAPE_TIMEOUT_S` (dead, restarting) is left out
-        of this scrape."""
+        """The request-path families of the other hosts serving this address on this node; a
+        host that does not answer within :data:`PEER_SCRAPE_TIMEOUT_S` (dead, restarting) is
+        left out of this scrape."""
         assert self.server is not None
         names = [name for name in self.server.router.table.hosts if name != self.name]
+        node_id = ray.get_runtime_context().get_node_id()
         refs: list[Any] = []
         for name in names:
             with contextlib.suppress(ValueError):  # not (yet) registered under its name
-                refs.append(ray.get_actor(name, namespace=NAMESPACE).traffic_families.remote())
+                peer = ray.get_actor(name, namespace=NAMESPACE)
+                refs.append(peer.traffic_families.remote(node_id))
         if not refs:
             return []
         done, pending = await asyncio.wait(
