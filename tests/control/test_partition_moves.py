@@ -137,3 +137,25 @@ def test_a_move_cut_short_after_the_catalog_was_saved_is_finished_by_reconciling
     journal.clear()
     assert asyncio.run(plane.reconcile_hosts()) == 0  # in line: nothing more to do
     assert journal == []
+
+
+def test_a_batch_of_moves_is_one_catalog_change_and_a_stale_move_in_it_fails_alone(
+    tmp_path: Path,
+) -> None:
+    plane, hosts, journal = cluster(tmp_path)
+    version = plane.catalog.version
+    moves = [
+        PartitionMove("queue", "a", 1, HOSTS[0], HOSTS[1]),  # stale: partition 1 is on host 1
+        PartitionMove("queue", "a", 0, HOSTS[0], HOSTS[1]),
+        PartitionMove("queue", "a", 7, HOSTS[0], HOSTS[1]),  # no such partition
+    ]
+    stale, moved, missing = asyncio.run(plane.move_partitions(moves))
+    assert isinstance(stale, RaybusError) and stale.code == "ResourceConflict"
+    assert isinstance(missing, RaybusError) and missing.code == "ResourceConflict"
+    assert moved == 2
+    assert plane.catalog.version == version + 1  # one change for the whole batch
+    assert [(step, host) for step, host, *_ in journal] == [
+        ("release", HOSTS[0]),
+        ("open", HOSTS[1]),
+    ]
+    assert hosts[HOSTS[1]].held == {("queue", "a", 0): 2, ("queue", "a", 1): 1}

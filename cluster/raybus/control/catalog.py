@@ -300,32 +300,36 @@ class Catalog:
         source compared with the target, so a resource's partitions spread too. Pure: the
         catalog is not changed (see :meth:`move`)."""
         load = self.load()
-        owners: dict[tuple[str, str, int], str] = {}
-        spread: dict[tuple[str, str], dict[str, int]] = {}  # a resource's partitions per host
+        # per host: each resource's partitions there that have not moved (a partition moves
+        # at most once per plan), and how many it has there, moved ones included
+        placed: dict[str, dict[tuple[str, str], list[int]]] = {host: {} for host in load}
+        count: dict[str, dict[tuple[str, str], int]] = {host: {} for host in load}
         for name in KINDS:
             for key, record in sorted(self.records.get(name, {}).items()):
                 for index, (host, _) in enumerate(record.placements):
-                    owners[(name, key, index)] = host
-                    hosts = spread.setdefault((name, key), {})
-                    hosts[host] = hosts.get(host, 0) + 1
+                    placed.setdefault(host, {}).setdefault((name, key), []).append(index)
+                    held = count.setdefault(host, {})
+                    held[(name, key)] = held.get((name, key), 0) + 1
         order = {host: index for index, host in enumerate(self.hosts)}
         moves: list[PartitionMove] = []
         while load:
             source = max(load, key=lambda h: (load[h], -order.get(h, len(order))))
             target = min(load, key=lambda h: (load[h], order.get(h, len(order))))
-            if load[source] - load[target] <= 1:
+            here = placed[source]
+            if load[source] - load[target] <= 1 or not here:
                 break
-            place = max(  # max keeps the first of equals: kind, key and partition order
-                (place for place, host in owners.items() if host == source),
-                key=lambda p: spread[p[:2]].get(source, 0) - spread[p[:2]].get(target, 0),
+            mine, theirs = count[source], count[target]
+            resource = max(  # the first of equals: deterministic for one catalog
+                here, key=lambda r: mine[r] - theirs.get(r, 0)
             )
-            owners[place] = target
-            hosts = spread[place[:2]]
-            hosts[source] -= 1
-            hosts[target] = hosts.get(target, 0) + 1
+            partition = here[resource].pop(0)
+            if not here[resource]:
+                del here[resource]
+            mine[resource] -= 1
+            theirs[resource] = theirs.get(resource, 0) + 1
             load[source] -= 1
             load[target] += 1
-            moves.append(PartitionMove(*place, source, target))
+            moves.append(PartitionMove(*resource, partition, source, target))
         return moves
 
     def move(self, kind_name: str, key: str, partition: int, host: str) -> int:

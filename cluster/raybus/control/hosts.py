@@ -4,7 +4,8 @@
 (``raybus up --partition-hosts N`` on the same data directory with a larger ``N``) takes the
 partitions of resources created from then on — placement picks the least-loaded hosts — and
 rebalancing moves existing partitions onto it, one at a time, each fenced by a new epoch
-(:meth:`~raybus.control.plane.ControlPlane.move_partition`). It first finishes any move a crash
+(:meth:`~raybus.control.plane.ControlPlane.move_partitions`, :data:`MOVE_BATCH` moves per
+catalog change). It first finishes any move a crash
 interrupted (:meth:`~raybus.control.plane.ControlPlane.reconcile_hosts`), so running it again
 is always safe.
 """
@@ -17,7 +18,9 @@ from typing import Any
 from raybus.control.plane import ControlCall, ControlPlane
 from raybus.core.errors import RaybusError
 
-__all__ = ["Rebalance"]
+__all__ = ["MOVE_BATCH", "Rebalance"]
+
+MOVE_BATCH = 64  # moves per catalog change (each change saves the whole catalog)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,18 +36,22 @@ class Rebalance(ControlCall[dict[str, Any]]):
         moves = plane.catalog.balance_moves()
         done: list[dict[str, Any]] = []
         failed: list[dict[str, Any]] = []
-        for move in moves:
-            if self.dry_run:
-                done.append(asdict(move))
-                continue
-            try:
-                epoch = await plane.move_partition(move)
-            except RaybusError as error:
-                failed.append({**asdict(move), "code": error.code, "message": error.message})
-            except Exception as error:  # a host that failed to open it: say so, go on
-                failed.append({**asdict(move), "code": "InternalError", "message": repr(error)})
-            else:
-                done.append({**asdict(move), "epoch": epoch})
+        if self.dry_run:
+            done = [asdict(move) for move in moves]
+            moves = []
+        for start in range(0, len(moves), MOVE_BATCH):
+            batch = moves[start : start + MOVE_BATCH]
+            for move, outcome in zip(batch, await plane.move_partitions(batch), strict=True):
+                if isinstance(outcome, RaybusError):
+                    failed.append(
+                        {**asdict(move), "code": outcome.code, "message": outcome.message}
+                    )
+                elif isinstance(outcome, BaseException):  # a host that failed to open it
+                    failed.append(
+                        {**asdict(move), "code": "InternalError", "message": repr(outcome)}
+                    )
+                else:
+                    done.append({**asdict(move), "epoch": outcome})
         return {
             "moves": done,
             "failed": failed,

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 from raybus.actors import Router
@@ -35,6 +35,7 @@ __all__ = ["ControlCall", "ControlPlane", "MoveTaskRunner"]
 log = logging.getLogger(__name__)
 
 HOST_CALL_TIMEOUT_S = 60.0  # a host closing or opening one partition (recovery reads its log)
+MOVES_IN_FLIGHT = 16  # partitions closing and reopening at once in one batch of moves
 
 R = TypeVar("R", covariant=True)
 
@@ -143,40 +144,79 @@ class ControlPlane:
                 )
 
     async def move_partition(self, move: PartitionMove) -> int:
-        """Move one partition to another host, online; returns its new epoch.
+        """Move one partition to another host, online; returns its new epoch (see
+        :meth:`move_partitions`), or raises why it could not."""
+        (outcome,) = await self.move_partitions([move])
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
 
-        The catalog first (saved: a controller restarted mid-move finds the new owner, and
-        callers with the old epoch are refused from now on), then the old owner closes the
-        partition — committing what it acknowledged and releasing the log's ``flock`` — and the
-        new owner opens it at the new epoch from the same directory (data directories are
-        shared by the hosts: one machine, or a shared volume). Callers that reach the old owner
-        meanwhile get ``StaleEpoch``/``PartitionUnavailable``, which routers and clients retry.
-        An old owner that cannot be reached is dead or cut off: its ``flock`` keeps the new
-        owner from opening until the process is gone, and the move fails (run it again)."""
+    async def move_partitions(self, moves: Sequence[PartitionMove]) -> list[int | BaseException]:
+        """Move partitions to other hosts, online; per move its new epoch, or why it failed.
+
+        The catalog first, for all of them in one change (saved: a controller restarted
+        mid-move finds the new owners, and callers with the old epochs are refused from now
+        on); a move planned from an older catalog — the partition is no longer on its source —
+        is ``ResourceConflict`` and changes nothing. Then for each partition, concurrently (at
+        most :data:`MOVES_IN_FLIGHT`): the old owner closes it — committing what it
+        acknowledged and releasing the log's ``flock`` — and the new owner opens it at the new
+        epoch from the same directory (data directories are shared by the hosts: one machine,
+        or a shared volume). Callers that reach it meanwhile get ``StaleEpoch`` or
+        ``PartitionUnavailable``, which routers and clients retry. An old owner that cannot be
+        reached is dead or cut off: its ``flock`` keeps the new owner from opening until the
+        process is gone, and that move fails (a rebalance run again finishes it)."""
+        outcomes: list[int | BaseException] = []
+        planned: list[tuple[int, PartitionMove, int, int, dict[str, Any]]] = []
         async with self.change() as catalog:
-            record = catalog.get(move.kind, move.key)
-            if record.placements[move.partition][0] != move.source:
-                raise RaybusError(
-                    "ResourceConflict",
-                    f"{move.kind} {move.key}/{move.partition} is no longer on {move.source}.",
+            for move in moves:
+                record = catalog.find(move.kind, move.key)
+                if (
+                    record is None
+                    or not 0 <= move.partition < len(record.placements)
+                    or record.placements[move.partition][0] != move.source
+                ):
+                    outcomes.append(
+                        RaybusError(
+                            "ResourceConflict",
+                            f"{move.kind} {move.key}/{move.partition} is no longer on "
+                            f"{move.source}.",
+                        )
+                    )
+                    continue
+                epoch = catalog.move(move.kind, move.key, move.partition, move.target)
+                planned.append(
+                    (len(outcomes), move, epoch, record.incarnation, record.config.to_dict())
                 )
-            epoch = catalog.move(move.kind, move.key, move.partition, move.target)
-            incarnation, config = record.incarnation, record.config.to_dict()
-        with contextlib.suppress(Exception):  # gone: its process no longer holds the log
-            await asyncio.wait_for(
-                self.hosts[move.source].release.remote(move.kind, move.key, move.partition, epoch),
-                HOST_CALL_TIMEOUT_S,
-            )
-        opened: int = await asyncio.wait_for(
-            self.hosts[move.target].open.remote(
-                move.kind, move.key, move.partition, epoch, config, incarnation
-            ),
-            HOST_CALL_TIMEOUT_S,
+                outcomes.append(epoch)
+        limit = asyncio.Semaphore(MOVES_IN_FLIGHT)
+
+        async def carry(move: PartitionMove, epoch: int, incarnation: int, config: Any) -> int:
+            async with limit:
+                with contextlib.suppress(Exception):  # gone: its process holds no log now
+                    await asyncio.wait_for(
+                        self.hosts[move.source].release.remote(
+                            move.kind, move.key, move.partition, epoch
+                        ),
+                        HOST_CALL_TIMEOUT_S,
+                    )
+                opened: int = await asyncio.wait_for(
+                    self.hosts[move.target].open.remote(
+                        move.kind, move.key, move.partition, epoch, config, incarnation
+                    ),
+                    HOST_CALL_TIMEOUT_S,
+                )
+            attached = self.catalog.attached(move.kind, move.key)
+            if attached:
+                await self.router.attach(move.kind, move.key, move.partition, attached)
+            return opened
+
+        results = await asyncio.gather(
+            *(carry(move, epoch, inc, config) for _, move, epoch, inc, config in planned),
+            return_exceptions=True,
         )
-        attached = self.catalog.attached(move.kind, move.key)
-        if attached:
-            await self.router.attach(move.kind, move.key, move.partition, attached)
-        return opened
+        for (index, *_), result in zip(planned, results, strict=True):
+            outcomes[index] = result
+        return outcomes
 
     async def reconcile_hosts(self) -> int:
         """Bring every host that answers in line with the catalog: release what it serves
