@@ -77,9 +77,7 @@ def main(data_dir: str) -> None:
     for index in range(60):  # a fresh connection each: the kernel picks a listening socket
         with Client(url) as fresh:
             fresh.queue("spread").send(f"probe-{index}")
-    served = {
-        name: count - before[name] for name, count in sent_per_host(health["hosts"]).items()
-    }
+    served = {name: count - before[name] for name, count in sent_per_host(health["hosts"]).items()}
     assert sum(served.values()) == 60 and all(served.values()), f"not every host served: {served}"
 
     ledger, stop = Ledger(), threading.Event()
