@@ -102,3 +102,14 @@ def test_an_added_host_takes_new_partitions_and_rebalancing_moves_old_ones_under
     finally:
         stop.set()
         second.stop()
+
+    third = RaybusProcess(data, hosts=1)  # fewer than the catalog holds: its hosts all start
+    try:
+        with Client(third.url, **LOAD_CLIENT) as client:
+            assert partitions_per_host(client) == {HOST_0: 4, HOST_1: 4}
+            queue = client.queue("orders")
+            queue.send_batch([f"after-{i}" for i in range(30)])  # every partition, both hosts
+            client.advance_clock(61)
+            assert sorted(drain(client, "orders")) == sorted(f"after-{i}" for i in range(30))
+    finally:
+        third.stop()

@@ -87,14 +87,26 @@ class RunningCluster:
             ray.get(self.controller.shutdown_hosts.remote(), timeout=60)
         finally:
             hosts = []
-            for index in range(self.spec.partition_hosts):
-                with contextlib.suppress(ValueError):  # never started
-                    hosts.append(ray.get_actor(host_name(index), namespace=NAMESPACE))
+            for name in _host_names():
+                with contextlib.suppress(ValueError):  # gone meanwhile
+                    hosts.append(ray.get_actor(name, namespace=NAMESPACE))
             for actor in [*self.gateways, self.controller, *hosts]:
                 with contextlib.suppress(Exception):  # already gone
                     ray.kill(actor, no_restart=True)
             if self.started_ray if shutdown_ray is None else shutdown_ray:
                 ray.shutdown()
+
+
+def _host_names() -> list[str]:
+    """The partition hosts that exist now: the catalog's, which may be more than this start
+    asked for (a cluster started before with more hosts keeps them)."""
+    prefix = host_name(0).removesuffix("0")
+    names = ray.util.list_named_actors(all_namespaces=True)
+    return sorted(
+        item["name"]
+        for item in names
+        if item["namespace"] == NAMESPACE and item["name"].startswith(prefix)
+    )
 
 
 def connect(address: str | None) -> bool:
@@ -171,7 +183,11 @@ def _start_serving_hosts(
     serve = {"host": spec.host, "port": port, "shared": True, **spec.serve_options()}
     options = {"host_class": gateway_host, "host_extra": {"serve": serve}}
     controller = _start_controller(spec, os.path.abspath(spec.data_dir), options)
-    hosts = [ray.get_actor(host_name(i), namespace=NAMESPACE) for i in range(spec.partition_hosts)]
+    names = [
+        host["name"]
+        for host in ray.get(controller.health.remote(), timeout=READY_TIMEOUT_S)["hosts"]
+    ]
+    hosts = [ray.get_actor(name, namespace=NAMESPACE) for name in names]
     urls: list[str] = ray.get([h.url.remote() for h in hosts], timeout=READY_TIMEOUT_S)
     return RunningCluster(spec, controller, hosts, list(dict.fromkeys(urls)), started_ray)
 
