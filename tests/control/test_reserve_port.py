@@ -42,3 +42,16 @@ def test_a_port_another_process_listens_on_is_refused(reuse_port: bool) -> None:
         port = taken.getsockname()[1]
         with pytest.raises(AddressUnavailable, match=f"cannot serve 127.0.0.1:{port}"):
             reserve_port("127.0.0.1", port)
+
+
+def test_attached_serving_hosts_need_a_fixed_port_and_nothing_starts_without_one() -> None:
+    import ray
+
+    from raybus.control import ClusterSpec, start
+    from raybus.gateway import Gateway, GatewayHost
+
+    connected = ray.is_initialized()
+    spec = ClusterSpec(address="127.0.0.1:1", port=0)  # no Ray there: refused before connecting
+    with pytest.raises(AddressUnavailable, match="give a port other than 0"):
+        start(spec, gateway=Gateway, gateway_host=GatewayHost)
+    assert ray.is_initialized() == connected
