@@ -227,6 +227,25 @@ def test_malformed_and_foreign_receipts_are_invalid(
     assert other.stats(clock.now_ms())["in_flight"] == 1
 
 
+def test_a_receipt_decoded_by_the_gateway_is_checked_as_its_handle_would_be(
+    make_queue: MakeQueue, clock: ManualClock
+) -> None:
+    """The gateway decodes receipts to route them and passes the decoded ones on: they delete
+    and change visibility as their handles do, and a foreign or forged one is still refused."""
+    queue, other = make_queue(tag=1, visibility_timeout_s=30), make_queue(tag=2)
+    send(queue, clock.now_ms(), b"a", b"b")
+    send(other, clock.now_ms(), b"c")
+    first, second = (decode_receipt(m.receipt) for m in queue.receive(clock.now_ms(), 2).messages)
+    foreign = decode_receipt(other.receive(clock.now_ms(), 1).messages[0].receipt)
+    forged = first._replace(seq=99)
+    assert queue.change_visibility(clock.now_ms(), [(first, 0), (forged, 0)])[0] is None
+    results = queue.delete(clock.now_ms(), [second, foreign, forged])
+    assert results[0] is None
+    assert [getattr(r, "code", None) for r in results[1:]] == ["ReceiptHandleIsInvalid"] * 2
+    assert queue.stats(clock.now_ms())["visible"] == 1  # first, made visible again
+    assert queue.stats(clock.now_ms())["in_flight"] == 0  # second, deleted
+
+
 # -- change visibility --------------------------------------------------------------------------
 def test_changing_visibility_restarts_the_timeout_from_now(
     make_queue: MakeQueue, clock: ManualClock

@@ -237,3 +237,19 @@ def test_recovery_reads_records_larger_than_its_read_buffer(tmp_path: Path) -> N
     scanned, log = read_all(tmp_path)
     log.close()
     assert scanned == list(zip(offsets, [b"a", big, b"b"], strict=True))
+
+
+def test_a_record_damaged_on_disk_under_an_open_log_fails_read_many_as_it_fails_read(
+    tmp_path: Path,
+) -> None:
+    with FileLog(tmp_path, clock=ManualClock()) as log:
+        offsets = log.append(RECORDS)
+        log.commit()
+        flip_bit(segment_path(tmp_path, 0), SEGMENT_HEADER_BYTES + offsets[3] + 9, 2)
+        for read in (log.read, lambda offset: log.read_many([offsets[2], offset, offsets[4]])):
+            with pytest.raises(RaybusError) as caught:
+                read(offsets[3])
+            assert caught.value.code == "StorageFailure"
+            assert f"record at offset {offsets[3]} is corrupt" in caught.value.message
+        others = [o for i, o in enumerate(offsets) if i != 3]
+        assert log.read_many(others) == [r for i, r in enumerate(RECORDS) if i != 3]

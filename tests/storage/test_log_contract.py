@@ -61,6 +61,33 @@ def test_appended_records_are_readable_before_and_after_commit(logs: Logs) -> No
     assert [log.read(o) for o in offsets] == records
 
 
+def test_read_many_returns_what_read_returns_across_sizes_segments_and_the_buffer(
+    logs: Logs,
+) -> None:
+    log = logs.open(segment_bytes=600_000)
+    sizes = [100, 5000, 300_000, 1, 4090, 4100, 0, 200_000, 50] * 2  # some cross the span
+    records = [f"{i}:".encode().ljust(size, b"r") for i, size in enumerate(sizes)]
+    committed = log.append(records[:12])
+    log.commit()
+    buffered = log.append(records[12:])
+    offsets = committed + buffered
+    assert len(log.segments()) > 1
+    assert log.read_many(offsets) == records
+    picks = [offsets[i] for i in (5, 1, 1, 2, 13, 0, 17, 11, 12, 3)]  # unsorted, repeated
+    assert log.read_many(picks) == [log.read(o) for o in picks]
+    assert log.read_many([]) == []
+
+
+def test_read_many_raises_key_error_for_an_offset_where_no_record_starts(logs: Logs) -> None:
+    log = logs.open()
+    offsets = log.append(payloads(5, 100))
+    log.commit()
+    with pytest.raises(KeyError):
+        log.read_many([offsets[0], offsets[1] + 3, offsets[2]])
+    with pytest.raises(KeyError):
+        log.read_many([offsets[0], log.end_offset])
+
+
 def test_commit_makes_everything_appended_durable_and_returns_the_durable_offset(
     logs: Logs,
 ) -> None:

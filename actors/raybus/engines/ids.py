@@ -8,7 +8,7 @@ import re
 
 from raybus.core.errors import RaybusError
 
-__all__ = ["MAX_FIFO_ID_CHARS", "check_fifo_id", "message_id_for"]
+__all__ = ["MAX_FIFO_ID_CHARS", "MessageIds", "check_fifo_id", "message_id_for"]
 
 MAX_FIFO_ID_CHARS = 128
 _TAG_MASK = (1 << 60) - 1
@@ -27,6 +27,24 @@ def message_id_for(tag: int, seq: int) -> str:
     value = ((t >> 12) << 80) | (0x8 << 76) | ((t & 0xFFF) << 64) | (0x2 << 62) | (seq & _SEQ_MASK)
     h = f"{value:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+class MessageIds:
+    """``message_id_for(tag, seq)`` for one partition incarnation, at a quarter of the cost: the
+    part fixed by ``tag`` is formatted once (sends form one id per message)."""
+
+    __slots__ = ("_prefix", "tag")
+
+    _SEQ_LIMIT = 1 << 48  # the seqs whose id differs from seq 0's only in its last 12 digits
+
+    def __init__(self, tag: int) -> None:
+        self.tag = tag
+        self._prefix = message_id_for(tag, 0)[:-12]
+
+    def __call__(self, seq: int) -> str:
+        if seq < self._SEQ_LIMIT:
+            return f"{self._prefix}{seq:012x}"
+        return message_id_for(self.tag, seq)
 
 
 def check_fifo_id(value: object, parameter: str) -> str:

@@ -86,6 +86,8 @@ class RecordReader(Protocol):
 
     def read(self, offset: int) -> bytes: ...
 
+    def read_many(self, offsets: Sequence[int]) -> list[bytes]: ...
+
 
 class PartitionLog(RecordReader, Protocol):
     @property
@@ -112,6 +114,11 @@ class PartitionLog(RecordReader, Protocol):
     def read(self, offset: int) -> bytes:
         """The payload of the record at ``offset``; CRC-checked. Raises KeyError if no record
         starts there (or its segment was deleted)."""
+        ...
+
+    def read_many(self, offsets: Sequence[int]) -> list[bytes]:
+        """``[read(offset) for offset in offsets]``, in fewer system calls where records lie
+        close together. The same errors as :meth:`read`."""
         ...
 
     def scan(self, start: int = 0) -> Iterator[tuple[int, bytes]]:

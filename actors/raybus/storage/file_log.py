@@ -65,6 +65,7 @@ DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024
 DEFAULT_SEGMENT_AGE_MS = 3_600_000
 DEFAULT_FSYNC_INTERVAL_MS = 100
 _READ_AHEAD_BYTES = 4096
+_READ_SPAN_BYTES = 256 * 1024  # read_many: records this close together share one pread
 _MAX_FRAME_BYTES = FRAME_HEADER_BYTES + MAX_RECORD_BYTES
 _SCAN_CHUNK_BYTES = 1024 * 1024
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -390,6 +391,46 @@ class FileLog:
                 raise self._corrupt(offset, exc) from exc
             raise KeyError(offset) from None
         return data[start:end]
+
+    def read_many(self, offsets: Sequence[int]) -> list[bytes]:
+        """``[self.read(offset) for offset in offsets]``, with one ``pread`` per run of
+        increasing offsets that lie within ``_READ_SPAN_BYTES`` of each other in the written
+        part of one segment — a receive reads messages that were sent together and lie side by
+        side in the log. Same checks and errors as :meth:`read` (a record the shared read cuts
+        or fails to verify is read again on its own, which raises what :meth:`read` raises)."""
+        payloads: list[bytes] = []
+        count = len(offsets)
+        i = 0
+        while i < count:
+            first = offsets[i]
+            with self._lock:
+                self._check_open()
+                segment = self._segments.find(first)
+                written_end = segment.base + segment.written if segment is not None else 0
+                last, j = first, i + 1
+                while j < count and last < offsets[j] < min(written_end, first + _READ_SPAN_BYTES):
+                    last, j = offsets[j], j + 1
+                data = b""
+                if segment is not None and j > i + 1:
+                    data = os.pread(
+                        segment.fd,
+                        min(last - first + _READ_AHEAD_BYTES, written_end - first),
+                        SEGMENT_HEADER_BYTES + first - segment.base,
+                    )
+            if not data:
+                payloads.append(self.read(first))
+                i += 1
+                continue
+            size = len(data)
+            for offset in offsets[i:j]:
+                try:
+                    start, end = decode_frame(data, offset - first, size)
+                except FormatError:
+                    payloads.append(self.read(offset))
+                    continue
+                payloads.append(data[start:end])
+            i = j
+        return payloads
 
     def _is_record_start(self, segment: Segment, offset: int) -> bool:
         """Walk frame headers from the nearest indexed record start up to ``offset``."""

@@ -167,6 +167,9 @@ class MemoryLog:
                     return segment.payloads[i]
             raise KeyError(offset)
 
+    def read_many(self, offsets: Sequence[int]) -> list[bytes]:
+        return [self.read(offset) for offset in offsets]
+
     def scan(self, start: int = 0) -> Iterator[tuple[int, bytes]]:
         """As ``FileLog.scan``: records with ``start`` <= offset < the end offset when the
         iteration starts; takes the lock per record."""

@@ -12,13 +12,14 @@ names.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from raybus.actors import merge_stats
 from raybus.core.errors import RaybusError
-from raybus.core.tokens import decode_receipt
+from raybus.core.tokens import Receipt, decode_receipt
 from raybus.engines import ReceivedMessage, SendEntry, SendResult
+from raybus.engines.ops import Op
 from raybus.engines.queue.ops import ChangeVisibility, Delete, Purge, QueueStats, Receive, Send
 from raybus.gateway.lanes import Lanes
 from raybus.partitions import LongPoll, WaitVisible
@@ -123,48 +124,58 @@ class QueueService:
     @staticmethod
     def _by_partition(
         count: int, receipts: Sequence[object]
-    ) -> tuple[dict[int, list[int]], dict[int, RaybusError]]:
-        parts: dict[int, list[int]] = {}
+    ) -> tuple[dict[int, list[tuple[int, Receipt]]], dict[int, RaybusError]]:
+        """The receipts decoded and grouped by partition (with their index in the request),
+        and the errors of those that are malformed or name a partition the queue lacks."""
+        parts: dict[int, list[tuple[int, Receipt]]] = {}
         errors: dict[int, RaybusError] = {}
         for index, handle in enumerate(receipts):
             try:
-                partition = decode_receipt(handle).partition
+                receipt = decode_receipt(handle)
             except RaybusError as error:
                 errors[index] = error
                 continue
-            if partition >= count:
+            if receipt.partition >= count:
                 errors[index] = RaybusError(
                     "ReceiptHandleIsInvalid", "The receipt handle does not belong to this queue."
                 )
                 continue
-            parts.setdefault(partition, []).append(index)
+            parts.setdefault(receipt.partition, []).append((index, receipt))
         return parts, errors
 
     async def delete(self, queue: str, receipts: Sequence[object]) -> list[RaybusError | None]:
-        items = list(receipts)
-        return await self._per_receipt(queue, items, items, lambda chunk: Delete(chunk))
+        return await self._per_receipt(
+            queue, list(receipts), lambda chunk: Delete([receipt for _, receipt in chunk])
+        )
 
     async def change_visibility(
         self, queue: str, changes: Sequence[tuple[object, object]]
     ) -> list[RaybusError | None]:
+        seconds = [timeout for _, timeout in changes]
         return await self._per_receipt(
-            queue, [receipt for receipt, _ in changes], list(changes), ChangeVisibility
+            queue,
+            [receipt for receipt, _ in changes],
+            lambda chunk: ChangeVisibility([(receipt, seconds[i]) for i, receipt in chunk]),
         )
 
     async def _per_receipt(
-        self, queue: str, receipts: Sequence[object], items: list[Any], op: Any
+        self,
+        queue: str,
+        receipts: Sequence[object],
+        op: Callable[[list[tuple[int, Receipt]]], Op[Any, list[RaybusError | None]]],
     ) -> list[RaybusError | None]:
+        """Decode the receipts once, here, and send each partition the decoded ones (the
+        engine checks they are its own and current) in one operation ``op(chunk)``."""
         route = await self.router.route(QUEUE, queue)
         parts, errors = self._by_partition(len(route.partitions), receipts)
         results: list[RaybusError | None] = [errors.get(i) for i in range(len(receipts))]
 
-        async def one(partition: int, indexes: list[int]) -> None:
-            chunk = op([items[i] for i in indexes])
-            answer = await self.lanes.submit(QUEUE, queue, partition, chunk)
-            for index, result in zip(indexes, answer, strict=True):
+        async def one(partition: int, chunk: list[tuple[int, Receipt]]) -> None:
+            answer = await self.lanes.submit(QUEUE, queue, partition, op(chunk))
+            for (index, _), result in zip(chunk, answer, strict=True):
                 results[index] = result
 
-        await asyncio.gather(*(one(p, idx) for p, idx in parts.items()))
+        await asyncio.gather(*(one(p, chunk) for p, chunk in parts.items()))
         return results
 
     # -- whole queue ----------------------------------------------------------------------------

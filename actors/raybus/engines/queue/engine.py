@@ -21,7 +21,6 @@ from typing import Any
 from raybus.core.attributes import Attribute
 from raybus.core.errors import RaybusError
 from raybus.core.tokens import Receipt, decode_receipt, encode_receipt
-from raybus.engines.ids import message_id_for
 from raybus.engines.queue.messages import (
     MAX_VISIBILITY_TIMEOUT_S,
     DeadLetter,
@@ -88,7 +87,7 @@ class QueuePartition(QueueState):
                 continue
             seq = self._next_seq
             self._next_seq += 1
-            message_id = entry.message_id or message_id_for(self.tag, seq)
+            message_id = entry.message_id or self._message_id(seq)
             # a transfer keeps its enqueue time on standard queues; FIFO queues restart it (SQS)
             sent_ms = entry.sent_ms if entry.sent_ms is not None and not self.fifo else now_ms
             delay_s = config.delay_s if valid.delay_s is None else valid.delay_s
@@ -166,21 +165,29 @@ class QueuePartition(QueueState):
         if deliver:
             self._log.append([encode([RecordType.RECEIVE, now_ms, deadline, deliver])])
             self.counters.received += len(deliver)
-        messages = [self._materialize(seq) for seq in deliver]
+        messages = list(map(self._materialize, deliver, self._read_sends(deliver)))
         letters = []
         if redrive is not None:
             letters = [self._dead_letter(seq, redrive.dead_letter_queue) for seq in dead]
         return ReceiveResult(messages, letters)
 
     def _read_send(self, seq: int) -> list[Any]:
-        record = decode(self._log.read(self._msgs[seq] & _OFFSET_MASK))
-        if record[0] != RecordType.SEND or record[1] != seq:
-            raise RaybusError(
-                "StorageFailure", f"Log offset of message {seq} holds another record."
-            )
-        return record
+        return self._read_sends([seq])[0]
 
-    def _materialize(self, seq: int) -> ReceivedMessage:
+    def _read_sends(self, seqs: list[int]) -> list[list[Any]]:
+        """The SEND records of ``seqs``, read together (messages sent together lie side by
+        side in the log, and one read serves them all)."""
+        msgs = self._msgs
+        payloads = self._log.read_many([msgs[seq] & _OFFSET_MASK for seq in seqs])
+        records = list(map(decode, payloads))
+        for seq, record in zip(seqs, records, strict=True):
+            if record[0] != RecordType.SEND or record[1] != seq:
+                raise RaybusError(
+                    "StorageFailure", f"Log offset of message {seq} holds another record."
+                )
+        return records
+
+    def _materialize(self, seq: int, record: list[Any]) -> ReceivedMessage:
         (
             _,
             _,
@@ -194,7 +201,7 @@ class QueuePartition(QueueState):
             group_id,
             dedup_id,
             system,
-        ) = self._read_send(seq)
+        ) = record
         count, first = self._received[seq]
         receipt = encode_receipt(Receipt(self.partition, self.epoch, self.tag, seq, count))
         return ReceivedMessage(
@@ -240,7 +247,9 @@ class QueuePartition(QueueState):
 
     # -- delete / visibility ---------------------------------------------------------------------
     def _own_receipt(self, handle: object) -> Receipt:
-        receipt = decode_receipt(handle)
+        """``handle`` is a receipt handle, or a :class:`Receipt` a gateway decoded already (to
+        route it) — decoding is the larger part of a delete's cost, so it is done once."""
+        receipt = handle if type(handle) is Receipt else decode_receipt(handle)
         if (
             receipt.tag != self.tag
             or receipt.partition != self.partition

@@ -27,7 +27,6 @@ from typing import Any
 
 from raybus.core.queues import QueueConfig
 from raybus.engines.dedup import DedupWindow
-from raybus.engines.ids import message_id_for
 from raybus.engines.log import SLACK_ENTRIES, EngineLog
 from raybus.engines.queue.engine import QueuePartition
 from raybus.engines.queue.messages import SendResult, ValidMessage
@@ -195,7 +194,7 @@ class FifoQueuePartition(QueuePartition):
             return None
         seq, message_id = seen
         return SendResult(
-            message_id or message_id_for(self.tag, seq),
+            message_id or self._message_id(seq),
             valid.md5_of_body,
             valid.md5_of_attributes,
             self._sequence_number(seq),

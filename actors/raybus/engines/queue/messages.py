@@ -28,6 +28,11 @@ __all__ = [
 MAX_DELAY_S = 900
 MAX_VISIBILITY_TIMEOUT_S = 43_200
 
+# The per-message values (SendResult, ReceivedMessage, ValidMessage) are made once per message
+# sent or received, so they are plain slotted dataclasses rather than frozen ones: a frozen
+# dataclass's __init__ sets each field through object.__setattr__, three times the cost (5.1 µs
+# against 1.7 µs for ReceivedMessage). Nothing mutates them after construction.
+
 
 @dataclass(slots=True)
 class SendEntry:
@@ -46,7 +51,7 @@ class SendEntry:
     system: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SendResult:
     message_id: str
     md5_of_body: str
@@ -55,7 +60,7 @@ class SendResult:
     duplicate: bool = False  # FIFO: the dedup window swallowed this send
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ReceivedMessage:
     message_id: str
     receipt: str
@@ -82,7 +87,7 @@ class DeadLetter:
     entry: SendEntry
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ValidMessage:
     """A send entry after validation: what goes into the SEND record."""
 
@@ -110,9 +115,13 @@ def validate_entry(
         )
     if not body:
         raise RaybusError("MissingParameter", "A message body must not be empty.", parameter="body")
-    attributes = validate_attributes(entry.attributes)
+    if entry.attributes is None:  # the common case, without three calls that find nothing
+        attributes: dict[str, Attribute] = {}
+        size = len(body)
+    else:
+        attributes = validate_attributes(entry.attributes)
+        size = len(body) + attributes_size(attributes)
     transfer = entry.message_id is not None
-    size = len(body) + attributes_size(attributes)
     if size > max_message_bytes and not transfer:
         raise RaybusError(
             "MessageTooLong",
@@ -164,7 +173,7 @@ def validate_entry(
         body=body,
         attributes=attributes,
         md5_of_body=md5_of_body(body),
-        md5_of_attributes=md5_of_attributes(attributes),
+        md5_of_attributes=md5_of_attributes(attributes) if attributes else "",
         delay_s=delay,
         group_id=group_id,
         dedup_id=dedup_id,

@@ -25,7 +25,7 @@ from typing import Any
 
 from raybus.core.errors import RaybusError
 from raybus.core.queues import QueueConfig
-from raybus.engines.ids import message_id_for
+from raybus.engines.ids import MessageIds
 from raybus.engines.log import SLACK_ENTRIES, EngineLog
 from raybus.engines.queue.messages import SendResult, ValidMessage
 from raybus.engines.queue.records import RecordType
@@ -78,6 +78,7 @@ class QueueState:
             raise RaybusError("UnsupportedOperation", "The queue type does not match the engine.")
         self.config = config
         self.tag = tag
+        self._message_id = MessageIds(tag)
         self.partition = partition
         self.epoch = epoch
         self.counters = PartitionCounters()
@@ -324,7 +325,7 @@ class QueueState:
             )
             if self.fifo:
                 message_id = record[4]
-                derived = message_id == message_id_for(self.tag, seq)
+                derived = message_id == self._message_id(seq)
                 self._remember(sent_ms, group_id, record[10], seq, None if derived else message_id)
         elif kind == RecordType.RECEIVE:
             _, now_ms, deadline, seqs = record

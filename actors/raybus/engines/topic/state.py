@@ -38,7 +38,7 @@ from raybus.core.attributes import Attribute
 from raybus.core.errors import RaybusError
 from raybus.core.topics import TopicConfig
 from raybus.engines.dedup import DedupWindow
-from raybus.engines.ids import message_id_for
+from raybus.engines.ids import MessageIds
 from raybus.engines.log import EngineLog
 from raybus.engines.records import encode
 from raybus.engines.topic.records import (
@@ -70,7 +70,6 @@ FILTER_SCAN_MAX = 4096
 REDRIVE_RETRY_DELAY_MS = 1_000
 _SNAPSHOT_VERSION = 1
 _MESSAGE_OVERHEAD_BYTES = 400  # rough size of a cached Message beyond body and attributes
-_ID_SEQ_LIMIT = 1 << 48
 _PUBLISH = TopicRecordType.PUBLISH
 _SETTLE = TopicRecordType.SETTLE
 
@@ -163,13 +162,7 @@ class TopicState:
         self._cache_used = 0
         self._cache_limit = cache_bytes
         self._recovering = False
-        self._id_prefix = message_id_for(tag, 0)[:-12]  # all but the low 48 bits
-
-    def _message_id(self, seq: int) -> str:
-        """``message_id_for(self.tag, seq)``, at a quarter of the cost."""
-        if seq < _ID_SEQ_LIMIT:
-            return f"{self._id_prefix}{seq:012x}"
-        return message_id_for(self.tag, seq)
+        self._message_id = MessageIds(tag)
 
     # -- queries ---------------------------------------------------------------------------------
     @property
