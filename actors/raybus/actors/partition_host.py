@@ -40,6 +40,7 @@ from typing import Any
 
 import ray
 
+from raybus.actors.collector import settle_collector
 from raybus.actors.dispatch import FunctionRuntime, RouterDispatcher
 from raybus.actors.pollers import Pollers
 from raybus.actors.router import Router
@@ -134,6 +135,7 @@ class PartitionHost:
         )
         await self.pollers.reconcile(table)
         self._watcher = asyncio.ensure_future(self._watch())
+        settle_collector()
         log.info("%s started with %d partitions", self.name, len(self.shells))
 
     async def _watch(self) -> None:

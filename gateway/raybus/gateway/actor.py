@@ -33,6 +33,7 @@ import ray
 from aiohttp import web
 
 from raybus.actors import CONTROLLER_NAME, NAMESPACE, PartitionHost, Router
+from raybus.actors.collector import settle_collector
 from raybus.actors.dispatch import FunctionRuntime
 from raybus.core.errors import RaybusError, replies_with_errors
 from raybus.core.routing import RoutingTable
@@ -254,6 +255,7 @@ class GatewayHost(PartitionHost):
             except BaseException:
                 self.server = None
                 raise
+            settle_collector()  # again, now that the gateway's modules are loaded too
         return described
 
     async def url(self) -> str:

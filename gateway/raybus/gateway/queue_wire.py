@@ -54,8 +54,8 @@ _ENTRY_KEYS = frozenset({"body", "body_base64", "attributes", "delay_s", "group_
 def entry_from_wire(data: object, *, json: bool) -> SendEntry:
     if not isinstance(data, dict):
         raise RaybusError("InvalidParameterValue", "A message entry must be a map.")
-    unknown = set(data) - _ENTRY_KEYS
-    if unknown:
+    if not _ENTRY_KEYS.issuperset(data):
+        unknown = set(data) - _ENTRY_KEYS
         raise RaybusError(
             "InvalidParameterValue",
             f"Unknown message field(s): {', '.join(sorted(map(str, unknown)))}.",

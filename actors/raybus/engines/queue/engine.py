@@ -101,7 +101,9 @@ class QueuePartition(QueueState):
                         visible_at,
                         message_id,
                         valid.body,
-                        [[name, a.data_type, a.value] for name, a in valid.attributes.items()],
+                        [[name, a.data_type, a.value] for name, a in valid.attributes.items()]
+                        if valid.attributes
+                        else [],
                         valid.md5_of_body,
                         valid.md5_of_attributes,
                         valid.group_id,
