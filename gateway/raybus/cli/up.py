@@ -18,14 +18,17 @@ MAX_DEFAULT_HOSTS = 8
 
 
 def default_hosts() -> int:
-    """One partition host per core this process may run on, at most :data:`MAX_DEFAULT_HOSTS`:
-    every host serves the gateway, so HTTP and codec work spreads over the cores (on 2 cores,
-    2 hosts sent and received ×1,000 batches 17–20 % faster than one, ×10 batches alike)."""
+    """One partition host per core this process may run on, less one core for the clients and
+    Ray's own processes: at least 1, at most :data:`MAX_DEFAULT_HOSTS`. A host is one Python
+    process that saturates one core; on 2 cores with the benchmark's client beside it, one
+    host moved ×10 batches 6–33 % faster than two (the second host gets little more CPU and
+    pays Ray calls for the receipts and receives that land on the other host), while two moved
+    ×1,000 batches -7 % to +44 % faster than one (docs/configuration.md)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cores = os.cpu_count() or 1
-    return max(1, min(cores, MAX_DEFAULT_HOSTS))
+    return max(1, min(cores - 1, MAX_DEFAULT_HOSTS))
 
 
 def register(subparsers: Any) -> None:
@@ -44,8 +47,8 @@ def register(subparsers: Any) -> None:
         type=int,
         default=hosts,
         metavar="N",
-        help=f"partition host actors, each serving the gateway (one per core, at most "
-        f"{MAX_DEFAULT_HOSTS}: {hosts} here)",
+        help=f"partition host actors, each serving the gateway (one per core but one, at "
+        f"least 1, at most {MAX_DEFAULT_HOSTS}: {hosts} here)",
     )
     parser.add_argument("--address", default=None, help="attach to a running Ray cluster")
     parser.add_argument(
