@@ -88,6 +88,51 @@ def test_a_call_is_acknowledged_and_waiters_woken_only_after_its_commit() -> Non
     asyncio.run(scenario())
 
 
+def test_a_receive_answers_before_its_own_record_is_durable_and_flushes_it_soon() -> None:
+    """A receive appends in-flight state only (a crash may make the message visible again:
+    at-least-once), so its answer does not wait for that record's fsync; it is flushed at
+    once all the same, without anyone waiting."""
+
+    async def scenario() -> None:
+        log = GatedLog()
+        log.release.set()
+        shell = shell_on(log)
+        loop = asyncio.get_running_loop()
+        await shell.execute([Send([SendEntry(b"one")])])
+        log.release.clear()
+        log.entered.clear()
+        (messages,) = await asyncio.wait_for(shell.execute([Receive(1)]), WAIT_S)
+        assert [m.body for m in messages] == [b"one"]
+        assert await loop.run_in_executor(None, log.entered.wait, WAIT_S)  # flushing, gated
+        assert log.durable_offset < log.end_offset
+        log.release.set()
+        await asyncio.wait_for(shell.committer.commit(), WAIT_S)
+        assert log.durable_offset == log.end_offset
+        assert shell.committer.flushes == 2  # the send's, and the one the receive started
+        await shell.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_receive_waits_for_the_commit_of_the_sends_it_returns() -> None:
+    async def scenario() -> None:
+        log = GatedLog()
+        shell = shell_on(log)
+        loop = asyncio.get_running_loop()
+        send = asyncio.ensure_future(shell.execute([Send([SendEntry(b"one")])]))
+        assert await loop.run_in_executor(None, log.entered.wait, WAIT_S)  # its flush is held
+        receive = asyncio.ensure_future(shell.execute([Receive(1)]))
+        await settle_loop()
+        assert shell.engine.message_count == 1
+        assert not receive.done() and not send.done()  # the message is not durable yet
+        log.release.set()
+        ((messages,), _) = await asyncio.wait_for(asyncio.gather(receive, send), WAIT_S)
+        assert [m.body for m in messages] == [b"one"]
+        await shell.close()
+
+    asyncio.run(scenario())
+
+
 def test_calls_that_arrive_during_a_flush_are_applied_at_once_and_share_a_flush() -> None:
     async def scenario() -> None:
         log = GatedLog()

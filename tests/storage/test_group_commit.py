@@ -226,3 +226,52 @@ def test_a_waiter_that_finds_a_finished_flush_not_yet_cleared_starts_the_next_on
     runner.join(timeout=10)
     assert not runner.is_alive(), "commit spun on a finished flush"
     assert outcome == [log.end_offset] and log.durable_offset == log.end_offset
+
+
+def test_commit_through_an_offset_already_durable_returns_without_a_flush(logs: Logs) -> None:
+    log = logs.open()
+
+    async def main() -> None:
+        committer = GroupCommitter(log)
+        first = log.append([b"a"])
+        await committer.commit()
+        log.append([b"b"])  # buffered, not needed by the caller below
+        durable = log.durable_offset
+        assert await committer.commit(through=first[0] + 1) == durable
+        assert committer.flushes == 1
+        assert log.durable_offset < log.end_offset
+        await committer.aclose()
+
+    asyncio.run(main())
+
+
+def test_flush_soon_flushes_without_a_waiter_and_again_after_a_running_flush(
+    tmp_path: Path,
+) -> None:
+    """A flush is held in fsync; a record appended meanwhile is not in it, and flush_soon()
+    makes the committer flush again once it finishes — nobody awaits a commit."""
+    fsync = GatedFsync()
+    log = FileLog(tmp_path, fsync_fn=fsync)
+
+    async def main() -> None:
+        committer = GroupCommitter(log)
+        committer.flush_soon()
+        assert committer.flushes == 0  # nothing appended: nothing to flush
+        fsync.gate.clear()
+        fsync.inside.clear()
+        log.append([b"first"])
+        committer.flush_soon()
+        await wait_for(fsync.inside)  # the first flush is in fsync
+        fsync.inside.clear()
+        later = log.append([b"appended meanwhile"])
+        committer.flush_soon()
+        assert committer.flushes == 1
+        fsync.gate.set()
+        await wait_for(fsync.inside)  # a second flush ran, started by the committer itself
+        assert committer.flushes == 2
+        assert await committer.commit(through=later[0] + 1) >= later[0] + 1
+        assert log.durable_offset == log.end_offset
+        await committer.aclose()
+
+    asyncio.run(main())
+    log.close()

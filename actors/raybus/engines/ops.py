@@ -16,7 +16,7 @@ get ``list[SendResult | RaybusError]`` back, checked by mypy end to end.
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 __all__ = ["Op", "Turn"]
 
@@ -25,21 +25,43 @@ R = TypeVar("R", covariant=True)
 
 
 class Turn:
-    """One engine turn: the time, the epoch, and the effects to run after the commit."""
+    """One engine turn: the time, the epoch, the effects to run after the commit, and how much
+    of the log the answers need durable.
 
-    __slots__ = ("epoch", "now_ms", "transfers", "wake")
+    By default an answer waits for the commit of everything the turn appended (principle 4:
+    acknowledge only what is durable). An op whose answer changes nothing that must survive —
+    a receive: what it appends is in-flight state, which the principle lets a crash undo, since
+    an in-flight message that becomes visible again is at-least-once — sets
+    ``Op.answer_needs_commit = False`` and names the records its answer exposes with
+    :meth:`needs_durable` (a receive: the SEND records of the messages it returns, which a
+    commit still in flight may not have covered yet). The shell then answers once those are
+    durable and flushes the rest without holding the answer back.
+    """
+
+    __slots__ = ("commit_all", "durable_through", "epoch", "now_ms", "transfers", "wake")
 
     def __init__(self, now_ms: int, epoch: int = 0) -> None:
         self.now_ms = now_ms
         self.epoch = epoch
         self.wake = False  # waiters (long polls, delivery loops) look again after the commit
         self.transfers: list[Any] = []  # handed to the kind after the commit (dead letters)
+        self.commit_all = False  # set when an op whose answer needs the whole commit applied
+        self.durable_through = 0  # the answers need every record starting below this durable
+
+    def needs_durable(self, through: int) -> None:
+        """The answers expose records starting below log offset ``through``."""
+        if through > self.durable_through:
+            self.durable_through = through
 
 
 class Op(Generic[E, R]):
     """An operation on one partition's engine of type ``E``, answering ``R``."""
 
     __slots__ = ()
+
+    #: Whether the op's answer must wait for the commit of everything its turn appended (see
+    #: :class:`Turn`). Only an op that changes nothing a crash must keep may say no.
+    answer_needs_commit: ClassVar[bool] = True
 
     def apply(self, engine: E, turn: Turn) -> R:
         raise NotImplementedError

@@ -151,6 +151,8 @@ class Durable(Generic[E]):
         engine = self.engine
         results: list[Any] = []
         for op in ops:
+            if op.answer_needs_commit:
+                turn.commit_all = True
             try:
                 results.append(op.apply(engine, turn))
             except RaybusError as error:

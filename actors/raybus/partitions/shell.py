@@ -16,7 +16,10 @@ that arrive while a flush runs are applied meanwhile and share the next flush.
 Durability: a result leaves :meth:`execute` only after a commit that covers the log's end at
 the time the turn finished — every record the turn appended, and every record before it. So an
 operation that appended nothing (a FIFO duplicate) is acknowledged only once the original is
-durable, and a receive never exposes a message whose send is not.
+durable. The exception is a turn of receives only (``Op.answer_needs_commit`` false, see
+:class:`~raybus.engines.ops.Turn`): it answers once the records it exposes — the SEND records
+of the messages it returns — are durable, so a receive never exposes a message whose send is
+not, and flushes its own in-flight records right away without holding the answer.
 
 Waiting: :class:`Wait` operations (a long poll) run on the shell between turns; they wait on
 :meth:`changed` or :meth:`park`, which return at the next :meth:`wake` (after a turn that
@@ -203,7 +206,11 @@ class PartitionShell(Generic[E]):
             raise RaybusError("PartitionUnavailable", "The partition is closed.")
         turn = Turn(self.clock.now_ms(), self.epoch)
         results = self.durable.apply(ops, turn)
-        await self.committer.commit()
+        if turn.commit_all or turn.transfers:
+            await self.committer.commit()
+        else:  # receives only: answer once what they expose is durable (see Turn)
+            await self.committer.commit(through=turn.durable_through)
+            self.committer.flush_soon()
         if turn.wake:
             self.wake()
         if turn.transfers:

@@ -37,17 +37,20 @@ class GroupCommitter:
         self._executor: ThreadPoolExecutor | None = None
         self._flush: asyncio.Future[int] | None = None
         self._closed = False
+        self._again = False  # flush_soon() during a flush: flush again after it
         self.flushes = 0
 
     @property
     def log(self) -> PartitionLog:
         return self._log
 
-    async def commit(self) -> int:
-        """Return once every record appended before this call is committed; returns the
-        ``durable_offset`` then. Raises the flush's error (``StorageFailure``) to every waiter
-        that shared it. Cancelling a waiter never cancels the flush others share."""
-        target = self._log.end_offset
+    async def commit(self, through: int | None = None) -> int:
+        """Return once every record appended before this call is committed (with ``through``:
+        every record starting below that offset — at once, without a flush, if they are
+        already); returns the ``durable_offset`` then. Raises the flush's error
+        (``StorageFailure``) to every waiter that shared it. Cancelling a waiter never cancels
+        the flush others share."""
+        target = self._log.end_offset if through is None else through
         while True:
             durable = self._log.durable_offset
             if durable >= target:
@@ -59,6 +62,16 @@ class GroupCommitter:
             if flush is None or flush.done():
                 flush = self._start_flush()
             await asyncio.shield(flush)
+
+    def flush_soon(self) -> None:
+        """Make what is appended durable without waiting: start a flush now, or — if one is
+        running, which took only what was appended before it started — right after it."""
+        if self._closed or self._log.durable_offset >= self._log.end_offset:
+            return
+        if self._flush is None or self._flush.done():
+            self._start_flush()
+        else:
+            self._again = True
 
     def _start_flush(self) -> asyncio.Future[int]:
         if self._closed:
@@ -75,8 +88,11 @@ class GroupCommitter:
     def _flush_done(self, flush: asyncio.Future[int]) -> None:
         if self._flush is flush:
             self._flush = None
-        if not flush.cancelled():
-            flush.exception()  # mark retrieved: waiters re-raise it, nobody may be left
+        failed = flush.cancelled() or flush.exception() is not None  # marks it retrieved
+        if self._again and self._flush is None:
+            self._again = False
+            if not failed:  # after a failure the log refuses writes; the next commit says so
+                self.flush_soon()
 
     async def aclose(self) -> None:
         """Wait for a running flush, then stop the worker thread. Does not close the log."""

@@ -5,8 +5,9 @@ Contract
 - **Pure and synchronous.** Every operation takes ``now_ms`` from the caller, mutates state and
   appends the records describing the change to the injected log *buffer* (``log.append`` does no
   I/O) in one call, with no awaits. The host commits the log afterwards and acknowledges only
-  then. Because every reply that exposes a message (a receive) also waits for a commit covering
-  the whole log up to its own record, a message is never observed before its send is durable.
+  then — except a receive, whose own record is in-flight state a crash may undo: its reply
+  waits for the commit of the SEND records it exposes (``ReceiveResult.durable_through``), so a
+  message is never observed before its send is durable, but not for its RECEIVE record.
 - **Cost.** send, receive, delete and change-visibility are O(batch · log n) in the number of
   messages in flight or delayed and O(batch) otherwise: independent of queue depth.
 """
@@ -42,6 +43,7 @@ PURGE_INTERVAL_MS = 60_000
 class ReceiveResult:
     messages: list[ReceivedMessage]
     dead_letters: list[DeadLetter]
+    durable_through: int = 0  # the messages' SEND records start below this log offset
 
 
 def _check_timeout(value: object, parameter: str = "visibility_timeout_s") -> int:
@@ -167,20 +169,20 @@ class QueuePartition(QueueState):
         if deliver:
             self._log.append([encode([RecordType.RECEIVE, now_ms, deadline, deliver])])
             self.counters.received += len(deliver)
-        messages = list(map(self._materialize, deliver, self._read_sends(deliver)))
+        offsets = [self._msgs[seq] & _OFFSET_MASK for seq in deliver]
+        messages = list(map(self._materialize, deliver, self._read_sends(deliver, offsets)))
         letters = []
         if redrive is not None:
             letters = [self._dead_letter(seq, redrive.dead_letter_queue) for seq in dead]
-        return ReceiveResult(messages, letters)
+        return ReceiveResult(messages, letters, max(offsets, default=-1) + 1)
 
     def _read_send(self, seq: int) -> list[Any]:
-        return self._read_sends([seq])[0]
+        return self._read_sends([seq], [self._msgs[seq] & _OFFSET_MASK])[0]
 
-    def _read_sends(self, seqs: list[int]) -> list[list[Any]]:
-        """The SEND records of ``seqs``, read together (messages sent together lie side by
-        side in the log, and one read serves them all)."""
-        msgs = self._msgs
-        payloads = self._log.read_many([msgs[seq] & _OFFSET_MASK for seq in seqs])
+    def _read_sends(self, seqs: list[int], offsets: list[int]) -> list[list[Any]]:
+        """The SEND records of ``seqs`` (at ``offsets``), read together (messages sent
+        together lie side by side in the log, and one read serves them all)."""
+        payloads = self._log.read_many(offsets)
         records = list(map(decode, payloads))
         for seq, record in zip(seqs, records, strict=True):
             if record[0] != RecordType.SEND or record[1] != seq:

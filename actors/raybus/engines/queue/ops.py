@@ -45,9 +45,14 @@ class Receive(Op[QueuePartition, list[ReceivedMessage]]):
     max_messages: int
     visibility_timeout_s: int | None = None
 
+    # What a receive appends (the messages' receive count and visibility deadline) is in-flight
+    # state a crash may undo; its answer needs only the messages' SEND records durable.
+    answer_needs_commit = False
+
     def apply(self, engine: QueuePartition, turn: Turn) -> list[ReceivedMessage]:
         received = engine.receive(turn.now_ms, self.max_messages, self.visibility_timeout_s)
         turn.transfers.extend(received.dead_letters)
+        turn.needs_durable(received.durable_through)
         return received.messages
 
 
