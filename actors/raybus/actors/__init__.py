@@ -15,6 +15,7 @@ from raybus.actors.partition_host import PartitionHost, partition_directory
 from raybus.actors.router import Router, merge_stats, send_split, split_by_partition
 from raybus.options import (
     CONTROLLER_NAME,
+    HOST_NAME_PREFIX,
     NAMESPACE,
     controller_options,
     gateway_options,
@@ -25,6 +26,7 @@ from raybus.options import (
 
 __all__ = [
     "CONTROLLER_NAME",
+    "HOST_NAME_PREFIX",
     "NAMESPACE",
     "FunctionRuntime",
     "PartitionHost",

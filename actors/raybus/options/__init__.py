@@ -18,6 +18,7 @@ from typing import Any
 
 __all__ = [
     "CONTROLLER_NAME",
+    "HOST_NAME_PREFIX",
     "NAMESPACE",
     "controller_options",
     "gateway_name",
@@ -34,8 +35,11 @@ CONTROL_CONCURRENCY = 16
 HOST_CPUS = 0.01
 
 
+HOST_NAME_PREFIX = "raybus-host-"
+
+
 def host_name(index: int) -> str:
-    return f"raybus-host-{index}"
+    return f"{HOST_NAME_PREFIX}{index}"
 
 
 def gateway_name(node_id: str) -> str:

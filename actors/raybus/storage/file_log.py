@@ -407,8 +407,9 @@ class FileLog:
                 self._check_open()
                 segment = self._segments.find(first)
                 written_end = segment.base + segment.written if segment is not None else 0
+                limit = min(written_end, first + _READ_SPAN_BYTES)
                 last, j = first, i + 1
-                while j < count and last < offsets[j] < min(written_end, first + _READ_SPAN_BYTES):
+                while j < count and last < offsets[j] < limit:
                     last, j = offsets[j], j + 1
                 data = b""
                 if segment is not None and j > i + 1:

@@ -19,7 +19,7 @@ from typing import Any
 
 import ray
 
-from raybus.actors import NAMESPACE, controller_options, gateway_options, host_name
+from raybus.actors import HOST_NAME_PREFIX, NAMESPACE, controller_options, gateway_options
 from raybus.control.controller import Controller
 from raybus.core.arns import check_identity
 
@@ -100,12 +100,11 @@ class RunningCluster:
 def _host_names() -> list[str]:
     """The partition hosts that exist now: the catalog's, which may be more than this start
     asked for (a cluster started before with more hosts keeps them)."""
-    prefix = host_name(0).removesuffix("0")
     names = ray.util.list_named_actors(all_namespaces=True)
     return sorted(
         item["name"]
         for item in names
-        if item["namespace"] == NAMESPACE and item["name"].startswith(prefix)
+        if item["namespace"] == NAMESPACE and item["name"].startswith(HOST_NAME_PREFIX)
     )
 
 
