@@ -102,6 +102,14 @@ _SPECS: tuple[ErrorSpec, ...] = (
         False,
         "The test clock stopped before its target: work still running, or a bound was reached.",
     ),
+    # -- event buses (EventBridge's codes) ----------------------------------------------------------
+    ErrorSpec("InvalidArgument", 400, False, "An event entry's parameter is invalid."),
+    ErrorSpec("MalformedDetail", 400, False, "An event's detail is not a JSON object."),
+    ErrorSpec(
+        "NotAuthorizedForSourceException", 400, False, "The event's source is reserved (aws.*)."
+    ),
+    ErrorSpec("ManagedRuleException", 400, False, "The rule is managed by a service."),
+    ErrorSpec("LimitExceededException", 400, False, "A limit such as targets per rule is reached."),
 )
 
 CATALOG: dict[str, ErrorSpec] = {spec.code: spec for spec in _SPECS}
