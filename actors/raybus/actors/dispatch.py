@@ -21,12 +21,14 @@ from typing import Any
 import aiohttp
 
 from raybus.actors.router import Router, send_split
+from raybus.core.buses import EventEntry, PutEventsResult
 from raybus.core.errors import RaybusError
 from raybus.core.functions import FunctionConfig
 from raybus.core.routing import async_queue_name
 from raybus.core.settings import Target
 from raybus.core.topics import PublishEntry, PublishResult
 from raybus.engines import SendEntry, SendResult
+from raybus.engines.bus.ops import PutEvents
 from raybus.engines.queue.ops import Send
 from raybus.engines.topic.ops import Publish
 
@@ -57,6 +59,11 @@ class RouterDispatcher:
         self, topic: str, entries: Sequence[PublishEntry]
     ) -> list[PublishResult | RaybusError]:
         return await self._split("topic", topic, entries, Publish)
+
+    async def put_events(
+        self, bus: str, entries: Sequence[EventEntry]
+    ) -> list[PutEventsResult | RaybusError]:
+        return await self._split("bus", bus, entries, PutEvents)
 
     async def is_fifo(self, queue: str) -> bool:
         return bool((await self.router.route("queue", queue)).config.fifo)

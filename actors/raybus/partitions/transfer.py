@@ -18,6 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
+from raybus.core.buses import EventEntry, PutEventsResult
 from raybus.core.errors import RaybusError
 from raybus.core.topics import PublishEntry, PublishResult
 from raybus.engines.queue.messages import SendEntry, SendResult
@@ -37,6 +38,12 @@ class Dispatcher(Protocol):
     async def publish(
         self, topic: str, entries: Sequence[PublishEntry]
     ) -> list[PublishResult | RaybusError]: ...
+
+    async def put_events(
+        self, bus: str, entries: Sequence[EventEntry]
+    ) -> list[PutEventsResult | RaybusError]:
+        """PutEvents on a bus: one result or error per entry, in order."""
+        ...
 
     async def invoke_async(self, function: str, payload: Any) -> str:
         """Queue one asynchronous invocation durably; its request id."""

@@ -39,6 +39,7 @@ from raybus.actors import (
     host_name,
     host_options,
 )
+from raybus.control.buses import ensure_default_bus
 from raybus.control.catalog import Catalog, CatalogStore, CodeStore
 from raybus.control.clock import ClockParticipant, advance
 from raybus.control.functions import FunctionCode
@@ -92,6 +93,7 @@ class Controller:
         def prepare(catalog: Catalog) -> None:
             catalog.ensure_hosts([host_name(i) for i in range(hosts)])
             catalog.use_identity(aws_account_id, aws_region)
+            ensure_default_bus(catalog)
             if test_clock and catalog.clock_ms is None:
                 catalog.clock_ms = SystemClock().now_ms()
 

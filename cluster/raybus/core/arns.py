@@ -26,12 +26,14 @@ __all__ = [
     "SQS_ENDPOINT",
     "Arn",
     "account_id",
+    "bus_arn",
     "check_identity",
     "function_arn",
     "parse_arn",
     "queue_arn",
     "queue_url",
     "region",
+    "rule_arn",
     "subscription_arn",
     "topic_arn",
     "use_identity",
@@ -105,6 +107,16 @@ def function_arn(name: str, qualifier: str | None = None) -> str:
     """The unqualified ARN, or with ``qualifier`` (``"$LATEST"``, a version or an alias)."""
     resource = f"function:{name}"
     return _arn("lambda", resource if qualifier is None else f"{resource}:{qualifier}")
+
+
+def bus_arn(name: str) -> str:
+    return _arn("events", f"event-bus/{name}")
+
+
+def rule_arn(bus: str, rule: str) -> str:
+    """EventBridge's rule ARN: ``rule/<name>`` on the default bus, ``rule/<bus>/<name>`` on
+    any other."""
+    return _arn("events", f"rule/{rule}" if bus == "default" else f"rule/{bus}/{rule}")
 
 
 def parse_arn(arn: str) -> Arn:

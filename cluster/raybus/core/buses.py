@@ -142,6 +142,11 @@ class BusConfig:
         int_in("created_ms", self.created_ms, 0, 1 << 62)
         check_bounds(self, int_in)
 
+    @property
+    def fifo(self) -> bool:
+        """Buses are never FIFO (routing spreads entries as for a standard topic)."""
+        return False
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BusConfig:
         settings = known("bus", data, field_names(cls))
@@ -375,6 +380,7 @@ class EventEntry:
     trace_header: str | None = None
     replay_name: str | None = None
     rules: tuple[str, ...] | None = None
+    internal: bool = False  # raybus's own events (schedules, API calls) may use ``aws.``
 
 
 @dataclass(slots=True)

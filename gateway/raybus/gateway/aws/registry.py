@@ -5,12 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from raybus.gateway.aws import iam, lambda_, sns, sqs, sts
+from raybus.gateway.aws import events, iam, lambda_, sns, sqs, sts
 from raybus.gateway.aws.service import AwsService
 
 __all__ = ["SERVICES"]
 
 SERVICES: Mapping[str, AwsService] = {
     service.name: service
-    for service in (sqs.SERVICE, sns.SERVICE, lambda_.SERVICE, sts.SERVICE, iam.SERVICE)
+    for service in (
+        sqs.SERVICE,
+        sns.SERVICE,
+        lambda_.SERVICE,
+        events.SERVICE,
+        sts.SERVICE,
+        iam.SERVICE,
+    )
 }

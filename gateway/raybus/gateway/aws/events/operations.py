@@ -1,0 +1,556 @@
+"""EventBridge's actions over raybus's buses (docs/aws-events.md): event buses, rules, targets,
+PutEvents, TestEventPattern and tags.
+
+A bus is named by its name or its ARN (``arn:aws:events:<region>:<account>:event-bus/<name>``)
+wherever EventBridge accepts either. Targets are given by ARN: an SQS queue, an SNS topic, a
+Lambda function or another event bus of this endpoint; any other ARN is refused for that target
+(a ``FailedEntries`` entry), since raybus could not deliver to it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from raybus.control.buses import (
+    CreateBus,
+    DeleteBus,
+    DeleteRule,
+    DescribeBus,
+    DescribeRule,
+    ListBuses,
+    ListRules,
+    PutRule,
+    PutTargets,
+    RemoveTargets,
+    RulesByTarget,
+    SetRuleState,
+    TargetFailure,
+)
+from raybus.control.tags import ListTags, TagResource, UntagResource
+from raybus.core.buses import (
+    DEFAULT_BUS,
+    MAX_ENTRY_BYTES,
+    EventEntry,
+    PutEventsResult,
+    RuleConfig,
+    TargetConfig,
+    entry_size,
+    rule_key,
+)
+from raybus.core.errors import RaybusError
+from raybus.engines.bus.ops import PutEvents
+from raybus.gateway.aws.protocols import AwsError
+from raybus.gateway.aws.service import Call
+from raybus.rules import test_event_pattern
+
+__all__ = ["OPERATIONS"]
+
+_BUS = "bus"
+_RULE = "rule"
+PAGE = 100
+_LISTED_BUS_MEMBERS = frozenset({"Name", "Arn", "Description", "Policy", "CreationTime"})
+
+
+def _validation(message: str) -> AwsError:
+    return AwsError("ValidationException", message)
+
+
+def _not_found(message: str) -> AwsError:
+    return AwsError("ResourceNotFoundException", message)
+
+
+# -- names and ARNs -------------------------------------------------------------------------------
+def _bus_name(call: Call, value: object) -> str:
+    """A bus's name from its name or ARN (None or empty: the default bus)."""
+    if value is None or value == "":
+        return DEFAULT_BUS
+    if not isinstance(value, str):
+        raise _validation("EventBusName must be a string.")
+    if value.startswith("arn:"):
+        parts = value.split(":", 5)
+        if (
+            len(parts) != 6
+            or parts[2] != "events"
+            or parts[3:5] != [call.settings.region, call.settings.account_id]
+            or not parts[5].startswith("event-bus/")
+        ):
+            raise _validation(f"Parameter {value} is not valid. Reason: not an event bus ARN.")
+        return parts[5][len("event-bus/") :]
+    return value
+
+
+def _bus_arn(call: Call, name: str) -> str:
+    return call.arn("events", f"event-bus/{name}")
+
+
+def _rule_arn(call: Call, bus: str, name: str) -> str:
+    return call.arn("events", f"rule/{name}" if bus == DEFAULT_BUS else f"rule/{bus}/{name}")
+
+
+def _resource_of_arn(call: Call, arn: object) -> tuple[str, str]:
+    """(kind, key) of a bus or rule ARN (tags)."""
+    parts = arn.split(":", 5) if isinstance(arn, str) else []
+    if (
+        len(parts) != 6
+        or parts[2] != "events"
+        or parts[3:5]
+        != [
+            call.settings.region,
+            call.settings.account_id,
+        ]
+    ):
+        raise _validation(f"Parameter ResourceARN is not valid: {arn!r}")
+    resource = parts[5]
+    if resource.startswith("event-bus/"):
+        return _BUS, resource[len("event-bus/") :]
+    if resource.startswith("rule/"):
+        path = resource[len("rule/") :]
+        bus, _, rule = path.rpartition("/")
+        return _RULE, rule_key(bus or DEFAULT_BUS, rule)
+    raise _validation(f"Parameter ResourceARN is not valid: {arn!r}")
+
+
+def _native_target(call: Call, arn: str) -> tuple[str, str]:
+    """(kind, name) of a target ARN, or ValidationException for one raybus cannot reach."""
+    parts = arn.split(":") if isinstance(arn, str) else []
+    if (
+        len(parts) >= 6
+        and parts[0] == "arn"
+        and parts[3:5]
+        == [
+            call.settings.region,
+            call.settings.account_id,
+        ]
+    ):
+        service = parts[2]
+        if service == "sqs" and len(parts) == 6:
+            return "queue", parts[5]
+        if service == "sns" and len(parts) == 6:
+            return "topic", parts[5]
+        if service == "lambda" and len(parts) in (7, 8) and parts[5] == "function":
+            return "function", parts[6]
+        if service == "events" and len(parts) == 6 and parts[5].startswith("event-bus/"):
+            return "bus", parts[5][len("event-bus/") :]
+    raise _validation(f"Target ARN {arn} is not supported: raybus delivers to SQS queues, SNS "
+                      "topics, Lambda functions and event buses of this endpoint.")  # fmt: skip
+
+
+def _target_arn(call: Call, target: TargetConfig) -> str:
+    if target.kind == "queue":
+        return call.arn("sqs", target.name)
+    if target.kind == "topic":
+        return call.arn("sns", target.name)
+    if target.kind == "function":
+        return call.arn("lambda", f"function:{target.name}")
+    return _bus_arn(call, target.name)
+
+
+def _queue_of(call: Call, arn: object, what: str) -> str:
+    kind, name = _native_target(call, str(arn))
+    if kind != "queue":
+        raise _validation(f"{what} must be an SQS queue ARN.")
+    return name
+
+
+# -- buses ----------------------------------------------------------------------------------------
+def _bus_out(call: Call, config: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"Name": config["name"], "Arn": _bus_arn(call, config["name"])}
+    if config.get("description") is not None:
+        out["Description"] = config["description"]
+    if config.get("kms_key_identifier") is not None:
+        out["KmsKeyIdentifier"] = config["kms_key_identifier"]
+    if config.get("dead_letter_queue") is not None:
+        out["DeadLetterConfig"] = {"Arn": call.arn("sqs", config["dead_letter_queue"])}
+    if config.get("policy") is not None:
+        out["Policy"] = config["policy"]
+    if config.get("created_ms"):
+        out["CreationTime"] = datetime.fromtimestamp(config["created_ms"] / 1000, UTC)
+        out["LastModifiedTime"] = out["CreationTime"]
+    return out
+
+
+def _bus_settings(call: Call, params: Mapping[str, Any]) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    if "Description" in params:
+        settings["description"] = params["Description"]
+    if "KmsKeyIdentifier" in params:
+        settings["kms_key_identifier"] = params["KmsKeyIdentifier"]
+    dead_letter = params.get("DeadLetterConfig")
+    if dead_letter and dead_letter.get("Arn"):
+        settings["dead_letter_queue"] = _queue_of(call, dead_letter["Arn"], "DeadLetterConfig")
+    return settings
+
+
+async def create_event_bus(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    name = params["Name"]
+    if params.get("EventSourceName"):
+        raise _validation("Partner event sources are not supported by raybus.")
+    control = call.gateway.control
+    config, created = await control.run(CreateBus({"name": name, **_bus_settings(call, params)}))
+    if not created:
+        raise AwsError("ResourceAlreadyExistsException", f"Event bus {name} already exists.")
+    tags = params.get("Tags")
+    if tags:
+        await control.run(TagResource(_BUS, name, {t["Key"]: t["Value"] for t in tags}))
+    await call.gateway.changed()
+    described = _bus_out(call, config)
+    out = {"EventBusArn": described["Arn"]}
+    for key in ("Description", "KmsKeyIdentifier", "DeadLetterConfig"):
+        if key in described:
+            out[key] = described[key]
+    return out
+
+
+async def describe_event_bus(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    name = _bus_name(call, params.get("Name"))
+    return _bus_out(call, await call.gateway.control.run(DescribeBus(name)))
+
+
+async def list_event_buses(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    buses = await call.gateway.control.run(ListBuses(params.get("NamePrefix"), 1_000_000))
+    page, token = _page(buses, params)
+    listed = [
+        {k: v for k, v in _bus_out(call, b).items() if k in _LISTED_BUS_MEMBERS} for b in page
+    ]
+    out: dict[str, Any] = {"EventBuses": listed}
+    if token:
+        out["NextToken"] = token
+    return out
+
+
+async def delete_event_bus(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    name = _bus_name(call, params["Name"])
+    try:
+        await call.gateway.control.run(DeleteBus(name))
+    except RaybusError as error:
+        if error.code != "ResourceNotFound":  # EventBridge: deleting a missing bus succeeds
+            raise
+    await call.gateway.changed()
+    return {}
+
+
+# -- rules ----------------------------------------------------------------------------------------
+def _rule_out(call: Call, rule: Mapping[str, Any], *, listed: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "Name": rule["name"],
+        "Arn": _rule_arn(call, rule["bus"], rule["name"]),
+        "State": rule["state"],
+        "EventBusName": rule["bus"],
+    }
+    if not listed:  # DescribeRule says who made it; ListRules' Rule has no such member
+        out["CreatedBy"] = call.settings.account_id
+    for field, key in (
+        ("event_pattern", "EventPattern"),
+        ("schedule_expression", "ScheduleExpression"),
+        ("description", "Description"),
+        ("role_arn", "RoleArn"),
+        ("managed_by", "ManagedBy"),
+    ):
+        if rule.get(field) is not None:
+            out[key] = rule[field]
+    return out
+
+
+async def put_rule(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    bus = _bus_name(call, params.get("EventBusName"))
+    settings: dict[str, Any] = {"name": params["Name"]}
+    for key, field in (
+        ("EventPattern", "event_pattern"),
+        ("ScheduleExpression", "schedule_expression"),
+        ("State", "state"),
+        ("Description", "description"),
+        ("RoleArn", "role_arn"),
+    ):
+        if key in params:
+            settings[field] = params[key]
+    control = call.gateway.control
+    rule = await control.run(PutRule(bus, settings))
+    tags = params.get("Tags")
+    if tags:
+        key = rule_key(bus, rule["name"])
+        await control.run(TagResource(_RULE, key, {t["Key"]: t["Value"] for t in tags}))
+    return {"RuleArn": _rule_arn(call, bus, rule["name"])}
+
+
+async def describe_rule(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    bus = _bus_name(call, params.get("EventBusName"))
+    try:
+        rule = await call.gateway.control.run(DescribeRule(bus, params["Name"]))
+    except RaybusError as error:
+        if error.code == "ResourceNotFound":
+            raise _not_found(f"Rule {params['Name']} does not exist on EventBus {bus}.") from None
+        raise
+    return _rule_out(call, rule)
+
+
+async def list_rules(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    bus = _bus_name(call, params.get("EventBusName"))
+    rules = await call.gateway.control.run(ListRules(bus, params.get("NamePrefix")))
+    page, token = _page(rules, params)
+    out: dict[str, Any] = {"Rules": [_rule_out(call, r, listed=True) for r in page]}
+    if token:
+        out["NextToken"] = token
+    return out
+
+
+async def delete_rule(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    bus = _bus_name(call, params.get("EventBusName"))
+    await call.gateway.control.run(DeleteRule(bus, params["Name"], bool(params.get("Force"))))
+    return {}
+
+
+async def _set_state(call: Call, params: dict[str, Any], enabled: bool) -> Mapping[str, Any]:
+    bus = _bus_name(call, params.get("EventBusName"))
+    try:
+        await call.gateway.control.run(SetRuleState(bus, params["Name"], enabled))
+    except RaybusError as error:
+        if error.code == "ResourceNotFound":
+            raise _not_found(f"Rule {params['Name']} does not exist on EventBus {bus}.") from None
+        raise
+    return {}
+
+
+async def enable_rule(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    return await _set_state(call, params, True)
+
+
+async def disable_rule(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    return await _set_state(call, params, False)
+
+
+# -- targets --------------------------------------------------------------------------------------
+def _target_settings(call: Call, target: Mapping[str, Any]) -> dict[str, Any]:
+    kind, name = _native_target(call, target["Arn"])
+    settings: dict[str, Any] = {"id": target["Id"], "kind": kind, "name": name}
+    for key, field in (("Input", "input"), ("InputPath", "input_path"), ("RoleArn", "role_arn")):
+        if key in target:
+            settings[field] = target[key]
+    transformer = target.get("InputTransformer")
+    if transformer is not None:
+        settings["input_paths_map"] = dict(transformer.get("InputPathsMap") or {})
+        settings["input_template"] = transformer["InputTemplate"]
+    sqs = target.get("SqsParameters")
+    if sqs and sqs.get("MessageGroupId") is not None:
+        settings["message_group_id"] = sqs["MessageGroupId"]
+    retry = target.get("RetryPolicy")
+    if retry:
+        policy: dict[str, Any] = {}
+        if "MaximumRetryAttempts" in retry:
+            policy["maximum_retry_attempts"] = retry["MaximumRetryAttempts"]
+        if "MaximumEventAgeInSeconds" in retry:
+            policy["maximum_event_age_s"] = retry["MaximumEventAgeInSeconds"]
+        settings["retry_policy"] = policy
+    dead_letter = target.get("DeadLetterConfig")
+    if dead_letter and dead_letter.get("Arn"):
+        settings["dead_letter_queue"] = _queue_of(call, dead_letter["Arn"], "DeadLetterConfig")
+    return settings
+
+
+def _target_out(call: Call, target: Mapping[str, Any]) -> dict[str, Any]:
+    config = TargetConfig.from_dict(target)
+    out: dict[str, Any] = {"Id": config.id, "Arn": _target_arn(call, config)}
+    if config.input is not None:
+        out["Input"] = config.input
+    if config.input_path is not None:
+        out["InputPath"] = config.input_path
+    if config.input_template is not None:
+        out["InputTransformer"] = {"InputTemplate": config.input_template}
+        if config.input_paths_map:
+            out["InputTransformer"]["InputPathsMap"] = dict(config.input_paths_map)
+    if config.role_arn is not None:
+        out["RoleArn"] = config.role_arn
+    if config.message_group_id is not None:
+        out["SqsParameters"] = {"MessageGroupId": config.message_group_id}
+    out["RetryPolicy"] = {
+        "MaximumRetryAttempts": config.retry_policy.maximum_retry_attempts,
+        "MaximumEventAgeInSeconds": config.retry_policy.maximum_event_age_s,
+    }
+    if config.dead_letter_queue is not None:
+        out["DeadLetterConfig"] = {"Arn": call.arn("sqs", config.dead_letter_queue)}
+    return out
+
+
+def _failed(failures: list[TargetFailure]) -> dict[str, Any]:
+    return {
+        "FailedEntryCount": len(failures),
+        "FailedEntries": [
+            {"TargetId": f.target_id, "ErrorCode": f.code, "ErrorMessage": f.message}
+            for f in failures
+        ],
+    }
+
+
+async def put_targets(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    bus = _bus_name(call, params.get("EventBusName"))
+    failures: list[TargetFailure] = []
+    wanted: list[dict[str, Any]] = []
+    for target in params["Targets"]:
+        try:
+            wanted.append(_target_settings(call, target))
+        except AwsError as error:
+            failures.append(TargetFailure(target["Id"], error.code, error.message))
+    try:
+        if wanted:
+            failures.extend(await call.gateway.control.run(PutTargets(bus, params["Rule"], wanted)))
+    except RaybusError as error:
+        if error.code == "ResourceNotFound":
+            raise _not_found(f"Rule {params['Rule']} does not exist on EventBus {bus}.") from None
+        raise
+    return _failed(failures)
+
+
+async def remove_targets(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    bus = _bus_name(call, params.get("EventBusName"))
+    try:
+        failures = await call.gateway.control.run(
+            RemoveTargets(bus, params["Rule"], list(params["Ids"]), bool(params.get("Force")))
+        )
+    except RaybusError as error:
+        if error.code == "ResourceNotFound":
+            raise _not_found(f"Rule {params['Rule']} does not exist on EventBus {bus}.") from None
+        raise
+    return _failed(failures)
+
+
+async def list_targets_by_rule(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    bus = _bus_name(call, params.get("EventBusName"))
+    try:
+        rule = RuleConfig.from_dict(
+            await call.gateway.control.run(DescribeRule(bus, params["Rule"]))
+        )
+    except RaybusError as error:
+        if error.code == "ResourceNotFound":
+            raise _not_found(f"Rule {params['Rule']} does not exist on EventBus {bus}.") from None
+        raise
+    targets = [_target_out(call, t.to_dict()) for t in rule.targets]
+    page, token = _page(targets, params)
+    out: dict[str, Any] = {"Targets": page}
+    if token:
+        out["NextToken"] = token
+    return out
+
+
+async def list_rule_names_by_target(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    bus = _bus_name(call, params.get("EventBusName"))
+    kind, name = _native_target(call, params["TargetArn"])
+    names = await call.gateway.control.run(RulesByTarget(bus, kind, name))
+    page, token = _page(names, params)
+    out: dict[str, Any] = {"RuleNames": page}
+    if token:
+        out["NextToken"] = token
+    return out
+
+
+# -- events ---------------------------------------------------------------------------------------
+def _entry(params: Mapping[str, Any]) -> EventEntry:
+    time = params.get("Time")
+    return EventEntry(
+        source=params.get("Source"),
+        detail_type=params.get("DetailType"),
+        detail=params.get("Detail"),
+        resources=tuple(params.get("Resources") or ()),
+        time_ms=int(time.timestamp() * 1000) if isinstance(time, datetime) else None,
+        trace_header=params.get("TraceHeader"),
+    )
+
+
+async def put_events(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    wire = params["Entries"]
+    entries = [_entry(e) for e in wire]
+    if any(entry_size(e) > MAX_ENTRY_BYTES for e in entries):
+        raise _validation("Total size of the entries in the request is over the limit.")
+    results: list[dict[str, Any]] = [{} for _ in entries]
+    by_bus: dict[str, list[int]] = defaultdict(list)
+    for index, params_entry in enumerate(wire):
+        try:
+            by_bus[_bus_name(call, params_entry.get("EventBusName"))].append(index)
+        except AwsError as error:
+            results[index] = {"ErrorCode": "InvalidArgument", "ErrorMessage": error.message}
+    lanes = call.gateway.queues.lanes
+    for bus, indexes in by_bus.items():
+        try:
+            answers = await lanes.split(_BUS, bus, [entries[i] for i in indexes], PutEvents)
+        except RaybusError as error:
+            if error.code != "ResourceNotFound":
+                raise
+            missing = {
+                "ErrorCode": "ResourceNotFoundException",
+                "ErrorMessage": f"Event bus {bus} does not exist.",
+            }
+            for index in indexes:
+                results[index] = dict(missing)
+            continue
+        for index, answer in zip(indexes, answers, strict=True):
+            if isinstance(answer, PutEventsResult):
+                results[index] = {"EventId": answer.event_id}
+            elif isinstance(answer, RaybusError):
+                results[index] = {"ErrorCode": answer.code, "ErrorMessage": answer.message}
+    failed = sum(1 for r in results if "ErrorCode" in r)
+    return {"FailedEntryCount": failed, "Entries": results}
+
+
+async def test_event_pattern_operation(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    return {"Result": test_event_pattern(params["EventPattern"], params["Event"])}
+
+
+# -- tags -----------------------------------------------------------------------------------------
+async def tag_resource(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    kind, key = _resource_of_arn(call, params["ResourceARN"])
+    tags = {t["Key"]: t["Value"] for t in params["Tags"]}
+    await call.gateway.control.run(TagResource(kind, key, tags))
+    return {}
+
+
+async def untag_resource(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    kind, key = _resource_of_arn(call, params["ResourceARN"])
+    await call.gateway.control.run(UntagResource(kind, key, list(params["TagKeys"])))
+    return {}
+
+
+async def list_tags_for_resource(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    kind, key = _resource_of_arn(call, params["ResourceARN"])
+    tags = await call.gateway.control.run(ListTags(kind, key))
+    return {"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
+
+
+# -- paging ---------------------------------------------------------------------------------------
+def _page(items: list[Any], params: Mapping[str, Any]) -> tuple[list[Any], str | None]:
+    """EventBridge's Limit/NextToken paging (the token is the next index, opaque to clients)."""
+    token = params.get("NextToken")
+    try:
+        start = int(json.loads(token)) if token else 0
+    except (ValueError, TypeError):
+        raise _validation("The NextToken is not valid.") from None
+    if start < 0:
+        raise _validation("The NextToken is not valid.")
+    limit = params.get("Limit") or PAGE
+    page = items[start : start + limit]
+    more = start + limit < len(items)
+    return page, json.dumps(start + limit) if more else None
+
+
+OPERATIONS = {
+    "CreateEventBus": create_event_bus,
+    "DescribeEventBus": describe_event_bus,
+    "ListEventBuses": list_event_buses,
+    "DeleteEventBus": delete_event_bus,
+    "PutRule": put_rule,
+    "DescribeRule": describe_rule,
+    "ListRules": list_rules,
+    "DeleteRule": delete_rule,
+    "EnableRule": enable_rule,
+    "DisableRule": disable_rule,
+    "PutTargets": put_targets,
+    "RemoveTargets": remove_targets,
+    "ListTargetsByRule": list_targets_by_rule,
+    "ListRuleNamesByTarget": list_rule_names_by_target,
+    "PutEvents": put_events,
+    "TestEventPattern": test_event_pattern_operation,
+    "TagResource": tag_resource,
+    "UntagResource": untag_resource,
+    "ListTagsForResource": list_tags_for_resource,
+}

@@ -1,0 +1,246 @@
+"""EventBridge over its JSON protocol with unmodified boto3: buses, rules and targets, PutEvents
+with per-entry errors, routing to a FIFO queue, a topic and another bus with input shaping,
+retries across one virtual-clock advance into a dead-letter queue, scheduled rules, and
+EventBridge's errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from raybus.sdk import Client
+from tests.integration.aws.conftest import ACCOUNT, REGION
+from tests.integration.aws.test_sns import drain, error_code
+from tests.integration.test_semantics import wait_for
+
+
+@pytest.fixture
+def events(aws: Callable[[str], Any]) -> Any:
+    return aws("events")
+
+
+def arn(service: str, resource: str) -> str:
+    return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{resource}"
+
+
+def queue(sqs: Any, name: str, **attributes: str) -> tuple[str, str]:
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    return url, arn("sqs", name)
+
+
+def entry(bus: str, source: str = "shop", detail: Any = None, **fields: Any) -> dict[str, Any]:
+    return {
+        "EventBusName": bus,
+        "Source": source,
+        "DetailType": "order placed",
+        "Detail": json.dumps({"total": 12} if detail is None else detail),
+        **fields,
+    }
+
+
+def test_a_bus_and_its_rules_are_created_described_listed_and_deleted(
+    events: Any, name: str
+) -> None:
+    bus_arn = events.create_event_bus(Name=name, Description="orders")["EventBusArn"]
+    assert bus_arn == arn("events", f"event-bus/{name}")
+    with pytest.raises(ClientError) as raised:
+        events.create_event_bus(Name=name)
+    assert error_code(raised) == "ResourceAlreadyExistsException"
+    described = events.describe_event_bus(Name=bus_arn)
+    assert (described["Name"], described["Description"]) == (name, "orders")
+    names = [b["Name"] for b in events.list_event_buses()["EventBuses"]]
+    assert "default" in names and name in names
+
+    pattern = json.dumps({"source": ["shop"]})
+    rule_arn = events.put_rule(Name="r1", EventBusName=name, EventPattern=pattern)["RuleArn"]
+    assert rule_arn == arn("events", f"rule/{name}/r1")
+    rule = events.describe_rule(Name="r1", EventBusName=name)
+    assert (rule["EventPattern"], rule["State"], rule["EventBusName"]) == (pattern, "ENABLED", name)
+    events.disable_rule(Name="r1", EventBusName=name)
+    assert events.describe_rule(Name="r1", EventBusName=name)["State"] == "DISABLED"
+    assert [r["Name"] for r in events.list_rules(EventBusName=name)["Rules"]] == ["r1"]
+
+    with pytest.raises(ClientError) as raised:
+        events.put_rule(Name="bad", EventBusName=name, EventPattern='{"source": "shop"}')
+    assert error_code(raised) == "InvalidEventPatternException"
+    with pytest.raises(ClientError) as raised:
+        events.put_rule(Name="tick", EventBusName=name, ScheduleExpression="rate(5 minutes)")
+    assert error_code(raised) == "ValidationException"  # schedules live on the default bus
+    with pytest.raises(ClientError) as raised:
+        events.describe_rule(Name="nope", EventBusName=name)
+    assert error_code(raised) == "ResourceNotFoundException"
+
+    events.put_targets(
+        Rule="r1", EventBusName=name, Targets=[{"Id": "q", "Arn": arn("sqs", "somewhere")}]
+    )
+    with pytest.raises(ClientError) as raised:
+        events.delete_rule(Name="r1", EventBusName=name)
+    assert error_code(raised) == "ValidationException"  # it has targets
+    events.remove_targets(Rule="r1", EventBusName=name, Ids=["q"])
+    events.delete_rule(Name="r1", EventBusName=name)
+    assert events.list_rules(EventBusName=name)["Rules"] == []
+    events.delete_event_bus(Name=name)
+    with pytest.raises(ClientError) as raised:
+        events.describe_event_bus(Name=name)
+    assert error_code(raised) == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as raised:
+        events.delete_event_bus(Name="default")
+    assert error_code(raised) == "ValidationException"
+
+
+def test_put_events_answers_per_entry(events: Any, name: str) -> None:
+    events.create_event_bus(Name=name)
+    answer = events.put_events(
+        Entries=[
+            entry(name),
+            entry(name, detail=None) | {"Detail": "[1]"},
+            entry(name, source="aws.s3"),
+            {"EventBusName": name, "Source": "shop", "Detail": "{}"},
+            entry(f"{name}-missing"),
+        ]
+    )
+    codes = [e.get("ErrorCode") for e in answer["Entries"]]
+    assert codes == [
+        None,
+        "MalformedDetail",
+        "NotAuthorizedForSourceException",
+        "InvalidArgument",
+        "ResourceNotFoundException",
+    ]
+    assert answer["FailedEntryCount"] == 4
+    assert len(answer["Entries"][0]["EventId"]) == 36
+    with pytest.raises(ClientError) as raised:
+        events.put_events(Entries=[entry(name, detail={"x": "y" * 262_144})])
+    assert error_code(raised) == "ValidationException"
+
+
+def test_a_rule_routes_matching_events_to_a_fifo_queue_a_topic_and_another_bus(
+    events: Any, aws: Callable[[str], Any], name: str
+) -> None:
+    sqs, sns = aws("sqs"), aws("sns")
+    fifo_url, fifo_arn = queue(sqs, f"{name}.fifo", FifoQueue="true")
+    topic_url, topic_queue_arn = queue(sqs, f"{name}-topic")
+    bus_url, bus_queue_arn = queue(sqs, f"{name}-bus")
+    topic_arn = sns.create_topic(Name=name)["TopicArn"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=topic_queue_arn,
+                  Attributes={"RawMessageDelivery": "true"})  # fmt: skip
+    events.create_event_bus(Name=name)
+    events.create_event_bus(Name=f"{name}-next")
+    pattern = {"source": ["shop"], "detail": {"total": [{"numeric": [">", 10]}]}}
+    events.put_rule(Name="big", EventBusName=name, EventPattern=json.dumps(pattern))
+    events.put_rule(Name="all", EventBusName=f"{name}-next",
+                    EventPattern=json.dumps({"source": ["shop"]}))  # fmt: skip
+    events.put_targets(
+        Rule="all",
+        EventBusName=f"{name}-next",
+        Targets=[{"Id": "q", "Arn": bus_queue_arn}],
+    )
+    failed = events.put_targets(
+        Rule="big",
+        EventBusName=name,
+        Targets=[
+            {
+                "Id": "fifo",
+                "Arn": fifo_arn,
+                "SqsParameters": {"MessageGroupId": "orders"},
+                "InputTransformer": {
+                    "InputPathsMap": {"total": "$.detail.total", "source": "$.source"},
+                    "InputTemplate": '{"sum": <total>, "from": "<source>", "rule": '
+                    '"<aws.events.rule-name>"}',
+                },
+            },
+            {"Id": "topic", "Arn": topic_arn, "InputPath": "$.detail"},
+            {"Id": "bus", "Arn": arn("events", f"event-bus/{name}-next")},
+            {"Id": "nowhere", "Arn": arn("kinesis", "stream/x")},
+            {"Id": "fifo-without-group", "Arn": fifo_arn},
+        ],
+    )
+    assert [f["TargetId"] for f in failed["FailedEntries"]] == ["nowhere", "fifo-without-group"]
+    listed = events.list_targets_by_rule(Rule="big", EventBusName=name)["Targets"]
+    assert sorted(t["Id"] for t in listed) == ["bus", "fifo", "topic"]
+    assert events.list_rule_names_by_target(TargetArn=fifo_arn, EventBusName=name)["RuleNames"] == [
+        "big"
+    ]
+
+    when = datetime(2026, 12, 3, 8, 0, 0, tzinfo=UTC)
+    answer = events.put_events(
+        Entries=[
+            entry(name, detail={"total": 50}, Time=when, Resources=["arn:aws:shop:order/1"]),
+            entry(name, detail={"total": 5}),  # too small: no rule
+            entry(name, source="warehouse", detail={"total": 99}),  # other source: no rule
+        ]
+    )
+    assert answer["FailedEntryCount"] == 0
+    event_id = answer["Entries"][0]["EventId"]
+
+    (shaped,) = drain(sqs, fifo_url, 1)
+    assert json.loads(shaped["Body"]) == {"sum": 50, "from": "shop", "rule": "big"}
+    (published,) = drain(sqs, topic_url, 1)
+    assert json.loads(published["Body"]) == {"total": 50}
+    (forwarded,) = drain(sqs, bus_url, 1)
+    event = json.loads(forwarded["Body"])
+    assert {k: event[k] for k in ("source", "detail-type", "detail", "time", "resources")} == {
+        "source": "shop",
+        "detail-type": "order placed",
+        "detail": {"total": 50},
+        "time": "2026-12-03T08:00:00Z",
+        "resources": ["arn:aws:shop:order/1"],
+    }
+    assert event["account"] == ACCOUNT and event["region"] == REGION
+    # non-matching events went nowhere
+    for url in (fifo_url, topic_url, bus_url):
+        assert sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0).get("Messages", []) == []
+    assert event_id  # the put answered an id for the matched event
+
+
+def test_a_failing_target_is_retried_across_one_advance_then_dead_lettered(
+    events: Any, aws: Callable[[str], Any], client: Client, name: str
+) -> None:
+    sqs = aws("sqs")
+    dlq_url, dlq_arn = queue(sqs, f"{name}-dlq")
+    events.create_event_bus(Name=name)
+    events.put_rule(Name="r", EventBusName=name, EventPattern=json.dumps({"source": ["shop"]}))
+    missing = arn("sqs", f"{name}-missing")
+    events.put_targets(
+        Rule="r",
+        EventBusName=name,
+        Targets=[{"Id": "gone", "Arn": missing, "DeadLetterConfig": {"Arn": dlq_arn}}],
+    )
+    event_id = events.put_events(Entries=[entry(name)])["Entries"][0]["EventId"]
+    client.advance_clock(86_400)  # the whole default policy: 185 attempts or 24 hours
+    (dead,) = drain_all(sqs, dlq_url, 1)
+    assert json.loads(dead["Body"])["id"] == event_id
+    attributes = {k: v["StringValue"] for k, v in dead["MessageAttributes"].items()}
+    assert attributes["RULE_ARN"] == arn("events", f"rule/{name}/r")
+    assert attributes["TARGET_ARN"] == missing
+    assert attributes["ERROR_CODE"] == "RESOURCE_NOT_FOUND"
+    assert f"{name}-missing" in attributes["ERROR_MESSAGE"]
+    assert attributes["EXHAUSTED_RETRY_CONDITION"] in {
+        "MaximumEventAgeExhausted",
+        "MaximumRetryAttemptsExhausted",
+    }
+    assert int(attributes["RETRY_ATTEMPTS"]) > 10  # retried on the policy, not given up at once
+    answer = sqs.receive_message(QueueUrl=dlq_url, WaitTimeSeconds=0)
+    assert answer.get("Messages", []) == []  # exactly one copy
+
+
+def drain_all(sqs: Any, url: str, expected: int) -> list[dict[str, Any]]:
+    """Like ``drain``, with every message attribute."""
+    got: list[dict[str, Any]] = []
+
+    def more() -> bool:
+        answer = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1, MessageAttributeNames=["All"]
+        )
+        for message in answer.get("Messages", []):
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            got.append(message)
+        return len(got) >= expected
+
+    wait_for(more, 20)
+    return got
