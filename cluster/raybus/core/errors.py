@@ -102,7 +102,7 @@ _SPECS: tuple[ErrorSpec, ...] = (
         False,
         "The test clock stopped before its target: work still running, or a bound was reached.",
     ),
-    # -- event buses (EventBridge's codes) ----------------------------------------------------------
+    # -- event buses (EventBridge's codes) --------------------------------------------------------
     ErrorSpec("InvalidArgument", 400, False, "An event entry's parameter is invalid."),
     ErrorSpec("MalformedDetail", 400, False, "An event's detail is not a JSON object."),
     ErrorSpec(

@@ -278,7 +278,8 @@ class BusPartition:
         by_key, matcher = self._targets, self._matcher
         for entry in entries:
             try:
-                detail = check_entry(entry, internal=entry.internal or entry.replay_name is not None)
+                internal = entry.internal or entry.replay_name is not None
+                detail = check_entry(entry, internal=internal)
             except RaybusError as error:
                 results.append(error)
                 continue
