@@ -19,6 +19,7 @@ PAGES = {
     "sqs": ("docs/aws-sqs.md", "Actions"),
     "sns": ("docs/aws-sns.md", "Actions"),
     "lambda": ("docs/aws-lambda.md", "Actions"),
+    "events": ("docs/aws-events.md", "Actions"),
 }
 SUMMED_UP = {"sts": ("docs/aws-sts-iam.md", "STS"), "iam": ("docs/aws-sts-iam.md", "IAM")}
 _SERVED = ("supported", "accepted, not enforced")

@@ -23,7 +23,7 @@ def by_source(routes: dict[str, list[str]]) -> Any:
     """A matcher: the targets listed for the event's source (and every target for a replay
     limited to rules, filtered by rule prefix)."""
 
-    def match(event: dict[str, Any], rules: tuple[str, ...] | None) -> Iterable[str]:
+    def match(event: dict[str, Any], rules: tuple[str, ...] | None, _to: bool) -> Iterable[str]:
         keys = routes.get(event["source"], [])
         if rules is not None:
             keys = [k for k in keys if k.rsplit("/", 1)[0] in rules]

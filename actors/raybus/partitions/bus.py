@@ -189,9 +189,15 @@ class BusBehaviour:
             self._loop = self.shell.spawn(self._run())
         self.shell.wake()
 
-    def _match(self, event: dict[str, Any], only: tuple[str, ...] | None) -> list[str]:
+    def _match(
+        self, event: dict[str, Any], only: tuple[str, ...] | None, addressed: bool
+    ) -> list[str]:
         keys: list[str] = []
         rule_targets = self._rule_targets
+        if addressed:  # a scheduled rule's event: its targets, no pattern to match
+            for name in only or ():
+                keys.extend(rule_targets.get(name, ()))
+            return keys
         for rule in self._rules.match(event):
             name = str(rule)
             if only is None or name in only:
@@ -248,6 +254,7 @@ class BusBehaviour:
                     time_ms=at,
                     rules=(name,),
                     internal=True,
+                    addressed=True,
                 )
             )
             upcoming = schedule.next_after(now_ms)

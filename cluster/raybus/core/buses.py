@@ -370,7 +370,9 @@ _RULE_MUTABLE = frozenset(
 class EventEntry:
     """One PutEvents entry. ``detail`` is the JSON text of an object; ``time_ms`` the event's
     time (None: the time of the call). ``replay_name`` marks an event re-sent by a replay;
-    ``rules`` limits which rules of the bus see it (a replay's EventSourceArn filter)."""
+    ``rules`` limits which rules of the bus see it (a replay's EventSourceArn filter), or, when
+    ``addressed``, names the rules whose targets get it without matching (a scheduled rule's
+    event)."""
 
     source: str | None
     detail_type: str | None
@@ -381,6 +383,7 @@ class EventEntry:
     replay_name: str | None = None
     rules: tuple[str, ...] | None = None
     internal: bool = False  # raybus's own events (schedules, API calls) may use ``aws.``
+    addressed: bool = False  # for the targets of ``rules`` without matching (a schedule's)
 
 
 @dataclass(slots=True)

@@ -5,6 +5,7 @@ EventBridge's errors."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -244,3 +245,32 @@ def drain_all(sqs: Any, url: str, expected: int) -> list[dict[str, Any]]:
 
     wait_for(more, 20)
     return got
+
+
+def test_a_scheduled_rule_fires_on_the_cluster_clock(
+    events: Any, aws: Callable[[str], Any], client: Client, name: str
+) -> None:
+    sqs = aws("sqs")
+    url, queue_arn = queue(sqs, name)
+    rule_arn = events.put_rule(Name=name, ScheduleExpression="rate(1 minute)")["RuleArn"]
+    events.put_targets(Rule=name, Targets=[{"Id": "q", "Arn": queue_arn}])
+    try:
+        client.advance_clock(180)  # the rule fires 1, 2 and 3 minutes after its creation
+        fired = drain(sqs, url, 3)
+    finally:
+        events.remove_targets(Rule=name, Ids=["q"])
+        events.delete_rule(Name=name)
+    bodies = [json.loads(m["Body"]) for m in fired]
+    assert len(bodies) == 3
+    for body in bodies:
+        assert (body["source"], body["detail-type"], body["detail"]) == (
+            "aws.events",
+            "Scheduled Event",
+            {},
+        )
+        assert body["resources"] == [rule_arn]
+    times = sorted(datetime.strptime(b["time"], "%Y-%m-%dT%H:%M:%SZ") for b in bodies)
+    assert [(b - a).total_seconds() for a, b in itertools.pairwise(times)] == [60, 60]
+    with pytest.raises(ClientError) as raised:
+        events.put_rule(Name=f"{name}-bad", ScheduleExpression="cron(0 12 * * * *)")
+    assert error_code(raised) == "ValidationException"  # neither day field is '?'

@@ -79,9 +79,10 @@ REDRIVE_RETRY_DELAY_MS = 1_000
 _SNAPSHOT_VERSION = 1
 _EVENT_OVERHEAD_BYTES = 600  # rough size of a cached Event beyond its JSON text
 
-# An event (the envelope as a dict) and the rules a replay limits it to (None: every rule) →
-# the keys of the targets it goes to.
-Matcher = Callable[[dict[str, Any], "tuple[str, ...] | None"], Iterable[str]]
+# An event (the envelope as a dict), the rules it is limited to (None: every rule) and whether
+# it is addressed to them (their targets get it without matching) → the keys of the targets
+# it goes to.
+Matcher = Callable[[dict[str, Any], "tuple[str, ...] | None", bool], Iterable[str]]
 
 
 class BusRecordType(IntEnum):
@@ -181,7 +182,7 @@ class _Target:
         return len(self.pending) + len(self.retries) + len(self.inflight) + len(self.moving)
 
 
-def _never(_event: dict[str, Any], _rules: tuple[str, ...] | None) -> Iterable[str]:
+def _never(_event: dict[str, Any], _rules: tuple[str, ...] | None, _to: bool) -> Iterable[str]:
     return ()
 
 
@@ -302,7 +303,7 @@ class BusPartition:
             numbers = sorted(
                 {
                     target.number
-                    for key in matcher(data, entry.rules)
+                    for key in matcher(data, entry.rules, entry.addressed)
                     if (target := by_key.get(key)) is not None
                 }
             )
