@@ -59,6 +59,8 @@ __all__ = ["BUSES", "BusBehaviour", "BusPartitions", "target_arn"]
 log = logging.getLogger(__name__)
 
 DELIVERY_BATCH = 100
+API_CALL = "AWS API Call via CloudTrail"
+ALL_MANAGEMENT_EVENTS = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
 PARALLEL_TARGETS = 64
 ERROR_PAUSE_S = 1.0
 
@@ -102,6 +104,7 @@ class BusBehaviour:
         self.targets: dict[str, _Target] = {}
         self._rules = RuleSet()
         self._patterns: dict[str, str] = {}  # rule name → the pattern compiled into _rules
+        self._all_management: set[str] = set()  # rules that see read-only API calls too
         self._rule_targets: dict[str, tuple[str, ...]] = {}  # rule name → target keys
         self._schedules: dict[str, tuple[Schedule, int]] = {}  # rule name → (schedule, next)
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -146,6 +149,7 @@ class BusBehaviour:
         rule_targets: dict[str, tuple[str, ...]] = {}
         schedules: dict[str, tuple[Schedule, int]] = {}
         patterns: dict[str, str] = {}
+        all_management: set[str] = set()
         now = self.shell.clock.now_ms()
         for rule in rules:
             keys = []
@@ -157,6 +161,8 @@ class BusBehaviour:
             rule_targets[rule.name] = tuple(keys)
             if not rule.enabled:
                 continue
+            if rule.state == ALL_MANAGEMENT_EVENTS:
+                all_management.add(rule.name)
             if rule.event_pattern is not None:
                 patterns[rule.name] = rule.event_pattern
             if rule.schedule_expression is not None and self._schedules_here:
@@ -176,6 +182,7 @@ class BusBehaviour:
             if self._patterns.get(name) != pattern:
                 self._rules.add(name, pattern)
         self._patterns = patterns
+        self._all_management = all_management
         self.targets, self._rule_targets = targets, rule_targets
         self._schedules = schedules
         engine = self.engine
@@ -198,7 +205,10 @@ class BusBehaviour:
             for name in only or ():
                 keys.extend(rule_targets.get(name, ()))
             return keys
-        for rule in self._rules.match(event):
+        matched = self._rules.match(event)
+        if matched and _read_only_api_call(event):  # EventBridge's rule for read-only calls
+            matched = {rule for rule in matched if rule in self._all_management}
+        for rule in matched:
             name = str(rule)
             if only is None or name in only:
                 keys.extend(rule_targets.get(name, ()))
@@ -423,6 +433,15 @@ class BusBehaviour:
                 await task
         self._tasks.clear()
         self._loop = None
+
+
+def _read_only_api_call(event: dict[str, Any]) -> bool:
+    detail = event.get("detail")
+    return (
+        event.get("detail-type") == API_CALL
+        and isinstance(detail, dict)
+        and detail.get("readOnly") is True
+    )
 
 
 def _shape(config: TargetConfig) -> CompiledInput:

@@ -37,6 +37,7 @@ from raybus.actors.collector import settle_collector
 from raybus.actors.dispatch import FunctionRuntime
 from raybus.core.errors import RaybusError, replies_with_errors
 from raybus.core.routing import RoutingTable
+from raybus.gateway.audit import Auditor
 from raybus.gateway.boundary import BODY_TIMEOUT_S, IDLE_TIMEOUT_S, Limits
 from raybus.gateway.functions import FunctionService
 from raybus.gateway.lanes import Lanes
@@ -105,9 +106,11 @@ class _Server:
         router: Router,
         functions: FunctionRuntime,
         peers: Callable[[], Awaitable[Sequence[Families]]] | None = None,
+        clock: Callable[[], int] | None = None,
     ) -> None:
         self.spec = spec
         self.router = router
+        self.clock = clock  # the host's (virtual under the test clock); None: the system's
         self.metrics = GatewayMetrics()
         self.metrics.peers = peers
         self.lanes = Lanes(router)
@@ -130,6 +133,7 @@ class _Server:
             functions=self.functions,
             limits=spec.limits,
             aws_credentials=dict(spec.aws_credentials),
+            audit=Auditor(self.router, self.lanes.split, clock=self.clock),
         )
         # keepalive_timeout closes a connection that has not sent a whole request head within
         # this long of opening or of its previous answer: slow headers and idle connections
@@ -248,7 +252,9 @@ class GatewayHost(PartitionHost):
         if self.serve is not None and self.server is None:
             router = Router(_fetch_table, local={self.name: self})
             peers = self._peer_traffic if self.serve.shared else None
-            server = _Server(self.serve, router, self.functions, peers)
+            server = _Server(
+                self.serve, router, self.functions, peers, clock=lambda: self.clock.now_ms()
+            )
             self.server = server
             try:
                 await server.start()

@@ -18,6 +18,7 @@ from aiohttp import web
 from raybus.actors import Router
 from raybus.core.errors import RaybusError
 from raybus.core.topics import PublishEntry, PublishResult
+from raybus.gateway.audit import Auditor
 from raybus.gateway.boundary import BODY, CODEC, Limits
 from raybus.gateway.control import Control
 from raybus.gateway.metrics import GatewayMetrics
@@ -68,6 +69,7 @@ class Context:
     limits: Limits
     topics: TopicPublisher | None = None
     functions: FunctionInvoker | None = None
+    audit: Auditor | None = None  # API-call events (raybus.gateway.audit)
 
     @property
     def router(self) -> Router:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hmac
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -24,6 +25,7 @@ from aiohttp import web
 
 from raybus.core.errors import RaybusError
 from raybus.gateway.api import Context, FunctionInvoker, TopicPublisher, clean
+from raybus.gateway.audit import AuditCall, Auditor, native_call
 from raybus.gateway.aws.front import MAX_AWS_BODY, NATIVE_PATHS, AwsFront
 from raybus.gateway.aws.registry import SERVICES
 from raybus.gateway.boundary import (
@@ -62,6 +64,7 @@ class _Middleware:
         self.token = token.encode() if token else None
         self.limits = limits
         self.routes: dict[str, Route] = {}
+        self.audit: Auditor | None = None
 
     # -- middleware -----------------------------------------------------------------------------
     @web.middleware
@@ -94,6 +97,8 @@ class _Middleware:
             if route is not None:
                 await self._admit(request, route)
             response = await handler(request)
+            if self.audit is not None and route is not None and response.status < 300:
+                await self.audit.record(self._audited(request, route, response))
         except RaybusError as error:
             error = clean(error)
             outcome = error.code
@@ -125,6 +130,28 @@ class _Middleware:
             response.force_close()
         self.metrics.observe(operation, outcome, time.perf_counter() - started)
         return response
+
+    def _audited(
+        self, request: web.Request, route: Route, response: web.StreamResponse
+    ) -> AuditCall | None:
+        """The native call just served, as the audit trail records it."""
+        answer: Any = None
+        if isinstance(response, web.Response) and isinstance(response.body, bytes):
+            try:
+                answer = request[CODEC].decode(response.body) if response.body else None
+            except RaybusError:
+                answer = None
+        parameters = {**request.match_info, **request.query, **request.get(BODY, {})}
+        return native_call(
+            route.operation,
+            request.method,
+            caller="raybus-token" if self.token is not None else "anonymous",
+            source_ip=request.remote or "",
+            user_agent=request.headers.get("User-Agent", ""),
+            request_id=str(uuid.uuid4()),
+            parameters=parameters,
+            response=answer,
+        )
 
     async def _admit(self, request: web.Request, route: Route) -> None:
         """The boundary (raybus.gateway.boundary): query, content type, body, text, fields."""
@@ -192,6 +219,7 @@ def build_app(
     functions: FunctionInvoker | None = None,
     limits: Limits | None = None,
     aws_credentials: Mapping[str, str] | None = None,
+    audit: Auditor | None = None,
 ) -> web.Application:
     """The application over the queue data plane ``service`` and the controller ``admin``
     (its actor handle, or a :class:`~raybus.gateway.control.Control`). ``topics`` and
@@ -203,9 +231,10 @@ def build_app(
     (:mod:`raybus.gateway.aws`); the account and region come from the routing table."""
     limits = limits or Limits()
     control = admin if isinstance(admin, Control) else Control(admin)
-    context = Context(control, service, metrics, limits, topics, functions)
+    context = Context(control, service, metrics, limits, topics, functions, audit)
     metrics.long_polls.set_function(lambda: service.parked)
     middleware = _Middleware(metrics, token, limits)
+    middleware.audit = audit
     app = web.Application(
         middlewares=[middleware.middleware],
         client_max_size=MAX_AWS_BODY if aws_credentials is not None else MAX_HTTP_BODY,

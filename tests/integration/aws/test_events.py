@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from raybus.sdk import Client
 from tests.integration.aws.conftest import ACCOUNT, REGION
 from tests.integration.aws.test_sns import drain, error_code
+from tests.integration.conftest import AWS_ACCESS_KEY
 from tests.integration.test_semantics import wait_for
 
 
@@ -274,3 +275,92 @@ def test_a_scheduled_rule_fires_on_the_cluster_clock(
     with pytest.raises(ClientError) as raised:
         events.put_rule(Name=f"{name}-bad", ScheduleExpression="cron(0 12 * * * *)")
     assert error_code(raised) == "ValidationException"  # neither day field is '?'
+
+
+def test_deleting_a_queue_raises_an_alert_through_a_rule_and_a_topic(
+    events: Any, aws: Callable[[str], Any], client: Client, name: str
+) -> None:
+    """The seed's API-interception scenario: a queue deleted (through SQS's API, and through
+    the native API) becomes an API-call event on the default bus; a rule on its eventName
+    sends it to a topic; the alert reaches the queue subscribed to the topic."""
+    sqs, sns = aws("sqs"), aws("sns")
+    alerts_url, alerts_arn = queue(sqs, f"{name}-alerts")
+    topic = sns.create_topic(Name=f"{name}-alerts")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=alerts_arn,
+                  Attributes={"RawMessageDelivery": "true"})  # fmt: skip
+    victim_url, _ = queue(sqs, f"{name}-victim")
+    client.create_queue(f"{name}-native")
+    rules = {
+        "by-sqs": {"requestParameters": {"QueueUrl": [{"suffix": f"/{name}-victim"}]}},
+        "by-native": {"requestParameters": {"name": [f"{name}-native"]}},
+    }
+    for suffix, parameters in rules.items():
+        pattern = {
+            "source": ["aws.sqs"],
+            "detail-type": ["AWS API Call via CloudTrail"],
+            "detail": {
+                "eventSource": ["sqs.amazonaws.com"],
+                "eventName": ["DeleteQueue"],
+                **parameters,
+            },
+        }
+        events.put_rule(Name=f"{name}-{suffix}", EventPattern=json.dumps(pattern))
+        events.put_targets(Rule=f"{name}-{suffix}", Targets=[{"Id": "alert", "Arn": topic}])
+    try:
+        sqs.delete_queue(QueueUrl=victim_url)
+        client.queue(f"{name}-native").delete()
+        alerts = [json.loads(m["Body"]) for m in drain(sqs, alerts_url, 2)]
+    finally:
+        for suffix in rules:
+            events.remove_targets(Rule=f"{name}-{suffix}", Ids=["alert"])
+            events.delete_rule(Name=f"{name}-{suffix}")
+    by_caller = {a["detail"]["userIdentity"]["accessKeyId"]: a for a in alerts}
+    aws_alert = by_caller[AWS_ACCESS_KEY]
+    assert aws_alert["source"] == "aws.sqs"
+    assert aws_alert["detail-type"] == "AWS API Call via CloudTrail"
+    detail = aws_alert["detail"]
+    assert (detail["eventName"], detail["readOnly"], detail["managementEvent"]) == (
+        "DeleteQueue",
+        False,
+        True,
+    )
+    assert detail["requestParameters"]["QueueUrl"].endswith(f"/{name}-victim")
+    assert detail["sourceIPAddress"] == "127.0.0.1" and detail["requestID"]
+    native = by_caller["anonymous"]["detail"]
+    assert (native["eventName"], native["requestParameters"]["name"]) == (
+        "DeleteQueue",
+        f"{name}-native",
+    )
+
+
+def test_api_call_events_leave_bodies_out_and_reads_need_the_rule_state_for_them(
+    events: Any, aws: Callable[[str], Any], name: str
+) -> None:
+    sqs = aws("sqs")
+    seen_url, seen_arn = queue(sqs, f"{name}-seen")
+    pattern = {
+        "source": ["aws.sqs"],
+        "detail": {"requestParameters": {"QueueName": [{"prefix": f"{name}-x"}]}},
+    }
+    events.put_rule(Name=name, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=name, Targets=[{"Id": "q", "Arn": seen_arn}])
+    try:
+        sqs.create_queue(QueueName=f"{name}-x1", Attributes={"Policy": "{}"})
+        sqs.get_queue_url(QueueName=f"{name}-x1")  # read-only: the rule is only ENABLED
+        (created,) = [json.loads(m["Body"]) for m in drain(sqs, seen_url, 1)]
+        assert created["detail"]["eventName"] == "CreateQueue"
+        events.put_rule(Name=name, EventPattern=json.dumps(pattern),
+                        State="ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")  # fmt: skip
+        sqs.get_queue_url(QueueName=f"{name}-x1")
+        (read,) = [json.loads(m["Body"]) for m in drain(sqs, seen_url, 1)]
+        assert (read["detail"]["eventName"], read["detail"]["readOnly"]) == ("GetQueueUrl", True)
+        # data-plane calls are not management events: off by default
+        url = sqs.get_queue_url(QueueName=f"{name}-x1")["QueueUrl"]
+        drain(sqs, seen_url, 1)
+        sqs.send_message(QueueUrl=url, MessageBody="secret body")
+    finally:
+        events.remove_targets(Rule=name, Ids=["q"])
+        events.delete_rule(Name=name)
+    leftovers = sqs.receive_message(QueueUrl=seen_url, WaitTimeSeconds=1).get("Messages", [])
+    assert all("secret body" not in m["Body"] for m in leftovers)
+    assert all(json.loads(m["Body"])["detail"]["eventName"] != "SendMessage" for m in leftovers)

@@ -22,6 +22,7 @@ from aiohttp import web
 
 from raybus.core.errors import RaybusError
 from raybus.gateway.api import Context
+from raybus.gateway.audit import aws_call
 from raybus.gateway.aws.protocols import (
     AwsError,
     WireRequest,
@@ -117,6 +118,20 @@ class AwsFront:
                 output = await handler(call, params)
             except RaybusError as error:
                 raise service.error(error) from None
+            audit = self.context.audit
+            if audit is not None:
+                await audit.record(
+                    aws_call(
+                        recognized.service,
+                        operation.name,
+                        caller=caller,
+                        source_ip=request.remote or "",
+                        user_agent=request.headers.get("User-Agent", ""),
+                        request_id=str(request_id),
+                        parameters=params,
+                        response=output,
+                    )
+                )
             response = codec.serialize(operation, output, request_id)
         except web.HTTPNotFound:
             raise
