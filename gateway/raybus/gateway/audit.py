@@ -9,7 +9,8 @@ CloudTrail``, and CloudTrail's record as the detail (``eventSource``, ``eventNam
 ``sourceIPAddress``, ``userAgent``, ``requestID``, ``eventID``, ``readOnly``, ``eventType``,
 ``managementEvent``, ``eventCategory``).
 
-- **What is emitted.** Write management calls always. Read-only ones (Get, List, Describe,
+- **What is emitted.** Write management calls always (while the default bus has an enabled
+  rule: an event no rule could see is not put at all). Read-only ones (Get, List, Describe,
   and the native API's GETs) only while some rule of the default bus is in state
   ``ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS`` — EventBridge's rule for them — so reads
   cost nothing otherwise. Data-plane calls (send, receive, publish, put events, invoke) only
@@ -258,14 +259,15 @@ class Auditor:
         self.failed = 0
 
     def wanted(self, call: AuditCall) -> bool:
-        if call.data:
-            return call.service in self.data_events
-        if not call.read_only:
-            return True
+        """Whether ``call``'s event could reach anything: never while the default bus has no
+        enabled rule (an event no rule sees is unobservable, so skipping it loses nothing)."""
+        if call.data and call.service not in self.data_events:
+            return False
         route = self.router.table.route("bus", DEFAULT_BUS)
-        return route is not None and any(
-            getattr(rule, "state", None) == ALL_MANAGEMENT for rule in route.attached
-        )
+        states = {getattr(rule, "state", None) for rule in route.attached} if route else set()
+        if call.read_only and not call.data:
+            return ALL_MANAGEMENT in states
+        return bool(states - {"DISABLED"})
 
     def event(self, call: AuditCall, now_ms: int) -> EventEntry:
         table = self.router.table
