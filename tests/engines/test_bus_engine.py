@@ -248,3 +248,42 @@ def test_compaction_keeps_what_targets_still_owe() -> None:
     rest, _ = fresh.take(T0, "r/t", 100)
     assert [d.event.data["detail"]["i"] for d in rest] == list(range(15, 20))
     assert fresh.stats()["retained"] == 5
+
+
+def test_an_archive_keeps_events_for_its_retention_and_is_never_delivered() -> None:
+    log = MemoryLog()
+    archive = TargetSpec("r/archive", archive=True, retention_ms=86_400_000)
+    engine = bus(log, {"app": ["r/archive", "r/t"]}, archive, TargetSpec("r/t"))
+    put(engine, T0, entry(detail={"i": 0}))
+    put(engine, T0 + 3_600_000, entry(detail={"i": 1}), entry(detail={"i": 2}))
+    assert engine.ready(T0 + 3_600_000) == ["r/t"]  # the archive has nothing to deliver
+    assert engine.take(T0, "r/archive", 10) == ([], [])
+    delivered, _ = engine.take(T0 + 3_600_000, "r/t", 10)
+    engine.settle(T0 + 3_600_000, "r/t", [(d.seq, True) for d in delivered])
+    assert engine.archive_size("r/archive")[0] == 3
+    window = engine.archived("r/archive", T0 + 1, T0 + 3_600_000, 0, 10)
+    assert [e.data["detail"]["i"] for e in window] == [1, 2]
+    assert [e.data["detail"]["i"] for e in engine.archived("r/archive", 0, T0 * 2, 2, 10)] == [2]
+    assert engine.next_expiry_ms() == T0 + 86_400_001
+    assert engine.expire(T0 + 86_400_000) is False
+    assert engine.expire(T0 + 86_400_001) is True
+    count, size = engine.archive_size("r/archive")
+    assert count == 2 and size > 100
+    assert engine.stats()["retained"] == 2
+    fresh = recover(engine, log)
+    fresh.set_targets(T0, [archive, TargetSpec("r/t")])
+    assert fresh.archive_size("r/archive") == (count, size)
+
+
+def test_replay_progress_survives_recovery() -> None:
+    log = MemoryLog()
+    engine = bus(log, {}, TargetSpec("r/archive", archive=True))
+    assert engine.replay_progress("again") == (0, 0, False)
+    engine.record_replay(T0, "again", 41, False)
+    engine.record_replay(T0 + 5, "again", 57, True)
+    log.commit()
+    fresh = recover(engine, log)
+    assert fresh.replay_progress("again") == (57, T0 + 5, True)
+    assert fresh.stats()["replays"] == {"again": {"last_seq": 57, "at_ms": T0 + 5, "done": True}}
+    fresh.forget_replays(set())
+    assert fresh.replay_progress("again") == (0, 0, False)

@@ -50,7 +50,8 @@ def test_an_added_host_takes_new_partitions_and_rebalancing_moves_old_ones_under
             earlier = [f"early-{i}" for i in range(60)]
             for start in range(0, len(earlier), 10):
                 queue.send_batch(earlier[start : start + 10])
-            assert partitions_per_host(client) == {HOST_0: 6}
+            # the queue's six and the default event bus's one
+            assert partitions_per_host(client) == {HOST_0: 7}
     finally:
         first.stop()
 
@@ -59,18 +60,18 @@ def test_an_added_host_takes_new_partitions_and_rebalancing_moves_old_ones_under
     threads: list[threading.Thread] = []
     try:
         with Client(second.url, **LOAD_CLIENT) as client:
-            assert partitions_per_host(client) == {HOST_0: 6, HOST_1: 0}
+            assert partitions_per_host(client) == {HOST_0: 7, HOST_1: 0}
             client.create_queue("later", partitions=2)  # new partitions: the new host
-            assert partitions_per_host(client) == {HOST_0: 6, HOST_1: 2}
+            assert partitions_per_host(client) == {HOST_0: 7, HOST_1: 2}
 
             code, planned = hosts_cli(second.url, "rebalance", "--dry-run")
             assert code == 0
             *dry_moves, summary = planned
             assert len(dry_moves) == 2 and summary == {
-                "hosts": {HOST_0: 6, HOST_1: 2},
+                "hosts": {HOST_0: 7, HOST_1: 2},
                 "repaired": 0,
             }
-            assert partitions_per_host(client) == {HOST_0: 6, HOST_1: 2}  # a dry run moves none
+            assert partitions_per_host(client) == {HOST_0: 7, HOST_1: 2}  # a dry run moves none
 
             threads = run_load(second.url, "orders", ledger, stop)
             wait_for(lambda: len(ledger.sent) >= 200, timeout_s=60)
@@ -81,7 +82,7 @@ def test_an_added_host_takes_new_partitions_and_rebalancing_moves_old_ones_under
                 ("queue", "orders", HOST_0, HOST_1)
             ] * 2
             assert all(int(str(m["epoch"])) >= 2 for m in moves)  # fenced: a new epoch each
-            assert summary == {"hosts": {HOST_0: 4, HOST_1: 4}, "repaired": 0}
+            assert summary == {"hosts": {HOST_0: 5, HOST_1: 4}, "repaired": 0}
             moved_at = len(ledger.sent)
             wait_for(lambda: len(ledger.sent) >= moved_at + 200, timeout_s=60)  # load goes on
         stop.set()
@@ -90,7 +91,7 @@ def test_an_added_host_takes_new_partitions_and_rebalancing_moves_old_ones_under
         assert not any(t.is_alive() for t in threads)
 
         with Client(second.url, **LOAD_CLIENT) as client:
-            assert partitions_per_host(client) == {HOST_0: 4, HOST_1: 4}  # the hosts serve them
+            assert partitions_per_host(client) == {HOST_0: 5, HOST_1: 4}  # the hosts serve them
             route_hosts = {h["name"] for h in client.health()["hosts"] if int(h["partitions"]) > 0}
             assert route_hosts == {HOST_0, HOST_1}
             client.advance_clock(61)  # in-flight messages whose delete never came back return
@@ -98,7 +99,7 @@ def test_an_added_host_takes_new_partitions_and_rebalancing_moves_old_ones_under
             ledger.sent.update(earlier)  # acknowledged before the host was added
             ledger.check_after_drain(drained)
             code, again = hosts_cli(second.url, "rebalance")
-            assert code == 0 and again == [{"hosts": {HOST_0: 4, HOST_1: 4}, "repaired": 0}]
+            assert code == 0 and again == [{"hosts": {HOST_0: 5, HOST_1: 4}, "repaired": 0}]
     finally:
         stop.set()
         second.stop()
@@ -106,7 +107,7 @@ def test_an_added_host_takes_new_partitions_and_rebalancing_moves_old_ones_under
     third = RaybusProcess(data, hosts=1)  # fewer than the catalog holds: its hosts all start
     try:
         with Client(third.url, **LOAD_CLIENT) as client:
-            assert partitions_per_host(client) == {HOST_0: 4, HOST_1: 4}
+            assert partitions_per_host(client) == {HOST_0: 5, HOST_1: 4}
             queue = client.queue("orders")
             queue.send_batch([f"after-{i}" for i in range(30)])  # every partition, both hosts
             client.advance_clock(61)

@@ -40,7 +40,16 @@ from typing import Any
 
 from raybus.core.arns import bus_arn, function_arn, queue_arn, rule_arn, topic_arn
 from raybus.core.attributes import Attribute
-from raybus.core.buses import DEFAULT_BUS, BusConfig, EventEntry, RuleConfig, TargetConfig
+from raybus.core.buses import (
+    ARCHIVE_RULE_PREFIX,
+    ARCHIVE_TARGET_ID,
+    DEFAULT_BUS,
+    BusConfig,
+    EventEntry,
+    ReplayConfig,
+    RuleConfig,
+    TargetConfig,
+)
 from raybus.core.errors import RaybusError
 from raybus.core.routing import async_queue_name
 from raybus.core.topics import PublishEntry
@@ -59,6 +68,7 @@ __all__ = ["BUSES", "BusBehaviour", "BusPartitions", "target_arn"]
 log = logging.getLogger(__name__)
 
 DELIVERY_BATCH = 100
+REPLAY_BATCH = 100
 API_CALL = "AWS API Call via CloudTrail"
 ALL_MANAGEMENT_EVENTS = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
 PARALLEL_TARGETS = 64
@@ -68,6 +78,8 @@ BusShell = PartitionShell[BusPartition]
 
 
 def target_arn(target: TargetConfig) -> str:
+    if target.kind == "archive":
+        return _archive_arn(target.name)
     if target.kind == "queue":
         return queue_arn(target.name)
     if target.kind == "topic":
@@ -75,6 +87,10 @@ def target_arn(target: TargetConfig) -> str:
     if target.kind == "function":
         return function_arn(target.name)
     return bus_arn(target.name)
+
+
+def _archive_arn(name: str) -> str:
+    return bus_arn(name).replace(":event-bus/", ":archive/")
 
 
 def _error_code(error: object) -> str:
@@ -108,6 +124,8 @@ class BusBehaviour:
         self._rule_targets: dict[str, tuple[str, ...]] = {}  # rule name → target keys
         self._schedules: dict[str, tuple[Schedule, int]] = {}  # rule name → (schedule, next)
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._replays: dict[str, asyncio.Task[None]] = {}
+        self._replay_configs: dict[str, ReplayConfig] = {}
         self._loop: asyncio.Task[None] | None = None
 
     @property
@@ -131,20 +149,33 @@ class BusBehaviour:
     def due(self, now_ms: int) -> bool:
         if any(at <= now_ms for _, at in self._schedules.values()):
             return True
+        expiry = self.engine.next_expiry_ms()
+        if expiry is not None and expiry <= now_ms:
+            return True
         return any(key not in self._tasks for key in self.engine.ready(now_ms))
 
     def next_due_ms(self, now_ms: int) -> int | None:
         times = [at for _, at in self._schedules.values()]
-        retry = self.engine.next_due_ms()
-        if retry is not None:
-            times.append(retry)
+        for due in (self.engine.next_due_ms(), self.engine.next_expiry_ms()):
+            if due is not None:
+                times.append(due)
         return min(times) if times else None
 
     # -- rules ----------------------------------------------------------------------------------
     async def attach(self, attached: Sequence[Any]) -> None:
         """Install the bus's rules (from the catalog): recompile the matcher, make their
         targets the engine's (durable before it returns), start the delivery loop."""
-        rules = [r if isinstance(r, RuleConfig) else RuleConfig.from_dict(r) for r in attached]
+        rules: list[RuleConfig] = []
+        replays: list[ReplayConfig] = []
+        for config in attached:
+            if isinstance(config, RuleConfig):
+                rules.append(config)
+            elif isinstance(config, ReplayConfig):
+                replays.append(config)
+            elif "archive" in config:
+                replays.append(ReplayConfig.from_dict(config))
+            else:
+                rules.append(RuleConfig.from_dict(config))
         targets: dict[str, _Target] = {}
         rule_targets: dict[str, tuple[str, ...]] = {}
         schedules: dict[str, tuple[Schedule, int]] = {}
@@ -188,13 +219,57 @@ class BusBehaviour:
         engine = self.engine
         engine.set_matcher(self._match)
         engine.set_targets(now, [_spec(t) for t in targets.values()])
+        engine.forget_replays({replay.name for replay in replays})
         await self.shell.commit()
         for key in list(self._tasks):
             if key not in targets:
                 self._tasks.pop(key).cancel()
+        self._replay_configs = {replay.name: replay for replay in replays}
+        for name in list(self._replays):
+            wanted = self._replay_configs.get(name)
+            if wanted is None or wanted.state != "RUNNING":
+                self._replays.pop(name).cancel()
+        for name, replay in self._replay_configs.items():
+            if (
+                replay.state == "RUNNING"
+                and name not in self._replays
+                and not engine.replay_progress(name)[2]
+                and not self.shell.closed
+            ):
+                self._replays[name] = self.shell.spawn(self._replay(replay))
         if self._loop is None and not self.shell.closed:
             self._loop = self.shell.spawn(self._run())
         self.shell.wake()
+
+    # -- replays --------------------------------------------------------------------------------
+    async def _replay(self, replay: ReplayConfig) -> None:
+        """Put this partition's archived events of ``replay``'s window on the bus again, in
+        order, recording progress after each batch (a restart continues from there)."""
+        shell, engine = self.shell, self.engine
+        key = f"{replay.bus}/{ARCHIVE_RULE_PREFIX}{replay.archive}/{ARCHIVE_TARGET_ID}"
+        last = engine.replay_progress(replay.name)[0]
+        try:
+            while not shell.closed and self._replay_configs.get(replay.name) == replay:
+                batch = engine.archived(key, replay.start_ms, replay.end_ms, last, REPLAY_BATCH)
+                if not batch:
+                    engine.record_replay(shell.clock.now_ms(), replay.name, last, True)
+                    await shell.commit()
+                    return
+                entries = [_forwarded(event, replay) for event in batch]
+                try:
+                    results = await self.dispatcher.put_events(replay.bus, entries)
+                except RaybusError as error:
+                    results = [error]
+                if any(isinstance(r, RaybusError) for r in results):
+                    log.warning("replay %s: put refused, retrying: %s", replay.name, results[0])
+                    await shell.changed(ERROR_PAUSE_S)
+                    continue
+                last = batch[-1].seq
+                engine.record_replay(shell.clock.now_ms(), replay.name, last, False)
+                await shell.commit()
+        finally:
+            if self._replays.get(replay.name) is asyncio.current_task():
+                del self._replays[replay.name]
 
     def _match(
         self, event: dict[str, Any], only: tuple[str, ...] | None, addressed: bool
@@ -223,7 +298,7 @@ class BusBehaviour:
                 event = shell.waiting()
                 now = shell.clock.now_ms()
                 fired = self._fire_schedules(now)
-                if fired:
+                if self.engine.expire(now) or fired:
                     await shell.commit()
                 started = False
                 for key in self.engine.ready(now):
@@ -425,13 +500,18 @@ class BusBehaviour:
         await transfer(exhausted, send, settle, what=f"dead-letter queue {dlq}")
 
     async def close(self) -> None:
-        tasks = [*self._tasks.values(), *([self._loop] if self._loop is not None else [])]
+        tasks = [
+            *self._tasks.values(),
+            *self._replays.values(),
+            *([self._loop] if self._loop is not None else []),
+        ]
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(BaseException):
                 await task
         self._tasks.clear()
+        self._replays.clear()
         self._loop = None
 
 
@@ -457,6 +537,9 @@ def _shape(config: TargetConfig) -> CompiledInput:
 
 def _spec(target: _Target) -> TargetSpec:
     policy = target.config.retry_policy
+    if target.config.kind == "archive":
+        days = target.config.retention_days or 0
+        return TargetSpec(key=target.key, archive=True, retention_ms=days * 86_400_000)
     return TargetSpec(
         key=target.key,
         maximum_retry_attempts=policy.maximum_retry_attempts,
@@ -478,8 +561,9 @@ def _payload(text: str) -> str:
     return text
 
 
-def _forwarded(event: Event) -> EventEntry:
-    """The same event, put on another bus (its source may be AWS's, e.g. an API call)."""
+def _forwarded(event: Event, replay: ReplayConfig | None = None) -> EventEntry:
+    """The same event, put on another bus (its source may be AWS's, e.g. an API call), or put
+    again by ``replay`` (named, and seen only by the replay's rules)."""
     data = event.data
     time_ms: int | None
     try:
@@ -498,6 +582,8 @@ def _forwarded(event: Event) -> EventEntry:
         resources=tuple(data.get("resources", ())),
         time_ms=time_ms,
         internal=True,
+        replay_name=None if replay is None else replay.name,
+        rules=None if replay is None else replay.rules,
     )
 
 

@@ -37,15 +37,22 @@ from raybus.core.settings import (
 )
 
 __all__ = [
+    "ARCHIVE",
+    "ARCHIVE_RULE_PREFIX",
+    "ARCHIVE_TARGET_ID",
     "BUS",
     "DEFAULT_BUS",
+    "MANAGED_BY_EVENTS",
     "MAX_ENTRIES",
     "MAX_ENTRY_BYTES",
     "MAX_TARGETS_PER_RULE",
+    "REPLAY",
     "RULE",
+    "ArchiveConfig",
     "BusConfig",
     "EventEntry",
     "PutEventsResult",
+    "ReplayConfig",
     "RetryPolicy",
     "RuleConfig",
     "TargetConfig",
@@ -75,9 +82,14 @@ _RULE_NAME = re.compile(r"[.\-_A-Za-z0-9]+")
 _TIME_BYTES = 14  # what a Time adds to an entry's size (EventBridge's calculation)
 
 RuleState = Literal["ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"]
-TargetKind = Literal["queue", "topic", "function", "bus"]
+TargetKind = Literal["queue", "topic", "function", "bus", "archive"]
 _RULE_STATES = ("ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
-_TARGET_KINDS = ("queue", "topic", "function", "bus")
+_TARGET_KINDS = ("queue", "topic", "function", "bus", "archive")
+MAX_ARCHIVE_NAME = 48
+MAX_REPLAY_NAME = 64
+ARCHIVE_RULE_PREFIX = "Events-Archive-"
+ARCHIVE_TARGET_ID = "archive"
+MANAGED_BY_EVENTS = "events.amazonaws.com"
 
 
 def _text(parameter: str, value: object, limit: int) -> None:
@@ -104,6 +116,22 @@ def validate_rule_name(name: object, parameter: str = "name") -> str:
         raise invalid(parameter, f"A rule name is 1–{MAX_RULE_NAME} characters.")
     if not _RULE_NAME.fullmatch(name):
         raise invalid(parameter, "A rule name may contain only alphanumerics and . - _.")
+    return name
+
+
+def validate_archive_name(name: object, parameter: str = "name") -> str:
+    if not isinstance(name, str) or not 1 <= len(name) <= MAX_ARCHIVE_NAME:
+        raise invalid(parameter, f"An archive name is 1–{MAX_ARCHIVE_NAME} characters.")
+    if not _RULE_NAME.fullmatch(name):
+        raise invalid(parameter, "An archive name may contain only alphanumerics and . - _.")
+    return name
+
+
+def validate_replay_name(name: object, parameter: str = "name") -> str:
+    if not isinstance(name, str) or not 1 <= len(name) <= MAX_REPLAY_NAME:
+        raise invalid(parameter, f"A replay name is 1–{MAX_REPLAY_NAME} characters.")
+    if not _RULE_NAME.fullmatch(name):
+        raise invalid(parameter, "A replay name may contain only alphanumerics and . - _.")
     return name
 
 
@@ -198,6 +226,7 @@ class TargetConfig:
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
     dead_letter_queue: str | None = None
     role_arn: str | None = None
+    retention_days: int | None = None  # an archive's (0: forever)
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not 1 <= len(self.id) <= MAX_TARGET_ID:
@@ -212,8 +241,14 @@ class TargetConfig:
             validate_topic_name(self.name, fifo=str(self.name).endswith(FIFO_SUFFIX))
         elif self.kind == "function":
             validate_function_name(self.name)
+        elif self.kind == "archive":
+            validate_archive_name(self.name)
         else:
             validate_bus_name(self.name)
+        if self.retention_days is not None:
+            if self.kind != "archive":
+                raise invalid("retention_days", "retention_days applies to archives.")
+            int_in("retention_days", self.retention_days, 0, 1 << 31)
         _text("input", self.input, MAX_INPUT_CHARS)
         _text("input_path", self.input_path, 256)
         _text("input_template", self.input_template, MAX_INPUT_CHARS)
@@ -365,6 +400,123 @@ _RULE_MUTABLE = frozenset(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class ArchiveConfig:
+    """An archive of a bus's events (EventBridge's): the events matching ``event_pattern`` (all,
+    if None) kept for ``retention_days`` (0: forever). It works as on AWS: a managed rule
+    ``Events-Archive-<name>`` on the bus whose one target is the archive."""
+
+    name: str
+    bus: str = DEFAULT_BUS
+    event_pattern: str | None = None
+    retention_days: int = 0
+    description: str | None = None
+    kms_key_identifier: str | None = None
+    created_ms: int = 0
+
+    def __post_init__(self) -> None:
+        validate_archive_name(self.name)
+        validate_bus_name(self.bus)
+        _text("event_pattern", self.event_pattern, MAX_PATTERN_CHARS)
+        _text("description", self.description, MAX_DESCRIPTION)
+        _text("kms_key_identifier", self.kms_key_identifier, 2048)
+        int_in("retention_days", self.retention_days, 0, 1 << 31)
+        int_in("created_ms", self.created_ms, 0, 1 << 62)
+
+    @property
+    def rule_name(self) -> str:
+        return ARCHIVE_RULE_PREFIX + self.name
+
+    def rule_pattern(self) -> str:
+        """The managed rule's pattern: the archive's, and never a replayed event."""
+        pattern: dict[str, Any] = (
+            {} if self.event_pattern is None else json.loads(self.event_pattern)
+        )
+        if not isinstance(pattern, dict):
+            raise RaybusError("InvalidEventPatternException", "Event pattern is not valid.")
+        return json.dumps({**pattern, "replay-name": [{"exists": False}]})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ArchiveConfig:
+        settings = known("archive", data, field_names(cls))
+        if "name" not in settings:
+            raise RaybusError("MissingParameter", "An archive needs a name.", parameter="name")
+        pattern = settings.get("event_pattern")
+        if isinstance(pattern, dict):
+            settings["event_pattern"] = json.dumps(pattern)
+        return cls(**settings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def updated(self, changes: Mapping[str, Any]) -> ArchiveConfig:
+        changes = known("archive", changes, _ARCHIVE_MUTABLE)
+        return ArchiveConfig.from_dict({**self.to_dict(), **changes})
+
+
+_ARCHIVE_MUTABLE = frozenset({"event_pattern", "retention_days", "description"})
+ReplayState = Literal["RUNNING", "CANCELLING"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayConfig:
+    """A replay: the events archive ``archive`` took in ``[start_ms, end_ms]`` put on the
+    archive's bus again, with ``replay-name``, seen only by ``rules`` (all, if None). Attached
+    to the bus, so each of its partitions replays what it archived."""
+
+    name: str
+    bus: str
+    archive: str
+    start_ms: int
+    end_ms: int
+    rules: tuple[str, ...] | None = None
+    description: str | None = None
+    state: ReplayState = "RUNNING"
+    started_ms: int = 0
+
+    def __post_init__(self) -> None:
+        validate_replay_name(self.name)
+        validate_bus_name(self.bus)
+        validate_archive_name(self.archive, "archive")
+        int_in("start_ms", self.start_ms, 0, 1 << 62)
+        int_in("end_ms", self.end_ms, 0, 1 << 62)
+        int_in("started_ms", self.started_ms, 0, 1 << 62)
+        if self.end_ms <= self.start_ms:
+            raise RaybusError(
+                "ValidationException",
+                "Parameter EventEndTime is not valid. Reason: EventStartTime must be before "
+                "EventEndTime.",
+                parameter="end_ms",
+            )
+        _text("description", self.description, MAX_DESCRIPTION)
+        if self.rules is not None:
+            if not isinstance(self.rules, tuple):
+                raise invalid("rules", "rules is a list of rule names.")
+            for rule in self.rules:
+                validate_rule_name(rule, "rules")
+        if self.state not in ("RUNNING", "CANCELLING"):
+            raise invalid("state", "A replay's state is RUNNING or CANCELLING.")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ReplayConfig:
+        settings = known("replay", data, field_names(cls))
+        for required in ("name", "bus", "archive", "start_ms", "end_ms"):
+            if required not in settings:
+                raise RaybusError(
+                    "MissingParameter", f"A replay needs {required}.", parameter=required
+                )
+        rules = settings.get("rules")
+        if isinstance(rules, list):
+            settings["rules"] = tuple(rules)
+        return cls(**settings)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        if self.rules is not None:
+            data["rules"] = list(self.rules)
+        return data
+
+
 # -- events ---------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class EventEntry:
@@ -452,6 +604,20 @@ BUS = Kind(
     config=BusConfig.from_dict,
     key=lambda config: str(config.name),
     partitions=_bus_partitions,
+)
+ARCHIVE = Kind(
+    name="archive",
+    plural="archives",
+    config=ArchiveConfig.from_dict,
+    key=lambda config: str(config.name),
+)
+REPLAY = Kind(
+    name="replay",
+    plural="replays",
+    config=ReplayConfig.from_dict,
+    key=lambda config: str(config.name),
+    parent="bus",
+    parent_of=lambda config: str(config.bus),
 )
 RULE = Kind(
     name="rule",

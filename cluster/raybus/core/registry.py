@@ -3,12 +3,13 @@
 The order is the order of creation when a catalog is loaded (a kind after the kinds its
 resources refer to): queues, then topics and their subscriptions, then functions and their
 event-source mappings, then IAM roles (kept for AWS's tools, never enforced), then event
-buses and their rules (whose targets are queues, topics, functions and buses).
+buses, their rules (whose targets are queues, topics, functions, buses and archives),
+archives and replays.
 """
 
 from __future__ import annotations
 
-from raybus.core.buses import BUS, RULE
+from raybus.core.buses import ARCHIVE, BUS, REPLAY, RULE
 from raybus.core.errors import RaybusError
 from raybus.core.functions import FUNCTION
 from raybus.core.kinds import Kind
@@ -20,7 +21,8 @@ from raybus.core.topics import SUBSCRIPTION, TOPIC
 __all__ = ["KINDS", "kind"]
 
 KINDS: dict[str, Kind] = {
-    spec.name: spec for spec in (QUEUE, TOPIC, SUBSCRIPTION, FUNCTION, MAPPING, ROLE, BUS, RULE)
+    spec.name: spec
+    for spec in (QUEUE, TOPIC, SUBSCRIPTION, FUNCTION, MAPPING, ROLE, BUS, RULE, ARCHIVE, REPLAY)
 }
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "FunctionError",
     "GatewayConnectionError",
     "InternalError",
+    "InvalidArgument",
     "InvalidAttributeName",
     "InvalidAttributeValue",
     "InvalidBatchEntryId",
@@ -38,11 +39,15 @@ __all__ = [
     "InvalidParameter",
     "InvalidParameterValue",
     "InvalidRedrivePolicy",
+    "LimitExceededException",
+    "MalformedDetail",
     "MalformedRequest",
+    "ManagedRuleException",
     "MessageNotInflight",
     "MessageTooLong",
     "MissingParameter",
     "MoveTaskConflict",
+    "NotAuthorizedForSourceException",
     "NotFound",
     "PartitionUnavailable",
     "PurgeQueueInProgress",
@@ -217,6 +222,21 @@ class UnsupportedMediaType(CatalogError, code="UnsupportedMediaType"): ...
 
 
 class RequestTimeout(CatalogError, code="RequestTimeout"): ...
+
+
+class InvalidArgument(CatalogError, code="InvalidArgument"): ...
+
+
+class MalformedDetail(CatalogError, code="MalformedDetail"): ...
+
+
+class NotAuthorizedForSourceException(CatalogError, code="NotAuthorizedForSourceException"): ...
+
+
+class ManagedRuleException(CatalogError, code="ManagedRuleException"): ...
+
+
+class LimitExceededException(CatalogError, code="LimitExceededException"): ...
 
 
 class ClockAdvanceIncomplete(CatalogError, code="ClockAdvanceIncomplete"): ...

@@ -38,12 +38,19 @@ Records (msgpack arrays, :mod:`raybus.engines.records`; append-only layouts):
 - ``[1 EVENT, seq, now_ms, event_json, [target numbers]]``
 - ``[2 TARGETS, now_ms, [[number, key]...] added, [number...] removed]``
 - ``[3 SETTLE, now_ms, number, [seq...] done, [[seq, attempts, due_ms]...] retrying]``
+- ``[4 REPLAY, now_ms, replay name, last seq replayed, done]``
+
+Archives are targets that never deliver: they keep the events their rule matched until the
+archive's retention passes (:meth:`BusPartition.expire`), and a replay reads them back in
+order (:meth:`BusPartition.archived`), logging its progress (REPLAY) so a restarted
+partition continues where it stopped.
 """
 
 from __future__ import annotations
 
 import heapq
 import json
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -89,11 +96,13 @@ class BusRecordType(IntEnum):
     EVENT = 1
     TARGETS = 2
     SETTLE = 3
+    REPLAY = 4
 
 
 _EVENT = BusRecordType.EVENT
 _TARGETS = BusRecordType.TARGETS
 _SETTLE = BusRecordType.SETTLE
+_REPLAY = BusRecordType.REPLAY
 
 
 def retry_delay_ms(attempts: int, seq: int) -> int:
@@ -117,12 +126,16 @@ class Event:
 @dataclass(frozen=True, slots=True)
 class TargetSpec:
     """What the engine needs of a target: its key (``<rule key>/<target id>``) and its retry
-    policy."""
+    policy, or that it is an archive."""
 
     key: str
     maximum_retry_attempts: int = 185
     maximum_event_age_ms: int = 86_400_000
     has_dead_letter_queue: bool = False
+    # an archive keeps what it matched (never delivered) until it is older than the retention
+    # (0: forever); replays read it back (:meth:`BusPartition.archived`)
+    archive: bool = False
+    retention_ms: int = 0
 
 
 @dataclass(slots=True)
@@ -207,8 +220,9 @@ class BusPartition:
         self._log = log
         self._next_seq = 1
         self._next_number = 1
-        # seq → [offset of its EVENT record, put time, targets still owing it]
+        # seq → [offset of its EVENT record, put time, targets still owing it, size of its JSON]
         self._retained: dict[int, list[int]] = {}
+        self._replays: dict[str, tuple[int, int, bool]] = {}  # name → (last seq, at ms, done)
         self._targets: dict[str, _Target] = {}
         self._by_number: dict[int, _Target] = {}
         self._busy: set[str] = set()  # keys with work (pending or retries), maybe stale
@@ -323,7 +337,7 @@ class BusPartition:
         return results
 
     def _retain(self, event: Event, offset: int, numbers: list[int]) -> None:
-        self._retained[event.seq] = [offset, event.born_ms, len(numbers)]
+        self._retained[event.seq] = [offset, event.born_ms, len(numbers), len(event.text)]
         for number in numbers:
             target = self._by_number[number]
             target.pending.append(event.seq)
@@ -350,8 +364,10 @@ class BusPartition:
             target = self._targets.get(key)
             if target is None or (not target.pending and not target.retries):
                 stale.append(key)
-            elif target.spec is not None and (
-                target.pending or (target.heap and target.heap[0][0] <= now_ms)
+            elif (
+                target.spec is not None
+                and not target.spec.archive
+                and (target.pending or (target.heap and target.heap[0][0] <= now_ms))
             ):
                 out.append(key)
         for key in stale:
@@ -366,7 +382,7 @@ class BusPartition:
         due: int | None = None
         for key in self._busy:
             target = self._targets.get(key)
-            if target is None or target.spec is None:
+            if target is None or target.spec is None or target.spec.archive:
                 continue
             heap = target.heap
             while heap:
@@ -392,7 +408,7 @@ class BusPartition:
         out: list[Delivery] = []
         expired: list[Exhausted] = []
         target = self._targets.get(key)
-        if target is None or target.spec is None or limit < 1:
+        if target is None or target.spec is None or target.spec.archive or limit < 1:
             return out, expired
         spec = target.spec
         oldest = now_ms - spec.maximum_event_age_ms
@@ -540,13 +556,89 @@ class BusPartition:
         event = self._cache.get(seq)
         if event is not None:
             return event
-        offset, born_ms, _ = self._retained[seq]
+        offset, born_ms = self._retained[seq][:2]
         record = decode(self._log.read(offset))
         if record[0] != _EVENT or record[1] != seq:
             raise RaybusError("StorageFailure", f"Log offset of event {seq} holds another record.")
         event = Event(seq, record[3], json.loads(record[3]), born_ms)
         self._cache_put(event)
         return event
+
+    # -- archives and replays ---------------------------------------------------------------------
+    def expire(self, now_ms: int) -> bool:
+        """Drop what each archive holds past its retention (a SETTLE record per archive);
+        True if anything was dropped."""
+        dropped_any = False
+        retained = self._retained
+        for target in self._targets.values():
+            spec = target.spec
+            if spec is None or not spec.archive or not spec.retention_ms or not target.pending:
+                continue
+            oldest = now_ms - spec.retention_ms
+            pending = target.pending
+            done: list[int] = []
+            while pending and retained[pending[0]][1] < oldest:
+                done.append(pending.popleft())
+            if done:
+                self._commit_settle(now_ms, target, done, [])
+                dropped_any = True
+        return dropped_any
+
+    def next_expiry_ms(self) -> int | None:
+        """When the oldest archived event of any archive passes its retention, or None."""
+        due: int | None = None
+        for target in self._targets.values():
+            spec = target.spec
+            if spec is None or not spec.archive or not spec.retention_ms or not target.pending:
+                continue
+            at = self._retained[target.pending[0]][1] + spec.retention_ms + 1
+            due = at if due is None else min(due, at)
+        return due
+
+    def archived(
+        self, key: str, start_ms: int, end_ms: int, after_seq: int, limit: int
+    ) -> list[Event]:
+        """Up to ``limit`` events of archive ``key`` put in ``[start_ms, end_ms]`` with a seq
+        above ``after_seq``, in put order."""
+        target = self._targets.get(key)
+        if target is None or limit < 1:
+            return []
+        pending = target.pending
+        index = bisect_right(pending, after_seq)
+        out: list[Event] = []
+        retained = self._retained
+        while index < len(pending) and len(out) < limit:
+            seq = pending[index]
+            index += 1
+            born = retained[seq][1]
+            if born > end_ms:
+                break
+            if born >= start_ms:
+                out.append(self._event(seq))
+        return out
+
+    def archive_size(self, key: str) -> tuple[int, int]:
+        """(events, bytes) archive ``key`` holds here."""
+        target = self._targets.get(key)
+        if target is None:
+            return 0, 0
+        retained = self._retained
+        return len(target.pending), sum(retained[seq][3] for seq in target.pending)
+
+    def replay_progress(self, name: str) -> tuple[int, int, bool]:
+        """(last seq replayed, when, done) of replay ``name`` here; (0, 0, False) if new."""
+        return self._replays.get(name, (0, 0, False))
+
+    def record_replay(self, now_ms: int, name: str, last_seq: int, done: bool) -> None:
+        """Replay ``name`` has put every archived event up to ``last_seq`` (and, if ``done``,
+        every one it will): a REPLAY record, so a restart continues from there."""
+        self._replays[name] = (last_seq, now_ms, done)
+        self._log.append([encode([_REPLAY, now_ms, name, last_seq, done])])
+
+    def forget_replays(self, keep: set[str]) -> None:
+        """Stop remembering replays no longer in the catalog (a snapshot drops them)."""
+        for name in [n for n in self._replays if n not in keep]:
+            del self._replays[name]
 
     # -- stats -----------------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
@@ -568,6 +660,10 @@ class BusPartition:
             "matched": self.counters.matched,
             "retained": len(self._retained),
             "targets": targets,
+            "replays": {
+                name: {"last_seq": last, "at_ms": at, "done": done}
+                for name, (last, at, done) in self._replays.items()
+            },
         }
 
     # -- recovery --------------------------------------------------------------------------------
@@ -585,7 +681,7 @@ class BusPartition:
             self._next_seq = seq + 1
             numbers = [n for n in record[4] if n in self._by_number]
             if numbers:
-                self._retained[seq] = [offset, record[2], len(numbers)]
+                self._retained[seq] = [offset, record[2], len(numbers), len(record[3])]
                 for number in numbers:
                     self._by_number[number].pending.append(seq)
         elif kind == _TARGETS:
@@ -608,6 +704,8 @@ class BusPartition:
                 if seq not in target.retries:
                     self._gone.add((target.number, seq))
                 target.retries[seq] = (attempts, due)
+        elif kind == _REPLAY:
+            self._replays[record[2]] = (record[3], record[1], record[4])
         else:
             raise RaybusError("StorageFailure", f"Unknown bus record type {kind}.")
 
@@ -629,8 +727,9 @@ class BusPartition:
 
     def snapshot(self) -> dict[str, Any]:
         """The durable state as msgpack-ready data. Version 1: ``{"v", "next_seq",
-        "next_number", "retained": [[seq, offset, born_ms, owed]...], "targets": [[number, key,
-        [pending seq...], [[seq, attempts, due_ms]...]]...]}`` — events in flight or on their
+        "next_number", "retained": [[seq, offset, born_ms, owed, size]...], "targets": [[number,
+        key, [pending seq...], [[seq, attempts, due_ms]...]]...], "replays": [[name, last seq,
+        at_ms, done]...]}`` — events in flight or on their
         way to a dead-letter queue are saved where they came from (pending or retrying)."""
         targets = []
         for target in self._targets.values():
@@ -655,6 +754,7 @@ class BusPartition:
             "next_number": self._next_number,
             "retained": [[seq, *held] for seq, held in self._retained.items()],
             "targets": targets,
+            "replays": [[name, *progress] for name, progress in sorted(self._replays.items())],
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -664,9 +764,8 @@ class BusPartition:
             raise RaybusError("StorageFailure", f"Unknown bus snapshot version {state.get('v')}.")
         self._next_seq = state["next_seq"]
         self._next_number = state["next_number"]
-        self._retained = {
-            seq: [offset, born, owed] for seq, offset, born, owed in state["retained"]
-        }
+        self._retained = {seq: list(held) for seq, *held in state["retained"]}
+        self._replays = {name: (last, at, done) for name, last, at, done in state["replays"]}
         for number, key, pending, retries in state["targets"]:
             target = self._add_target(number, key)
             target.pending = deque(pending)
