@@ -169,8 +169,11 @@ class DeleteBus(ControlCall[None]):
             )
         async with plane.change() as catalog:
             record = catalog.remove(_BUS, self.name)
-            for rule in list(catalog.children(_BUS, self.name)):
-                catalog.remove(_RULE, rule.key)
+            for child in list(catalog.children(_BUS, self.name)):  # its rules and replays
+                catalog.remove(child.kind, child.key)
+            for archive in [a for a in catalog.of("archive").values()
+                            if a.config.bus == self.name]:  # fmt: skip
+                catalog.remove("archive", archive.key)
         await plane.close_partitions(record)
 
 
@@ -192,6 +195,11 @@ class BusStatsCall(ControlCall[dict[str, Any]]):
 
 
 # -- rules ---------------------------------------------------------------------------------------
+def _rules(plane: ControlPlane, bus: str) -> list[Any]:
+    """The bus's rules (its other children are replays)."""
+    return [r for r in plane.catalog.children(_BUS, bus) if r.kind == _RULE]
+
+
 def _managed(rule: RuleConfig, force: bool) -> None:
     if rule.managed_by is not None and not force:
         raise RaybusError(
@@ -275,7 +283,7 @@ class ListRules(ControlCall[list[dict[str, Any]]]):
 
     async def run(self, plane: ControlPlane) -> list[dict[str, Any]]:
         plane.catalog.get(_BUS, self.bus)
-        rules = sorted(plane.catalog.children(_BUS, self.bus), key=lambda r: r.config.name)
+        rules = sorted(_rules(plane, self.bus), key=lambda r: r.config.name)
         return [
             r.config.to_dict()
             for r in rules
@@ -295,7 +303,7 @@ class RulesByTarget(ControlCall[list[str]]):
         plane.catalog.get(_BUS, self.bus)
         names = [
             r.config.name
-            for r in plane.catalog.children(_BUS, self.bus)
+            for r in _rules(plane, self.bus)
             if any(t.kind == self.kind and t.name == self.name for t in r.config.targets)
         ]
         return sorted(names)

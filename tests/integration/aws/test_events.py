@@ -364,3 +364,83 @@ def test_api_call_events_leave_bodies_out_and_reads_need_the_rule_state_for_them
     leftovers = sqs.receive_message(QueueUrl=seen_url, WaitTimeSeconds=1).get("Messages", [])
     assert all("secret body" not in m["Body"] for m in leftovers)
     assert all(json.loads(m["Body"])["detail"]["eventName"] != "SendMessage" for m in leftovers)
+
+
+def test_an_archive_captures_events_and_a_replay_delivers_a_window_again(
+    events: Any, aws: Callable[[str], Any], client: Client, name: str
+) -> None:
+    sqs = aws("sqs")
+    url, queue_arn = queue(sqs, name)
+    events.create_event_bus(Name=name)
+    bus_arn = arn("events", f"event-bus/{name}")
+    archive_arn = events.create_archive(
+        ArchiveName=name,
+        EventSourceArn=bus_arn,
+        EventPattern=json.dumps({"source": ["shop"]}),
+        RetentionDays=1,
+    )["ArchiveArn"]
+    assert archive_arn == arn("events", f"archive/{name}")
+    managed = events.describe_rule(Name=f"Events-Archive-{name}", EventBusName=name)
+    assert managed["ManagedBy"] == "events.amazonaws.com"
+    with pytest.raises(ClientError) as raised:
+        events.delete_rule(Name=f"Events-Archive-{name}", EventBusName=name)
+    assert error_code(raised) == "ManagedRuleException"
+    rule_arn = events.put_rule(
+        Name="orders", EventBusName=name, EventPattern=json.dumps({"source": ["shop"]})
+    )["RuleArn"]
+    events.put_targets(Rule="orders", EventBusName=name, Targets=[{"Id": "q", "Arn": queue_arn}])
+
+    def put(n: int) -> None:
+        events.put_events(Entries=[entry(name, detail={"n": n})])
+
+    put(1)
+    after_first = client.advance_clock(60)
+    put(2)
+    put(3)
+    events.put_events(Entries=[entry(name, source="other")])  # not archived: another source
+    after_third = client.advance_clock(60)
+    put(4)
+    start = datetime.fromtimestamp((after_first - 30_000) / 1000, UTC)
+    end = datetime.fromtimestamp((after_third - 30_000) / 1000, UTC)
+    live = sorted(json.loads(m["Body"])["detail"]["n"] for m in drain(sqs, url, 4))
+    assert live == [1, 2, 3, 4]
+
+    described = events.describe_archive(ArchiveName=name)
+    assert (described["EventCount"], described["RetentionDays"]) == (4, 1)
+    assert described["SizeBytes"] > 4 * 100
+    assert [a["ArchiveName"] for a in events.list_archives(EventSourceArn=bus_arn)["Archives"]] == [
+        name
+    ]
+
+    events.start_replay(
+        ReplayName=name,
+        EventSourceArn=archive_arn,
+        EventStartTime=start,  # after event 1
+        EventEndTime=end,  # before event 4
+        Destination={"Arn": bus_arn, "FilterArns": [rule_arn]},
+    )
+    replayed = [json.loads(m["Body"]) for m in drain(sqs, url, 2)]
+    assert sorted(e["detail"]["n"] for e in replayed) == [2, 3]
+    assert all(e["replay-name"] == name for e in replayed)
+
+    def completed() -> bool:
+        return bool(events.describe_replay(ReplayName=name)["State"] == "COMPLETED")
+
+    wait_for(completed, 20)
+    replay = events.describe_replay(ReplayName=name)
+    assert replay["Destination"] == {"Arn": bus_arn, "FilterArns": [rule_arn]}
+    assert "ReplayEndTime" in replay and "EventLastReplayedTime" in replay
+    # replayed events are not archived again
+    assert events.describe_archive(ArchiveName=name)["EventCount"] == 4
+    with pytest.raises(ClientError) as raised:
+        events.cancel_replay(ReplayName=name)
+    assert error_code(raised) == "ValidationException"  # already completed
+
+    client.advance_clock(86_400 + 300)  # past the retention: the archive lets them go
+    wait_for(lambda: events.describe_archive(ArchiveName=name)["EventCount"] == 0, 20)
+    events.delete_archive(ArchiveName=name)
+    with pytest.raises(ClientError) as raised:
+        events.describe_archive(ArchiveName=name)
+    assert error_code(raised) == "ResourceNotFoundException"
+    names = [r["Name"] for r in events.list_rules(EventBusName=name)["Rules"]]
+    assert names == ["orders"]  # the managed rule went with the archive

@@ -655,11 +655,17 @@ class BusPartition:
                 "dead_lettered": c.dead_lettered,
                 "discarded": c.discarded,
             }
+        archives = {}
+        for key, target in self._targets.items():
+            if target.spec is not None and target.spec.archive:
+                count, size = self.archive_size(key)
+                archives[key] = {"events": count, "bytes": size}
         return {
             "events": self.counters.events,
             "matched": self.counters.matched,
             "retained": len(self._retained),
             "targets": targets,
+            "archives": archives,
             "replays": {
                 name: {"last_seq": last, "at_ms": at, "done": done}
                 for name, (last, at, done) in self._replays.items()

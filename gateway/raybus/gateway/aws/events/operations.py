@@ -15,6 +15,17 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from raybus.control.archives import (
+    CancelReplay,
+    CreateArchive,
+    DeleteArchive,
+    DescribeArchive,
+    DescribeReplay,
+    ListArchives,
+    ListReplays,
+    StartReplay,
+    UpdateArchive,
+)
 from raybus.control.buses import (
     CreateBus,
     DeleteBus,
@@ -497,6 +508,217 @@ async def test_event_pattern_operation(call: Call, params: dict[str, Any]) -> Ma
     return {"Result": test_event_pattern(params["EventPattern"], params["Event"])}
 
 
+# -- archives and replays -------------------------------------------------------------------------
+def _ms_time(ms: int | None) -> datetime | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def _archive_arn(call: Call, name: str) -> str:
+    return call.arn("events", f"archive/{name}")
+
+
+def _archive_of(call: Call, arn: object) -> str:
+    parts = arn.split(":", 5) if isinstance(arn, str) else []
+    if (
+        len(parts) != 6
+        or parts[2] != "events"
+        or parts[3:5] != [call.settings.region, call.settings.account_id]
+        or not parts[5].startswith("archive/")
+    ):
+        raise _validation(f"Parameter EventSourceArn is not valid: {arn!r}")
+    return parts[5][len("archive/") :]
+
+
+def _archive_out(call: Call, archive: Mapping[str, Any], *, listed: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "ArchiveName": archive["name"],
+        "EventSourceArn": _bus_arn(call, archive["bus"]),
+        "State": archive["state"],
+        "RetentionDays": archive["retention_days"],
+        "SizeBytes": archive.get("bytes", 0),
+        "EventCount": archive.get("events", 0),
+        "CreationTime": _ms_time(archive["created_ms"]),
+    }
+    if not listed:
+        out["ArchiveArn"] = _archive_arn(call, archive["name"])
+        for field, key in (
+            ("description", "Description"),
+            ("event_pattern", "EventPattern"),
+            ("kms_key_identifier", "KmsKeyIdentifier"),
+        ):
+            if archive.get(field) is not None:
+                out[key] = archive[field]
+    return out
+
+
+def _archive_settings(params: Mapping[str, Any]) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    for key, field in (
+        ("Description", "description"),
+        ("EventPattern", "event_pattern"),
+        ("RetentionDays", "retention_days"),
+        ("KmsKeyIdentifier", "kms_key_identifier"),
+    ):
+        if key in params:
+            settings[field] = params[key]
+    return settings
+
+
+async def _archive_call(call: Call, control_call: Any, name: str) -> Any:
+    try:
+        return await call.gateway.control.run(control_call)
+    except RaybusError as error:
+        if error.code == "ResourceNotFound" and error.details.get("resource") in (name, None):
+            raise _not_found(f"Archive {name} does not exist.") from None
+        if error.code == "ResourceConflict":
+            raise AwsError("ResourceAlreadyExistsException", error.message) from None
+        raise
+
+
+async def create_archive(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    bus = _bus_name(call, params["EventSourceArn"])
+    settings = {"name": params["ArchiveName"], "bus": bus, **_archive_settings(params)}
+    try:
+        archive = await call.gateway.control.run(CreateArchive(settings))
+    except RaybusError as error:
+        if error.code == "ResourceConflict":
+            raise AwsError("ResourceAlreadyExistsException", error.message) from None
+        raise
+    await call.gateway.changed()
+    return {
+        "ArchiveArn": _archive_arn(call, archive["name"]),
+        "State": "ENABLED",
+        "CreationTime": _ms_time(archive["created_ms"]),
+    }
+
+
+async def describe_archive(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    name = params["ArchiveName"]
+    return _archive_out(call, await _archive_call(call, DescribeArchive(name), name))
+
+
+async def list_archives(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    bus = _bus_name(call, params["EventSourceArn"]) if params.get("EventSourceArn") else None
+    archives = await call.gateway.control.run(ListArchives(params.get("NamePrefix"), bus))
+    if params.get("State"):
+        archives = [a for a in archives if a["state"] == params["State"]]
+    page, token = _page(archives, params)
+    out: dict[str, Any] = {"Archives": [_archive_out(call, a, listed=True) for a in page]}
+    if token:
+        out["NextToken"] = token
+    return out
+
+
+async def update_archive(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    name = params["ArchiveName"]
+    changes = _archive_settings(params)
+    changes.pop("kms_key_identifier", None)
+    archive = await _archive_call(call, UpdateArchive(name, changes), name)
+    return {
+        "ArchiveArn": _archive_arn(call, name),
+        "State": "ENABLED",
+        "CreationTime": _ms_time(archive["created_ms"]),
+    }
+
+
+async def delete_archive(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    name = params["ArchiveName"]
+    await _archive_call(call, DeleteArchive(name), name)
+    return {}
+
+
+def _replay_out(call: Call, replay: Mapping[str, Any], *, listed: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "ReplayName": replay["name"],
+        "EventSourceArn": _archive_arn(call, replay["archive"]),
+        "State": replay["state"],
+        "EventStartTime": _ms_time(replay["start_ms"]),
+        "EventEndTime": _ms_time(replay["end_ms"]),
+        "ReplayStartTime": _ms_time(replay["started_ms"]),
+    }
+    if replay.get("last_replayed_ms"):
+        out["EventLastReplayedTime"] = _ms_time(replay["last_replayed_ms"])
+    if replay.get("ended_ms"):
+        out["ReplayEndTime"] = _ms_time(replay["ended_ms"])
+    if not listed:
+        out["ReplayArn"] = call.arn("events", f"replay/{replay['name']}")
+        destination: dict[str, Any] = {"Arn": _bus_arn(call, replay["bus"])}
+        if replay.get("rules") is not None:
+            destination["FilterArns"] = [
+                _rule_arn(call, replay["bus"], rule) for rule in replay["rules"]
+            ]
+        out["Destination"] = destination
+        if replay.get("description") is not None:
+            out["Description"] = replay["description"]
+    return out
+
+
+async def _replay_call(call: Call, control_call: Any, name: str) -> Any:
+    try:
+        return await call.gateway.control.run(control_call)
+    except RaybusError as error:
+        if error.code == "ResourceNotFound" and error.details.get("resource") in (name, None):
+            raise _not_found(f"Replay {name} does not exist.") from None
+        if error.code == "ResourceConflict":
+            raise AwsError("ResourceAlreadyExistsException", error.message) from None
+        raise
+
+
+async def start_replay(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    archive = _archive_of(call, params["EventSourceArn"])
+    destination = params["Destination"]
+    bus = _bus_name(call, destination["Arn"])
+    rules = None
+    if destination.get("FilterArns"):
+        rules = []
+        for arn in destination["FilterArns"]:
+            kind, key = _resource_of_arn(call, arn)
+            rule_bus, _, rule = key.rpartition("/")
+            if kind != _RULE or rule_bus != bus:
+                raise _validation(f"Parameter Destination.FilterArns is not valid: {arn}")
+            rules.append(rule)
+    settings: dict[str, Any] = {
+        "name": params["ReplayName"],
+        "archive": archive,
+        "bus": bus,
+        "start_ms": int(params["EventStartTime"].timestamp() * 1000),
+        "end_ms": int(params["EventEndTime"].timestamp() * 1000),
+        "rules": rules,
+    }
+    if "Description" in params:
+        settings["description"] = params["Description"]
+    replay = await _replay_call(call, StartReplay(settings), params["ReplayName"])
+    await call.gateway.changed()
+    return {
+        "ReplayArn": call.arn("events", f"replay/{replay['name']}"),
+        "State": "STARTING",
+        "ReplayStartTime": _ms_time(replay["started_ms"]),
+    }
+
+
+async def describe_replay(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    name = params["ReplayName"]
+    return _replay_out(call, await _replay_call(call, DescribeReplay(name), name))
+
+
+async def list_replays(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    archive = _archive_of(call, params["EventSourceArn"]) if params.get("EventSourceArn") else None
+    replays = await call.gateway.control.run(ListReplays(params.get("NamePrefix"), archive))
+    if params.get("State"):
+        replays = [r for r in replays if r["state"] == params["State"]]
+    page, token = _page(replays, params)
+    out: dict[str, Any] = {"Replays": [_replay_out(call, r, listed=True) for r in page]}
+    if token:
+        out["NextToken"] = token
+    return out
+
+
+async def cancel_replay(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    name = params["ReplayName"]
+    await _replay_call(call, CancelReplay(name), name)
+    return {"ReplayArn": call.arn("events", f"replay/{name}"), "State": "CANCELLING"}
+
+
 # -- tags -----------------------------------------------------------------------------------------
 async def tag_resource(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
     kind, key = _resource_of_arn(call, params["ResourceARN"])
@@ -553,4 +775,13 @@ OPERATIONS = {
     "TagResource": tag_resource,
     "UntagResource": untag_resource,
     "ListTagsForResource": list_tags_for_resource,
+    "CreateArchive": create_archive,
+    "DescribeArchive": describe_archive,
+    "ListArchives": list_archives,
+    "UpdateArchive": update_archive,
+    "DeleteArchive": delete_archive,
+    "StartReplay": start_replay,
+    "DescribeReplay": describe_replay,
+    "ListReplays": list_replays,
+    "CancelReplay": cancel_replay,
 }
