@@ -27,6 +27,7 @@ class Endpoint:
     def __init__(self, respond: Respond | None = None) -> None:
         self.status = 200
         self.calls: list[Post] = []
+        self.paths: list[str] = []  # each request's path and query, in order
         self.url = ""
         self._respond = respond
         self._ready = threading.Event()
@@ -40,6 +41,7 @@ class Endpoint:
 
     async def _handle(self, request: web.Request) -> web.Response:
         headers, text = dict(request.headers), await request.text()
+        self.paths.append(request.path_qs)
         self.calls.append((headers, text))
         status = self.status if self._respond is None else await self._respond(headers, text)
         return web.Response(status=status)

@@ -103,15 +103,25 @@ class RouterDispatcher:
             raise result
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        return await self.request("POST", url, body, headers)
+
+    async def request(
+        self, method: str, url: str, body: bytes | None, headers: dict[str, str]
+    ) -> int:
+        """One HTTP request; its status, or OSError for a failed connection or timeout."""
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=HTTP_TIMEOUT_S)
             )
         try:
-            async with self._session.post(url, data=body, headers=headers) as response:
-                return response.status
+            async with self._session.request(method, url, data=body, headers=headers) as answer:
+                return answer.status
         except aiohttp.ClientError as error:
             raise OSError(str(error)) from error
+
+    async def resource(self, kind: str, key: str) -> Any:
+        """The current settings of any resource (the kind's not-found error if missing)."""
+        return (await self.router.route(kind, key)).config
 
     async def close(self) -> None:
         if self._session is not None:

@@ -30,6 +30,7 @@ AWS) an event ``{"source": "aws.events", "detail-type": "Scheduled Event", "reso
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import logging
@@ -37,6 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from raybus.core.arns import bus_arn, function_arn, queue_arn, rule_arn, topic_arn
 from raybus.core.attributes import Attribute
@@ -44,7 +46,9 @@ from raybus.core.buses import (
     ARCHIVE_RULE_PREFIX,
     ARCHIVE_TARGET_ID,
     DEFAULT_BUS,
+    ApiDestinationConfig,
     BusConfig,
+    ConnectionConfig,
     EventEntry,
     ReplayConfig,
     RuleConfig,
@@ -54,7 +58,14 @@ from raybus.core.errors import RaybusError
 from raybus.core.routing import async_queue_name
 from raybus.core.topics import PublishEntry
 from raybus.engines import SendEntry
-from raybus.engines.bus.engine import BusPartition, Delivery, Event, Exhausted, TargetSpec
+from raybus.engines.bus.engine import (
+    BusPartition,
+    Delivery,
+    Event,
+    Exhausted,
+    PermanentFailure,
+    TargetSpec,
+)
 from raybus.engines.ops import Turn
 from raybus.partitions.shell import Environment, PartitionShell
 from raybus.partitions.transfer import transfer
@@ -68,6 +79,7 @@ __all__ = ["BUSES", "BusBehaviour", "BusPartitions", "target_arn"]
 log = logging.getLogger(__name__)
 
 DELIVERY_BATCH = 100
+HTTP_PARALLEL = 16
 REPLAY_BATCH = 100
 API_CALL = "AWS API Call via CloudTrail"
 ALL_MANAGEMENT_EVENTS = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
@@ -80,6 +92,8 @@ BusShell = PartitionShell[BusPartition]
 def target_arn(target: TargetConfig) -> str:
     if target.kind == "archive":
         return _archive_arn(target.name)
+    if target.kind == "api_destination":
+        return bus_arn(target.name).replace(":event-bus/", ":api-destination/")
     if target.kind == "queue":
         return queue_arn(target.name)
     if target.kind == "topic":
@@ -126,6 +140,7 @@ class BusBehaviour:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._replays: dict[str, asyncio.Task[None]] = {}
         self._replay_configs: dict[str, ReplayConfig] = {}
+        self._paces: dict[str, _Pace] = {}  # API destination → its pacing in this partition
         self._loop: asyncio.Task[None] | None = None
 
     @property
@@ -439,6 +454,8 @@ class BusBehaviour:
                 return await self.dispatcher.publish(
                     config.name, [PublishEntry(body=body) for body in bodies]
                 )
+            if config.kind == "api_destination":
+                return await self._to_api(target, batch, bodies)
             return await self.dispatcher.send(
                 async_queue_name(config.name), [SendEntry(body=_payload(b)) for b in bodies]
             )
@@ -447,6 +464,57 @@ class BusBehaviour:
         except Exception as error:  # settle as failed rather than leave the batch in flight
             log.exception("delivery to %s failed unexpectedly", target.key)
             return [error] * len(batch)
+
+    async def _to_api(
+        self, target: _Target, batch: Sequence[Delivery], bodies: Sequence[str]
+    ) -> Sequence[object]:
+        """One HTTP request per event to the target's API destination, authorized by its
+        connection, at most ``HTTP_PARALLEL`` at a time and paced to the destination's rate
+        (shared evenly by the bus's partitions). 2xx delivers; 401, 407, 409, 429 and 5xx are
+        retried on the policy; any other status fails at once (EventBridge's rule)."""
+        config = target.config
+        destination: ApiDestinationConfig = await self.dispatcher.resource(
+            "api_destination", config.name
+        )
+        connection: ConnectionConfig = await self.dispatcher.resource(
+            "connection", destination.connection
+        )
+        if connection.deauthorized:
+            raise RaybusError(
+                "ResourceNotFound",
+                f"Connection {connection.name} is deauthorized.",
+                resource=connection.name,
+            )
+        query = {**(connection.query or {}), **(config.http_query or {})}
+        url = _invocation_url(destination.endpoint, config.http_path or (), query)
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": "Amazon/EventBridge/ApiDestinations",
+            **(connection.headers or {}),
+            **(config.http_headers or {}),
+            **_authorization(connection),
+        }
+        partitions = max(1, self.config.partitions or 1)
+        pace = self._paces.setdefault(destination.name, _Pace())
+        pace.rate = destination.rate_per_s / partitions
+        gate = asyncio.Semaphore(HTTP_PARALLEL)
+        with_body = destination.method not in ("GET", "HEAD", "OPTIONS")
+
+        async def invoke(body: str) -> object:
+            data = _with_body_parameters(body, connection.body).encode() if with_body else None
+            async with gate:
+                await pace.wait()
+                try:
+                    status = await self.dispatcher.request(destination.method, url, data, headers)
+                except (OSError, TimeoutError) as error:
+                    return error
+            if 200 <= status < 300:
+                return True
+            if status in (401, 407, 409, 429) or status >= 500:
+                return RaybusError("InternalError", f"The endpoint answered HTTP {status}.")
+            return PermanentFailure(f"The endpoint answered HTTP {status}.")
+
+        return list(await asyncio.gather(*(invoke(body) for body in bodies)))
 
     async def _dead_letter(self, target: _Target, exhausted: Sequence[Exhausted]) -> None:
         """Exhausted events to the target's dead-letter queue with EventBridge's attributes;
@@ -513,6 +581,56 @@ class BusBehaviour:
         self._tasks.clear()
         self._replays.clear()
         self._loop = None
+
+
+class _Pace:
+    """At most ``rate`` starts a second (a leaky bucket on the event loop's clock)."""
+
+    def __init__(self) -> None:
+        self.rate = 1.0
+        self._next = 0.0
+
+    async def wait(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        start = max(now, self._next)
+        self._next = start + 1.0 / self.rate
+        if start > now:
+            await asyncio.sleep(start - now)
+
+
+def _invocation_url(endpoint: str, path: Sequence[str], query: dict[str, str]) -> str:
+    """The endpoint with each ``*`` replaced by the next path parameter, plus the query."""
+    url = endpoint
+    for value in path:
+        if "*" not in url:
+            break
+        url = url.replace("*", quote(value, safe=""), 1)
+    if query:
+        url += ("&" if "?" in url else "?") + urlencode(query)
+    return url
+
+
+def _authorization(connection: ConnectionConfig) -> dict[str, str]:
+    if connection.authorization_type == "BASIC":
+        token = f"{connection.username}:{connection.password}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(token).decode()}
+    if connection.api_key_name and connection.api_key_value:
+        return {connection.api_key_name: connection.api_key_value}
+    return {}
+
+
+def _with_body_parameters(body: str, parameters: dict[str, str] | None) -> str:
+    """The connection's body parameters added to a JSON object body (others unchanged)."""
+    if not parameters:
+        return body
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(data, dict):
+        return body
+    return json.dumps({**parameters, **data})
 
 
 def _read_only_api_call(event: dict[str, Any]) -> bool:

@@ -56,6 +56,17 @@ class Dispatcher(Protocol):
 
     async def is_fifo(self, queue: str) -> bool: ...
 
+    async def request(
+        self, method: str, url: str, body: bytes | None, headers: dict[str, str]
+    ) -> int:
+        """One HTTP request (an API destination's); the status, or raise on a failed
+        connection or timeout."""
+        ...
+
+    async def resource(self, kind: str, key: str) -> Any:
+        """The current settings of any resource (the kind's not-found error if missing)."""
+        ...
+
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
         """POST to an HTTP(S) endpoint (SNS's delivery); the status, or raise on a failed
         connection or timeout."""

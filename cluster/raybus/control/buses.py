@@ -92,6 +92,13 @@ def check_target(catalog: Catalog, target: TargetConfig) -> None:
             f"Parameter(s) SqsParameters must be specified for target: {target.id}.",
             parameter="message_group_id",
         )
+    if target.kind == "archive":
+        raise RaybusError(
+            "ValidationException", "Archive targets belong to archives' managed rules.",
+            parameter="kind",
+        )  # fmt: skip
+    if target.kind == "api_destination":
+        catalog.get("api_destination", target.name)
     if target.kind == "bus" and target.shaped:
         raise RaybusError(
             "ValidationException",

@@ -37,10 +37,12 @@ from raybus.core.settings import (
 )
 
 __all__ = [
+    "API_DESTINATION",
     "ARCHIVE",
     "ARCHIVE_RULE_PREFIX",
     "ARCHIVE_TARGET_ID",
     "BUS",
+    "CONNECTION",
     "DEFAULT_BUS",
     "MANAGED_BY_EVENTS",
     "MAX_ENTRIES",
@@ -48,8 +50,10 @@ __all__ = [
     "MAX_TARGETS_PER_RULE",
     "REPLAY",
     "RULE",
+    "ApiDestinationConfig",
     "ArchiveConfig",
     "BusConfig",
+    "ConnectionConfig",
     "EventEntry",
     "PutEventsResult",
     "ReplayConfig",
@@ -82,9 +86,9 @@ _RULE_NAME = re.compile(r"[.\-_A-Za-z0-9]+")
 _TIME_BYTES = 14  # what a Time adds to an entry's size (EventBridge's calculation)
 
 RuleState = Literal["ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"]
-TargetKind = Literal["queue", "topic", "function", "bus", "archive"]
+TargetKind = Literal["queue", "topic", "function", "bus", "archive", "api_destination"]
 _RULE_STATES = ("ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
-_TARGET_KINDS = ("queue", "topic", "function", "bus", "archive")
+_TARGET_KINDS = ("queue", "topic", "function", "bus", "archive", "api_destination")
 MAX_ARCHIVE_NAME = 48
 MAX_REPLAY_NAME = 64
 ARCHIVE_RULE_PREFIX = "Events-Archive-"
@@ -227,6 +231,10 @@ class TargetConfig:
     dead_letter_queue: str | None = None
     role_arn: str | None = None
     retention_days: int | None = None  # an archive's (0: forever)
+    # an API destination's HttpParameters: values for the endpoint's ``*``, headers, query
+    http_path: tuple[str, ...] | None = None
+    http_headers: dict[str, str] | None = None
+    http_query: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not 1 <= len(self.id) <= MAX_TARGET_ID:
@@ -241,10 +249,22 @@ class TargetConfig:
             validate_topic_name(self.name, fifo=str(self.name).endswith(FIFO_SUFFIX))
         elif self.kind == "function":
             validate_function_name(self.name)
-        elif self.kind == "archive":
+        elif self.kind in ("archive", "api_destination"):
             validate_archive_name(self.name)
         else:
             validate_bus_name(self.name)
+        for field_name in ("http_headers", "http_query"):
+            value = getattr(self, field_name)
+            if value is not None and (
+                not isinstance(value, dict)
+                or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+            ):
+                raise invalid(field_name, f"{field_name} maps names to strings.")
+        if self.http_path is not None and (
+            not isinstance(self.http_path, tuple)
+            or not all(isinstance(v, str) for v in self.http_path)
+        ):
+            raise invalid("http_path", "http_path is a list of strings.")
         if self.retention_days is not None:
             if self.kind != "archive":
                 raise invalid("retention_days", "retention_days applies to archives.")
@@ -278,6 +298,9 @@ class TargetConfig:
                 raise RaybusError(
                     "MissingParameter", f"A target needs {required}.", parameter=required
                 )
+        path = settings.get("http_path")
+        if isinstance(path, list):
+            settings["http_path"] = tuple(path)
         policy = settings.get("retry_policy")
         if policy is None:
             settings.pop("retry_policy", None)
@@ -288,7 +311,10 @@ class TargetConfig:
         return cls(**settings)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if self.http_path is not None:
+            data["http_path"] = list(self.http_path)
+        return data
 
     @property
     def shaped(self) -> bool:
@@ -517,6 +543,130 @@ class ReplayConfig:
         return data
 
 
+AuthorizationType = Literal["BASIC", "API_KEY", "OAUTH_CLIENT_CREDENTIALS"]
+HttpMethod = Literal["POST", "GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"]
+_HTTP_METHODS = ("POST", "GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE")
+_HTTPS_URL = re.compile(r"^https?://[^\s]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionConfig:
+    """How an API destination authorizes itself (EventBridge's connection): ``BASIC``
+    (``username``, ``password``) or ``API_KEY`` (``api_key_name`` header with
+    ``api_key_value``), plus extra ``headers``, ``query`` and ``body`` parameters sent with
+    every invocation. ``deauthorized``: DeauthorizeConnection cleared its secrets."""
+
+    name: str
+    authorization_type: AuthorizationType
+    description: str | None = None
+    username: str | None = None
+    password: str | None = None
+    api_key_name: str | None = None
+    api_key_value: str | None = None
+    headers: dict[str, str] | None = None
+    query: dict[str, str] | None = None
+    body: dict[str, str] | None = None
+    deauthorized: bool = False
+    created_ms: int = 0
+
+    def __post_init__(self) -> None:
+        validate_archive_name(self.name)  # the same rule: 1–64 of [.-_A-Za-z0-9]
+        if self.authorization_type not in ("BASIC", "API_KEY", "OAUTH_CLIENT_CREDENTIALS"):
+            raise invalid("authorization_type", "BASIC, API_KEY or OAUTH_CLIENT_CREDENTIALS.")
+        if self.authorization_type == "OAUTH_CLIENT_CREDENTIALS":
+            raise RaybusError(
+                "ValidationException",
+                "OAUTH_CLIENT_CREDENTIALS connections are not supported by raybus; use BASIC or "
+                "API_KEY.",
+                parameter="authorization_type",
+            )
+        _text("description", self.description, MAX_DESCRIPTION)
+        for field_name in ("username", "password", "api_key_name", "api_key_value"):
+            _text(field_name, getattr(self, field_name), 512)
+        if not self.deauthorized:
+            needed = (
+                ("username", "password")
+                if self.authorization_type == "BASIC"
+                else ("api_key_name", "api_key_value")
+            )
+            for field_name in needed:
+                if not getattr(self, field_name):
+                    raise RaybusError(
+                        "ValidationException",
+                        f"A {self.authorization_type} connection needs {field_name}.",
+                        parameter=field_name,
+                    )
+        for field_name in ("headers", "query", "body"):
+            value = getattr(self, field_name)
+            if value is not None and (
+                not isinstance(value, dict)
+                or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+            ):
+                raise invalid(field_name, f"{field_name} maps names to strings.")
+        int_in("created_ms", self.created_ms, 0, 1 << 62)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ConnectionConfig:
+        settings = known("connection", data, field_names(cls))
+        for required in ("name", "authorization_type"):
+            if required not in settings:
+                raise RaybusError(
+                    "MissingParameter", f"A connection needs {required}.", parameter=required
+                )
+        return cls(**settings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def public(self) -> dict[str, Any]:
+        """The settings without the secrets (what Describe answers)."""
+        data = self.to_dict()
+        data.pop("password")
+        data.pop("api_key_value")
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class ApiDestinationConfig:
+    """An HTTP endpoint events are sent to (EventBridge's API destination): ``endpoint`` (an
+    ``*`` in it is replaced by the target's path parameters, in order), ``method``, the
+    ``connection`` that authorizes it, and at most ``rate_per_s`` invocations a second."""
+
+    name: str
+    connection: str
+    endpoint: str
+    method: HttpMethod = "POST"
+    rate_per_s: int = 300
+    description: str | None = None
+    created_ms: int = 0
+
+    def __post_init__(self) -> None:
+        validate_archive_name(self.name)
+        validate_archive_name(self.connection, "connection")
+        if not isinstance(self.endpoint, str) or not _HTTPS_URL.match(self.endpoint):
+            raise invalid("endpoint", "An API destination's endpoint is an http(s) URL.")
+        _text("endpoint", self.endpoint, 2048)
+        if self.method not in _HTTP_METHODS:
+            raise invalid("method", f"method is one of {', '.join(_HTTP_METHODS)}.")
+        int_in("rate_per_s", self.rate_per_s, 1, 1 << 31)
+        _text("description", self.description, MAX_DESCRIPTION)
+        int_in("created_ms", self.created_ms, 0, 1 << 62)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ApiDestinationConfig:
+        settings = known("api destination", data, field_names(cls))
+        for required in ("name", "connection", "endpoint"):
+            if required not in settings:
+                raise RaybusError(
+                    "MissingParameter", f"An API destination needs {required}.",
+                    parameter=required,
+                )  # fmt: skip
+        return cls(**settings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 # -- events ---------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class EventEntry:
@@ -618,6 +768,18 @@ REPLAY = Kind(
     key=lambda config: str(config.name),
     parent="bus",
     parent_of=lambda config: str(config.bus),
+)
+CONNECTION = Kind(
+    name="connection",
+    plural="connections",
+    config=ConnectionConfig.from_dict,
+    key=lambda config: str(config.name),
+)
+API_DESTINATION = Kind(
+    name="api_destination",
+    plural="api-destinations",
+    config=ApiDestinationConfig.from_dict,
+    key=lambda config: str(config.name),
 )
 RULE = Kind(
     name="rule",

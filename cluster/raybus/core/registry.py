@@ -4,12 +4,13 @@ The order is the order of creation when a catalog is loaded (a kind after the ki
 resources refer to): queues, then topics and their subscriptions, then functions and their
 event-source mappings, then IAM roles (kept for AWS's tools, never enforced), then event
 buses, their rules (whose targets are queues, topics, functions, buses and archives),
-archives and replays.
+archives and replays; connections and API destinations come before the buses whose
+targets use them.
 """
 
 from __future__ import annotations
 
-from raybus.core.buses import ARCHIVE, BUS, REPLAY, RULE
+from raybus.core.buses import API_DESTINATION, ARCHIVE, BUS, CONNECTION, REPLAY, RULE
 from raybus.core.errors import RaybusError
 from raybus.core.functions import FUNCTION
 from raybus.core.kinds import Kind
@@ -22,7 +23,20 @@ __all__ = ["KINDS", "kind"]
 
 KINDS: dict[str, Kind] = {
     spec.name: spec
-    for spec in (QUEUE, TOPIC, SUBSCRIPTION, FUNCTION, MAPPING, ROLE, BUS, RULE, ARCHIVE, REPLAY)
+    for spec in (
+        QUEUE,
+        TOPIC,
+        SUBSCRIPTION,
+        FUNCTION,
+        MAPPING,
+        ROLE,
+        CONNECTION,
+        API_DESTINATION,
+        BUS,
+        RULE,
+        ARCHIVE,
+        REPLAY,
+    )
 }
 
 

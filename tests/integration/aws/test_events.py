@@ -18,6 +18,7 @@ from raybus.sdk import Client
 from tests.integration.aws.conftest import ACCOUNT, REGION
 from tests.integration.aws.test_sns import drain, error_code
 from tests.integration.conftest import AWS_ACCESS_KEY
+from tests.integration.endpoints import Endpoint
 from tests.integration.test_semantics import wait_for
 
 
@@ -444,3 +445,73 @@ def test_an_archive_captures_events_and_a_replay_delivers_a_window_again(
     assert error_code(raised) == "ResourceNotFoundException"
     names = [r["Name"] for r in events.list_rules(EventBusName=name)["Rules"]]
     assert names == ["orders"]  # the managed rule went with the archive
+
+
+def test_an_api_destination_gets_events_with_its_connections_auth_and_a_4xx_goes_to_the_dlq(
+    events: Any, aws: Callable[[str], Any], name: str
+) -> None:
+    sqs = aws("sqs")
+    dlq_url, dlq_arn = queue(sqs, f"{name}-dlq")
+    with Endpoint() as endpoint:
+        connection_arn = events.create_connection(
+            Name=name,
+            AuthorizationType="API_KEY",
+            AuthParameters={
+                "ApiKeyAuthParameters": {"ApiKeyName": "x-api-key", "ApiKeyValue": "s3cret"},
+                "InvocationHttpParameters": {
+                    "HeaderParameters": [{"Key": "x-team", "Value": "ops", "IsValueSecret": False}]
+                },
+            },
+        )["ConnectionArn"]
+        described = events.describe_connection(Name=name)
+        assert described["ConnectionState"] == "AUTHORIZED"
+        assert "s3cret" not in json.dumps(described, default=str)
+        destination_arn = events.create_api_destination(
+            Name=name,
+            ConnectionArn=connection_arn,
+            InvocationEndpoint=endpoint.url + "/*",
+            HttpMethod="POST",
+            InvocationRateLimitPerSecond=50,
+        )["ApiDestinationArn"]
+        events.create_event_bus(Name=name)
+        events.put_rule(Name="r", EventBusName=name, EventPattern=json.dumps({"source": ["shop"]}))
+        failed = events.put_targets(
+            Rule="r",
+            EventBusName=name,
+            Targets=[
+                {
+                    "Id": "hook",
+                    "Arn": destination_arn,
+                    "InputPath": "$.detail",
+                    "HttpParameters": {
+                        "PathParameterValues": ["orders"],
+                        "QueryStringParameters": {"v": "1"},
+                    },
+                    "DeadLetterConfig": {"Arn": dlq_arn},
+                }
+            ],
+        )
+        assert failed["FailedEntryCount"] == 0
+        events.put_events(Entries=[entry(name, detail={"total": 7})])
+        wait_for(lambda: len(endpoint.calls) >= 1, 20)
+        headers, text = endpoint.calls[0]
+        assert json.loads(text) == {"total": 7}
+        assert headers["x-api-key"] == "s3cret" and headers["x-team"] == "ops"
+        assert endpoint.paths[0] == "/hook/orders?v=1"
+
+        endpoint.status = 400  # not retried: straight to the dead-letter queue
+        events.put_events(Entries=[entry(name, detail={"total": 8})])
+        (dead,) = drain_all(sqs, dlq_url, 1)
+        assert json.loads(dead["Body"])["detail"] == {"total": 8}
+        assert dead["MessageAttributes"]["RETRY_ATTEMPTS"]["StringValue"] == "0"
+        assert len(endpoint.calls) == 2
+
+        events.deauthorize_connection(Name=name)
+        assert events.describe_connection(Name=name)["ConnectionState"] == "DEAUTHORIZED"
+        with pytest.raises(ClientError) as raised:
+            events.delete_connection(Name=name)  # the destination uses it
+        assert error_code(raised) == "ValidationException"
+        events.remove_targets(Rule="r", EventBusName=name, Ids=["hook"])
+        events.delete_api_destination(Name=name)
+        events.delete_connection(Name=name)
+        assert events.list_connections(NamePrefix=name)["Connections"] == []

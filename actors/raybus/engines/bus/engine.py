@@ -73,6 +73,7 @@ __all__ = [
     "Event",
     "Exhausted",
     "Matcher",
+    "PermanentFailure",
     "TargetCounters",
     "TargetSpec",
     "retry_delay_ms",
@@ -113,6 +114,13 @@ def retry_delay_ms(attempts: int, seq: int) -> int:
     half = ceiling // 2
     mix = (seq * 0x9E3779B1 + attempts * 0x85EBCA77) & 0xFFFFFFFF
     return half + mix % (half + 1)
+
+
+class PermanentFailure(Exception):
+    """A delivery failure no retry can mend (an API destination's 400): the event is exhausted
+    at once, whatever its retry policy says."""
+
+    permanent = True
 
 
 @dataclass(slots=True)
@@ -491,8 +499,10 @@ class BusPartition:
                 continue
             counters.failed += 1
             event = self._event(seq)
-            if attempt > spec.maximum_retry_attempts or (
-                now_ms - event.born_ms >= spec.maximum_event_age_ms
+            if (
+                attempt > spec.maximum_retry_attempts
+                or now_ms - event.born_ms >= spec.maximum_event_age_ms
+                or isinstance(outcome, PermanentFailure)
             ):
                 self._exhaust(target, seq, attempt, event, outcome, exhausted, done)
                 continue

@@ -41,6 +41,19 @@ from raybus.control.buses import (
     SetRuleState,
     TargetFailure,
 )
+from raybus.control.destinations import (
+    CreateApiDestination,
+    CreateConnection,
+    DeauthorizeConnection,
+    DeleteApiDestination,
+    DeleteConnection,
+    DescribeApiDestination,
+    DescribeConnection,
+    ListApiDestinations,
+    ListConnections,
+    UpdateApiDestination,
+    UpdateConnection,
+)
 from raybus.control.tags import ListTags, TagResource, UntagResource
 from raybus.core.buses import (
     DEFAULT_BUS,
@@ -146,8 +159,12 @@ def _native_target(call: Call, arn: str) -> tuple[str, str]:
             return "function", parts[6]
         if service == "events" and len(parts) == 6 and parts[5].startswith("event-bus/"):
             return "bus", parts[5][len("event-bus/") :]
-    raise _validation(f"Target ARN {arn} is not supported: raybus delivers to SQS queues, SNS "
-                      "topics, Lambda functions and event buses of this endpoint.")  # fmt: skip
+        if service == "events" and len(parts) == 6 and parts[5].startswith("api-destination/"):
+            return "api_destination", parts[5][len("api-destination/") :].split("/", 1)[0]
+    raise _validation(
+        f"Target ARN {arn} is not supported: raybus delivers to SQS queues, SNS topics, Lambda "
+        "functions, event buses and API destinations of this endpoint."
+    )
 
 
 def _target_arn(call: Call, target: TargetConfig) -> str:
@@ -157,6 +174,8 @@ def _target_arn(call: Call, target: TargetConfig) -> str:
         return call.arn("sns", target.name)
     if target.kind == "function":
         return call.arn("lambda", f"function:{target.name}")
+    if target.kind == "api_destination":
+        return _destination_arn(call, target.name)
     return _bus_arn(call, target.name)
 
 
@@ -344,6 +363,14 @@ def _target_settings(call: Call, target: Mapping[str, Any]) -> dict[str, Any]:
     if transformer is not None:
         settings["input_paths_map"] = dict(transformer.get("InputPathsMap") or {})
         settings["input_template"] = transformer["InputTemplate"]
+    http = target.get("HttpParameters")
+    if http:
+        if http.get("PathParameterValues"):
+            settings["http_path"] = list(http["PathParameterValues"])
+        if http.get("HeaderParameters"):
+            settings["http_headers"] = dict(http["HeaderParameters"])
+        if http.get("QueryStringParameters"):
+            settings["http_query"] = dict(http["QueryStringParameters"])
     sqs = target.get("SqsParameters")
     if sqs and sqs.get("MessageGroupId") is not None:
         settings["message_group_id"] = sqs["MessageGroupId"]
@@ -376,6 +403,15 @@ def _target_out(call: Call, target: Mapping[str, Any]) -> dict[str, Any]:
         out["RoleArn"] = config.role_arn
     if config.message_group_id is not None:
         out["SqsParameters"] = {"MessageGroupId": config.message_group_id}
+    http: dict[str, Any] = {}
+    if config.http_path:
+        http["PathParameterValues"] = list(config.http_path)
+    if config.http_headers:
+        http["HeaderParameters"] = dict(config.http_headers)
+    if config.http_query:
+        http["QueryStringParameters"] = dict(config.http_query)
+    if http:
+        out["HttpParameters"] = http
     out["RetryPolicy"] = {
         "MaximumRetryAttempts": config.retry_policy.maximum_retry_attempts,
         "MaximumEventAgeInSeconds": config.retry_policy.maximum_event_age_s,
@@ -719,6 +755,247 @@ async def cancel_replay(call: Call, params: dict[str, Any]) -> Mapping[str, Any]
     return {"ReplayArn": call.arn("events", f"replay/{name}"), "State": "CANCELLING"}
 
 
+# -- connections and API destinations -------------------------------------------------------------
+def _named_arn(call: Call, arn: object, prefix: str, what: str) -> str:
+    """The name in ``arn:aws:events:<region>:<account>:<prefix>/<name>[/<id>]``."""
+    parts = arn.split(":", 5) if isinstance(arn, str) else []
+    if (
+        len(parts) != 6
+        or parts[2] != "events"
+        or parts[3:5] != [call.settings.region, call.settings.account_id]
+        or not parts[5].startswith(prefix + "/")
+    ):
+        raise _validation(f"Parameter {what} is not valid: {arn!r}")
+    return parts[5][len(prefix) + 1 :].split("/", 1)[0]
+
+
+def _connection_arn(call: Call, name: str) -> str:
+    return call.arn("events", f"connection/{name}")
+
+
+def _destination_arn(call: Call, name: str) -> str:
+    return call.arn("events", f"api-destination/{name}")
+
+
+def _pairs(items: Any, key: str = "Key") -> dict[str, str]:
+    return {str(p[key]): str(p["Value"]) for p in items or ()}
+
+
+def _connection_settings(params: Mapping[str, Any]) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    if "AuthorizationType" in params:
+        settings["authorization_type"] = params["AuthorizationType"]
+    if "Description" in params:
+        settings["description"] = params["Description"]
+    auth = params.get("AuthParameters") or {}
+    basic = auth.get("BasicAuthParameters")
+    if basic:
+        settings["username"] = basic.get("Username")
+        settings["password"] = basic.get("Password")
+    key = auth.get("ApiKeyAuthParameters")
+    if key:
+        settings["api_key_name"] = key.get("ApiKeyName")
+        settings["api_key_value"] = key.get("ApiKeyValue")
+    if auth.get("OAuthParameters"):
+        settings["authorization_type"] = "OAUTH_CLIENT_CREDENTIALS"
+    http = auth.get("InvocationHttpParameters") or {}
+    if "HeaderParameters" in http:
+        settings["headers"] = _pairs(http["HeaderParameters"])
+    if "QueryStringParameters" in http:
+        settings["query"] = _pairs(http["QueryStringParameters"])
+    if "BodyParameters" in http:
+        settings["body"] = _pairs(http["BodyParameters"])
+    return settings
+
+
+def _connection_out(call: Call, connection: Mapping[str, Any], *, full: bool) -> dict[str, Any]:
+    created = _ms_time(connection["created_ms"])
+    out: dict[str, Any] = {
+        "ConnectionArn": _connection_arn(call, connection["name"]),
+        "ConnectionState": connection["state"],
+        "CreationTime": created,
+        "LastModifiedTime": created,
+    }
+    if full:
+        out["Name"] = connection["name"]
+        out["AuthorizationType"] = connection["authorization_type"]
+        out["LastAuthorizedTime"] = created
+        if connection.get("description") is not None:
+            out["Description"] = connection["description"]
+        auth: dict[str, Any] = {}
+        if connection.get("username") is not None:
+            auth["BasicAuthParameters"] = {"Username": connection["username"]}
+        if connection.get("api_key_name") is not None:
+            auth["ApiKeyAuthParameters"] = {"ApiKeyName": connection["api_key_name"]}
+        http: dict[str, Any] = {}
+        for field, key in (("headers", "HeaderParameters"), ("query", "QueryStringParameters"),
+                           ("body", "BodyParameters")):  # fmt: skip
+            if connection.get(field):
+                http[key] = [
+                    {"Key": k, "Value": v, "IsValueSecret": False}
+                    for k, v in connection[field].items()
+                ]
+        if http:
+            auth["InvocationHttpParameters"] = http
+        if auth:
+            out["AuthParameters"] = auth
+    return out
+
+
+async def _named_call(call: Call, control_call: Any, what: str, name: str) -> Any:
+    try:
+        return await call.gateway.control.run(control_call)
+    except RaybusError as error:
+        if error.code == "ResourceNotFound":
+            raise _not_found(
+                f"Failed to describe the {what}(s). {what} '{name}' does not exist."
+            ) from None
+        if error.code == "ResourceConflict":
+            raise AwsError("ResourceAlreadyExistsException", error.message) from None
+        raise
+
+
+async def create_connection(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    settings = {"name": params["Name"], **_connection_settings(params)}
+    connection = await _named_call(call, CreateConnection(settings), "Connection", params["Name"])
+    return _connection_out(call, connection, full=False)
+
+
+async def describe_connection(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    name = params["Name"]
+    return _connection_out(
+        call, await _named_call(call, DescribeConnection(name), "Connection", name), full=True
+    )
+
+
+async def list_connections(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    connections = await call.gateway.control.run(ListConnections(params.get("NamePrefix")))
+    if params.get("ConnectionState"):
+        connections = [c for c in connections if c["state"] == params["ConnectionState"]]
+    page, token = _page(connections, params)
+    listed = []
+    for connection in page:
+        out = _connection_out(call, connection, full=True)
+        out.pop("AuthParameters", None)
+        out.pop("Description", None)
+        listed.append(out)
+    answer: dict[str, Any] = {"Connections": listed}
+    if token:
+        answer["NextToken"] = token
+    return answer
+
+
+async def update_connection(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    name = params["Name"]
+    changes = _connection_settings(params)
+    connection = await _named_call(call, UpdateConnection(name, changes), "Connection", name)
+    out = _connection_out(call, connection, full=False)
+    out["LastAuthorizedTime"] = out["CreationTime"]
+    return out
+
+
+async def deauthorize_connection(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    name = params["Name"]
+    connection = await _named_call(call, DeauthorizeConnection(name), "Connection", name)
+    out = _connection_out(call, connection, full=False)
+    out["ConnectionState"] = "DEAUTHORIZING"
+    return out
+
+
+async def delete_connection(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    name = params["Name"]
+    connection = await _named_call(call, DescribeConnection(name), "Connection", name)
+    await _named_call(call, DeleteConnection(name), "Connection", name)
+    out = _connection_out(call, connection, full=False)
+    out["ConnectionState"] = "DELETING"
+    return out
+
+
+def _destination_settings(call: Call, params: Mapping[str, Any]) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    if "ConnectionArn" in params:
+        settings["connection"] = _named_arn(call, params["ConnectionArn"], "connection",
+                                            "ConnectionArn")  # fmt: skip
+    for key, field in (
+        ("InvocationEndpoint", "endpoint"),
+        ("HttpMethod", "method"),
+        ("InvocationRateLimitPerSecond", "rate_per_s"),
+        ("Description", "description"),
+    ):
+        if key in params:
+            settings[field] = params[key]
+    return settings
+
+
+def _destination_out(call: Call, destination: Mapping[str, Any], *, full: bool) -> dict[str, Any]:
+    created = _ms_time(destination["created_ms"])
+    out: dict[str, Any] = {
+        "ApiDestinationArn": _destination_arn(call, destination["name"]),
+        "ApiDestinationState": destination["state"],
+        "CreationTime": created,
+        "LastModifiedTime": created,
+    }
+    if full:
+        out.update(
+            {
+                "Name": destination["name"],
+                "ConnectionArn": _connection_arn(call, destination["connection"]),
+                "InvocationEndpoint": destination["endpoint"],
+                "HttpMethod": destination["method"],
+                "InvocationRateLimitPerSecond": destination["rate_per_s"],
+            }
+        )
+    return out
+
+
+async def create_api_destination(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    settings = {"name": params["Name"], **_destination_settings(call, params)}
+    destination = await _named_call(
+        call, CreateApiDestination(settings), "Connection", settings.get("connection", "")
+    )
+    return _destination_out(call, destination, full=False)
+
+
+async def describe_api_destination(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    name = params["Name"]
+    destination = await _named_call(call, DescribeApiDestination(name), "ApiDestination", name)
+    out = _destination_out(call, destination, full=True)
+    if destination.get("description") is not None:
+        out["Description"] = destination["description"]
+    return out
+
+
+async def list_api_destinations(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    connection = (
+        _named_arn(call, params["ConnectionArn"], "connection", "ConnectionArn")
+        if params.get("ConnectionArn")
+        else None
+    )
+    destinations = await call.gateway.control.run(
+        ListApiDestinations(params.get("NamePrefix"), connection)
+    )
+    page, token = _page(destinations, params)
+    out: dict[str, Any] = {"ApiDestinations": [_destination_out(call, d, full=True) for d in page]}
+    if token:
+        out["NextToken"] = token
+    return out
+
+
+async def update_api_destination(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    name = params["Name"]
+    changes = _destination_settings(call, params)
+    destination = await _named_call(
+        call, UpdateApiDestination(name, changes), "ApiDestination", name
+    )
+    return _destination_out(call, destination, full=False)
+
+
+async def delete_api_destination(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
+    name = params["Name"]
+    await _named_call(call, DeleteApiDestination(name), "ApiDestination", name)
+    return {}
+
+
 # -- tags -----------------------------------------------------------------------------------------
 async def tag_resource(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
     kind, key = _resource_of_arn(call, params["ResourceARN"])
@@ -784,4 +1061,15 @@ OPERATIONS = {
     "DescribeReplay": describe_replay,
     "ListReplays": list_replays,
     "CancelReplay": cancel_replay,
+    "CreateConnection": create_connection,
+    "DescribeConnection": describe_connection,
+    "ListConnections": list_connections,
+    "UpdateConnection": update_connection,
+    "DeauthorizeConnection": deauthorize_connection,
+    "DeleteConnection": delete_connection,
+    "CreateApiDestination": create_api_destination,
+    "DescribeApiDestination": describe_api_destination,
+    "ListApiDestinations": list_api_destinations,
+    "UpdateApiDestination": update_api_destination,
+    "DeleteApiDestination": delete_api_destination,
 }
