@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from raybus.sdk import Client
 from tests.integration.aws.conftest import ACCOUNT, REGION
+from tests.integration.aws.test_lambda_functions import create, function_arn
 from tests.integration.aws.test_sns import drain, error_code
 from tests.integration.conftest import AWS_ACCESS_KEY
 from tests.integration.endpoints import Endpoint
@@ -515,3 +516,41 @@ def test_an_api_destination_gets_events_with_its_connections_auth_and_a_4xx_goes
         events.delete_api_destination(Name=name)
         events.delete_connection(Name=name)
         assert events.list_connections(NamePrefix=name)["Connections"] == []
+
+
+def test_a_rule_invokes_a_function_with_an_input_transformer(
+    events: Any, aws: Callable[[str], Any], name: str
+) -> None:
+    sqs, lam = aws("sqs"), aws("lambda")
+    done_url, done_arn = queue(sqs, f"{name}-done")
+    create(lam, name)  # echoes its event: {"echo": event}
+    lam.put_function_event_invoke_config(
+        FunctionName=name, DestinationConfig={"OnSuccess": {"Destination": done_arn}}
+    )
+    events.create_event_bus(Name=name)
+    events.put_rule(Name="r", EventBusName=name, EventPattern=json.dumps({"source": ["shop"]}))
+    events.put_targets(
+        Rule="r",
+        EventBusName=name,
+        Targets=[
+            {
+                "Id": "fn",
+                "Arn": function_arn(name),
+                "InputTransformer": {
+                    "InputPathsMap": {"total": "$.detail.total", "id": "$.id"},
+                    "InputTemplate": '{"order": {"total": <total>, "event": "<id>"}, '
+                    '"rule": <aws.events.rule-arn>}',
+                },
+            }
+        ],
+    )
+    event_id = events.put_events(Entries=[entry(name, detail={"total": 99})])["Entries"][0][
+        "EventId"
+    ]
+    (message,) = drain(sqs, done_url, 1)
+    record = json.loads(message["Body"])
+    assert record["requestPayload"] == {
+        "order": {"total": 99, "event": event_id},
+        "rule": arn("events", f"rule/{name}/r"),
+    }
+    assert record["responsePayload"] == {"echo": record["requestPayload"]}
