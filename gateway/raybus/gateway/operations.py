@@ -111,7 +111,7 @@ class OperationsApi:
         await metrics.gather_peers()
         table = service.router.table
         hosts: list[dict[str, Any]] = []
-        if table.routes("topic") or table.routes("function") or table.routes("mapping"):
+        if any(table.routes(kind) for kind in ("topic", "function", "mapping", "bus")):
             hosts = await self.control.resource_stats()
         metrics.resources.update(table, latest, hosts)
         response = web.Response(body=generate_latest(metrics.registry))

@@ -1,4 +1,5 @@
-"""Prometheus samples of topics, subscriptions, functions and event-source mappings.
+"""Prometheus samples of topics, subscriptions, functions, event-source mappings, buses,
+rules and their targets.
 
 At scrape time the gateway asks every partition host for its resource stats once (topic
 engines, the function invoker, mapping pollers; :meth:`PartitionHost.resource_stats`) and hands
@@ -50,6 +51,17 @@ _SUBSCRIPTION_COUNTERS = (
     ("discarded", "Messages dropped when the policy was exhausted without a DLQ."),
     ("filtered", "Messages the filter policy kept from the subscription."),
 )
+# EventBridge's metrics (AWS/Events): name, raybus's counter, help
+_TARGET_COUNTERS = (
+    ("invocations", "invocations", "Deliveries attempted (EventBridge's Invocations)."),
+    ("failed_invocations", "failed", "Delivery attempts that failed."),
+    ("retry_invocation_attempts", "retried", "Deliveries that were retries "
+     "(RetryInvocationAttempts)."),
+    ("dead_letter_invocations", "dead_lettered", "Events moved to the target's dead-letter "
+     "queue (DeadLetterInvocations)."),
+    ("discarded_events", "discarded", "Events given up without a dead-letter queue."),
+    ("delivered_events", "delivered", "Events the target acknowledged."),
+)  # fmt: skip
 _FUNCTION_COUNTERS = (
     ("invocations", "Invocations run (successes and failures)."),
     ("errors", "Invocations that failed."),
@@ -223,6 +235,7 @@ class ResourceCollector(Collector):
         yield from (published, retained, *subs.values(), backlog)
         yield from self._functions()
         yield from self._mappings()
+        yield from self._buses()
 
     def _own_functions(self) -> Mapping[str, Any]:
         invoker = None if self.own_invoker is None else self.own_invoker()
@@ -278,6 +291,85 @@ class ResourceCollector(Collector):
             for key, family in counters.items():
                 family.add_metric(list(pair), counts.get(key, 0))
         yield from (backlog, *counters.values())
+
+    def _target_labels(self) -> dict[str, tuple[str, str, str]]:
+        """Target key (``<bus>/<rule>/<id>``) → (bus, rule, endpoint), from the routing
+        table; the endpoint names where the events go (``queue:<name>``, ``archive:<name>``,
+        ...)."""
+        table = self.table
+        if table is None:
+            return {}
+        labels: dict[str, tuple[str, str, str]] = {}
+        for bus, route in table.routes("bus").items():
+            for rule in route.attached:
+                for target in getattr(rule, "targets", ()):
+                    key = f"{bus}/{rule.name}/{target.id}"
+                    labels[key] = (bus, rule.name, f"{target.kind}:{target.name}")
+        return labels
+
+    def _buses(self) -> Iterator[Any]:
+        bus_labels = ["resource"]
+        events = CounterMetricFamily(
+            "raybus_bus_events", "Events put on the bus (PutEvents entries accepted).",
+            labels=bus_labels,
+        )  # fmt: skip
+        matched = CounterMetricFamily(
+            "raybus_bus_matched_events",
+            "Events that matched at least one rule (EventBridge's MatchedEvents).",
+            labels=bus_labels,
+        )
+        triggered = CounterMetricFamily(
+            "raybus_rule_triggered_rules",
+            "Events the rule matched (EventBridge's TriggeredRules).",
+            labels=["resource", "rule"],
+        )
+        latency = HistogramMetricFamily(
+            "raybus_bus_ingestion_to_invocation_start_latency_seconds",
+            "From an event's put to its first delivery attempt "
+            "(EventBridge's IngestionToInvocationStartLatency).",
+            labels=bus_labels,
+        )
+        target_labels = ["resource", "rule", "endpoint"]
+        families = {
+            counter: CounterMetricFamily(f"raybus_target_{name}", text, labels=target_labels)
+            for name, counter, text in _TARGET_COUNTERS
+        }
+        backlog = GaugeMetricFamily(
+            "raybus_target_backlog_events",
+            "Events the target still owes (pending, retrying, in flight).",
+            labels=target_labels,
+        )
+        names = self._target_labels()
+        buses: dict[str, dict[str, Any]] = {}
+        for host in self.hosts:
+            for bus, stats in host.get("buses", {}).items():
+                total = buses.setdefault(bus, {"targets": {}, "rules": {}, "buckets": {}})
+                _add(total, stats, ("events", "matched"))
+                for rule_key, hits in stats.get("rules", {}).items():
+                    total["rules"][rule_key] = total["rules"].get(rule_key, 0) + hits
+                hist = stats.get("latency", {})
+                _add(total["buckets"], hist.get("buckets", {}), tuple(hist.get("buckets", {})))
+                total["latency_sum"] = total.get("latency_sum", 0.0) + hist.get("sum", 0.0)
+                for key, counts in stats.get("targets", {}).items():
+                    if key in names:
+                        keys = (*(c for _, c, _ in _TARGET_COUNTERS), "backlog")
+                        _add(total["targets"].setdefault(names[key], {}), counts, keys)
+        for bus, total in buses.items():
+            events.add_metric([bus], total["events"])
+            matched.add_metric([bus], total["matched"])
+            for rule_key, hits in total["rules"].items():
+                triggered.add_metric([bus, rule_key.rsplit("/", 1)[-1]], hits)
+            if total["buckets"]:
+                buckets = sorted(
+                    total["buckets"].items(),
+                    key=lambda item: float("inf") if item[0] == "+Inf" else float(item[0]),
+                )
+                latency.add_metric([bus], buckets, total.get("latency_sum", 0.0))
+            for labels, counts in total["targets"].items():
+                for _name, counter, _ in _TARGET_COUNTERS:
+                    families[counter].add_metric(list(labels), counts[counter])
+                backlog.add_metric(list(labels), counts["backlog"])
+        yield from (events, matched, triggered, latency, *families.values(), backlog)
 
 
 def _add(total: dict[str, int], counts: Mapping[str, Any], keys: Sequence[str]) -> None:

@@ -20,6 +20,7 @@ from tests.integration.aws.test_lambda_functions import create, function_arn
 from tests.integration.aws.test_sns import drain, error_code
 from tests.integration.conftest import AWS_ACCESS_KEY
 from tests.integration.endpoints import Endpoint
+from tests.integration.test_metrics import families, value
 from tests.integration.test_semantics import wait_for
 
 
@@ -554,3 +555,43 @@ def test_a_rule_invokes_a_function_with_an_input_transformer(
         "rule": arn("events", f"rule/{name}/r"),
     }
     assert record["responsePayload"] == {"echo": record["requestPayload"]}
+
+
+def test_bus_rule_and_target_metrics_carry_eventbridges_names(
+    events: Any, aws: Callable[[str], Any], name: str, url: str
+) -> None:
+    sqs = aws("sqs")
+    queue_url, queue_arn = queue(sqs, name)
+    events.create_event_bus(Name=name)
+    events.put_rule(Name="r", EventBusName=name, EventPattern=json.dumps({"source": ["shop"]}))
+    events.put_targets(
+        Rule="r",
+        EventBusName=name,
+        Targets=[
+            {"Id": "q", "Arn": queue_arn},
+            {"Id": "gone", "Arn": arn("sqs", f"{name}-missing")},
+        ],
+    )
+    events.put_events(Entries=[entry(name) for _ in range(3)] + [entry(name, source="x")])
+    drain(sqs, queue_url, 3)
+
+    def failed_once() -> bool:
+        seen = families(url)
+        failed = "raybus_target_failed_invocations_total"
+        labels = {"resource": name, "rule": "r", "endpoint": f"queue:{name}-missing"}
+        try:
+            return value(seen, failed, **labels) >= 1
+        except AssertionError:
+            return False
+
+    wait_for(failed_once, 20)
+    seen = families(url)
+    assert value(seen, "raybus_bus_events_total", resource=name) == 4
+    assert value(seen, "raybus_bus_matched_events_total", resource=name) == 3
+    assert value(seen, "raybus_rule_triggered_rules_total", resource=name, rule="r") == 3
+    ok = {"resource": name, "rule": "r", "endpoint": f"queue:{name}"}
+    assert value(seen, "raybus_target_invocations_total", **ok) == 3
+    assert value(seen, "raybus_target_delivered_events_total", **ok) == 3
+    assert value(seen, "raybus_target_backlog_events", **ok) == 0
+    latency = "raybus_bus_ingestion_to_invocation_start_latency_seconds_count"
+    assert value(seen, latency, resource=name) == 6  # first attempts of both targets

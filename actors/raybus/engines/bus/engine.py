@@ -165,8 +165,12 @@ class Exhausted:
     error: object
 
 
+LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+
+
 @dataclass(slots=True)
 class TargetCounters:
+    matched: int = 0  # events the target's rule matched for it
     invocations: int = 0  # deliveries attempted
     delivered: int = 0
     failed: int = 0  # deliveries that failed (each attempt)
@@ -180,6 +184,28 @@ class BusCounters:
     events: int = 0
     matched: int = 0  # events that matched at least one target
     bytes: int = 0
+    rules: dict[str, int] = field(default_factory=dict)  # rule key → events it matched
+    # from put to the first delivery attempt (EventBridge's IngestionToInvocationStartLatency)
+    latency: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS_S) + 1))
+    latency_sum_s: float = 0.0
+
+    def observe_latency(self, seconds: float) -> None:
+        self.latency_sum_s += seconds
+        for index, bound in enumerate(LATENCY_BUCKETS_S):
+            if seconds <= bound:
+                self.latency[index] += 1
+                return
+        self.latency[-1] += 1
+
+    def latency_histogram(self) -> dict[str, Any]:
+        """Cumulative buckets by bound (a map, so partitions' histograms add up)."""
+        buckets: dict[str, int] = {}
+        running = 0
+        bounds = [f"{bound:g}" for bound in LATENCY_BUCKETS_S] + ["+Inf"]
+        for bound, count in zip(bounds, self.latency, strict=True):
+            running += count
+            buckets[bound] = running
+        return {"buckets": buckets, "sum": self.latency_sum_s, "count": running}
 
 
 @dataclass(slots=True)
@@ -346,10 +372,16 @@ class BusPartition:
 
     def _retain(self, event: Event, offset: int, numbers: list[int]) -> None:
         self._retained[event.seq] = [offset, event.born_ms, len(numbers), len(event.text)]
+        rules: set[str] = set()
         for number in numbers:
             target = self._by_number[number]
             target.pending.append(event.seq)
+            target.counters.matched += 1
+            rules.add(target.key.rsplit("/", 1)[0])
             self._busy.add(target.key)
+        hits = self.counters.rules
+        for rule in rules:
+            hits[rule] = hits.get(rule, 0) + 1
         self._cache_put(event)
 
     def _release(self, seq: int) -> None:
@@ -442,6 +474,7 @@ class BusPartition:
             out.append(Delivery(seq, entry[0] + 1, event))
             retried += 1
         pending = target.pending
+        counters = self.counters
         while pending and len(out) < limit:
             seq = pending.popleft()
             event = self._event(seq)
@@ -450,9 +483,9 @@ class BusPartition:
                 continue
             inflight[seq] = 1
             out.append(Delivery(seq, 1, event))
-        counters = target.counters
-        counters.invocations += len(out)
-        counters.retried += retried
+            counters.observe_latency(max(0, now_ms - event.born_ms) / 1000)
+        target.counters.invocations += len(out)
+        target.counters.retried += retried
         if dropped:
             self._commit_settle(now_ms, target, dropped, [])
         return out, expired
@@ -656,6 +689,7 @@ class BusPartition:
         for key, target in self._targets.items():
             c = target.counters
             targets[key] = {
+                "matched": c.matched,
                 "backlog": target.owes(),
                 "retrying": len(target.retries),
                 "invocations": c.invocations,
@@ -676,6 +710,8 @@ class BusPartition:
             "retained": len(self._retained),
             "targets": targets,
             "archives": archives,
+            "rules": dict(self.counters.rules),
+            "latency": self.counters.latency_histogram(),
             "replays": {
                 name: {"last_seq": last, "at_ms": at, "done": done}
                 for name, (last, at, done) in self._replays.items()
