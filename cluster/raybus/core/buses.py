@@ -242,7 +242,9 @@ class TargetConfig:
         if not _RULE_NAME.fullmatch(self.id):
             raise invalid("id", "A target id may contain only alphanumerics and . - _.")
         if self.kind not in _TARGET_KINDS:
-            raise invalid("kind", "A target's kind is queue, topic, function or bus.")
+            raise invalid(
+                "kind", "A target's kind is queue, topic, function, bus or api_destination."
+            )
         if self.kind == "queue":
             validate_queue_name(self.name, fifo=str(self.name).endswith(FIFO_SUFFIX))
         elif self.kind == "topic":

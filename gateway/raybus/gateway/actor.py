@@ -39,6 +39,7 @@ from raybus.core.errors import RaybusError, replies_with_errors
 from raybus.core.routing import RoutingTable
 from raybus.gateway.audit import Auditor
 from raybus.gateway.boundary import BODY_TIMEOUT_S, IDLE_TIMEOUT_S, Limits
+from raybus.gateway.buses import BusService
 from raybus.gateway.functions import FunctionService
 from raybus.gateway.lanes import Lanes
 from raybus.gateway.metrics import Families, GatewayMetrics
@@ -134,6 +135,7 @@ class _Server:
             limits=spec.limits,
             aws_credentials=dict(spec.aws_credentials),
             audit=Auditor(self.router, self.lanes.split, clock=self.clock),
+            buses=BusService(self.lanes),
         )
         # keepalive_timeout closes a connection that has not sent a whole request head within
         # this long of opening or of its previous answer: slow headers and idle connections

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from raybus.actors import Router
+from raybus.core.buses import EventEntry, PutEventsResult
 from raybus.core.errors import RaybusError
 from raybus.core.topics import PublishEntry, PublishResult
 from raybus.gateway.audit import Auditor
@@ -25,6 +26,7 @@ from raybus.gateway.metrics import GatewayMetrics
 from raybus.gateway.queue_service import QueueService
 
 __all__ = [
+    "BusPublisher",
     "Context",
     "FunctionInvoker",
     "TopicPublisher",
@@ -49,6 +51,14 @@ class TopicPublisher(Protocol):
         """The topic was deleted: drop what was kept for it."""
 
 
+class BusPublisher(Protocol):
+    """The gateway's bus data plane: one result (the event's id) or error per entry."""
+
+    async def put_events(
+        self, bus: str, entries: Sequence[EventEntry]
+    ) -> Sequence[PutEventsResult | RaybusError]: ...
+
+
 class FunctionInvoker(Protocol):
     """The gateway's function data plane. ``invoke`` answers ``{"request_id", "ok",
     "payload", "duration_ms"}`` (``payload`` is the result, or Lambda's error object when
@@ -70,6 +80,7 @@ class Context:
     topics: TopicPublisher | None = None
     functions: FunctionInvoker | None = None
     audit: Auditor | None = None  # API-call events (raybus.gateway.audit)
+    buses: BusPublisher | None = None
 
     @property
     def router(self) -> Router:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from raybus.gateway import functions, mappings, operations, queues, topics
+from raybus.gateway import buses, functions, mappings, operations, queues, topics
 from raybus.gateway.api import Context
 from raybus.gateway.boundary import Route
 
@@ -18,5 +18,6 @@ ROUTE_MODULES: tuple[RouteModule, ...] = (
     topics.routes,
     functions.routes,
     mappings.routes,
+    buses.routes,
     operations.routes,
 )

@@ -24,7 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from raybus.core.errors import RaybusError
-from raybus.gateway.api import Context, FunctionInvoker, TopicPublisher, clean
+from raybus.gateway.api import BusPublisher, Context, FunctionInvoker, TopicPublisher, clean
 from raybus.gateway.audit import AuditCall, Auditor, native_call
 from raybus.gateway.aws.front import MAX_AWS_BODY, NATIVE_PATHS, AwsFront
 from raybus.gateway.aws.registry import SERVICES
@@ -220,6 +220,7 @@ def build_app(
     limits: Limits | None = None,
     aws_credentials: Mapping[str, str] | None = None,
     audit: Auditor | None = None,
+    buses: BusPublisher | None = None,
 ) -> web.Application:
     """The application over the queue data plane ``service`` and the controller ``admin``
     (its actor handle, or a :class:`~raybus.gateway.control.Control`). ``topics`` and
@@ -231,7 +232,7 @@ def build_app(
     (:mod:`raybus.gateway.aws`); the account and region come from the routing table."""
     limits = limits or Limits()
     control = admin if isinstance(admin, Control) else Control(admin)
-    context = Context(control, service, metrics, limits, topics, functions, audit)
+    context = Context(control, service, metrics, limits, topics, functions, audit, buses)
     metrics.long_polls.set_function(lambda: service.parked)
     middleware = _Middleware(metrics, token, limits)
     middleware.audit = audit

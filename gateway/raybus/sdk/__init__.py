@@ -12,11 +12,13 @@ The SDK speaks msgpack, retries only retriable errors (with full-jitter backoff,
 ``Retry-After``), raises one typed exception per error-catalog code (:mod:`raybus.sdk.errors`),
 splits batches past the gateway's limits, and knows nothing of partitions. Delivery is
 at-least-once. Besides queues it manages topics (:class:`Topic`, :class:`Subscription`),
-functions (:class:`Function`) and event-source mappings (:class:`EventSourceMapping`). It
+functions (:class:`Function`), event-source mappings (:class:`EventSourceMapping`) and event
+buses (:class:`Bus`, with their rules, targets, archives and replays). It
 depends on ``raybus.core``, ``httpx``, ``aiohttp`` and ``msgpack`` (and on ``cloudpickle`` only
 to upload a Python callable as a function's code).
 
-Layout: one folder per resource kind (``queues``, ``topics``, ``functions``, ``mappings``),
+Layout: one folder per resource kind (``queues``, ``topics``, ``functions``, ``mappings``,
+``buses``),
 each with ``ops.py`` (the kind's operations as pure requests and answers), ``_aio.py`` (its
 client methods and handles, with coroutines: the one hand-written source) and ``_sync.py``
 (the same, generated from ``_aio.py`` by ``python -m tests.sdk.generate_sync``); ``base``
@@ -27,6 +29,7 @@ Adding a kind adds a folder and one base class of the client.
 from raybus.core.attributes import Attribute
 from raybus.sdk import errors
 from raybus.sdk._retry import Backoff
+from raybus.sdk.buses import AsyncBus, Bus
 from raybus.sdk.client import DEFAULT_URL, AsyncClient, Client
 from raybus.sdk.errors import FunctionError, GatewayConnectionError, RaybusError
 from raybus.sdk.functions import AsyncFunction, Function
@@ -48,6 +51,7 @@ from raybus.sdk.topics import AsyncSubscription, AsyncTopic, Subscription, Topic
 
 __all__ = [
     "DEFAULT_URL",
+    "AsyncBus",
     "AsyncClient",
     "AsyncConsumer",
     "AsyncEventSourceMapping",
@@ -58,6 +62,7 @@ __all__ = [
     "AsyncTopic",
     "Attribute",
     "Backoff",
+    "Bus",
     "Client",
     "Consumer",
     "EventSourceMapping",

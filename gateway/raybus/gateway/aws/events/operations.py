@@ -66,7 +66,6 @@ from raybus.core.buses import (
     rule_key,
 )
 from raybus.core.errors import RaybusError
-from raybus.engines.bus.ops import PutEvents
 from raybus.gateway.aws.protocols import AwsError
 from raybus.gateway.aws.service import Call
 from raybus.rules import test_event_pattern
@@ -517,10 +516,12 @@ async def put_events(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
             by_bus[_bus_name(call, params_entry.get("EventBusName"))].append(index)
         except AwsError as error:
             results[index] = {"ErrorCode": "InvalidArgument", "ErrorMessage": error.message}
-    lanes = call.gateway.queues.lanes
+    buses = call.gateway.buses
+    if buses is None:
+        raise AwsError("NotImplemented", "This gateway serves no event buses.", status=501)
     for bus, indexes in by_bus.items():
         try:
-            answers = await lanes.split(_BUS, bus, [entries[i] for i in indexes], PutEvents)
+            answers = await buses.put_events(bus, [entries[i] for i in indexes])
         except RaybusError as error:
             if error.code != "ResourceNotFound":
                 raise
