@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 
 import httpx
 import pytest
@@ -149,3 +151,43 @@ def test_entries_failing_alone_leave_the_others(client: Client, url: str, name: 
         headers={"Content-Type": "application/json"},
     )
     assert broken.status_code == 400
+
+
+def _cli(url: str, *argv: str) -> tuple[int, str, str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "raybus.cli", "bus", *argv, "--url", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_the_bus_cli_creates_routes_and_puts(client: Client, url: str, name: str) -> None:
+    queue = client.create_queue(name)
+    assert _cli(url, "create", name)[0] == 0
+    code, out, err = _cli(url, "put-rule", name, "r", "--pattern", '{"source": ["cli"]}')
+    assert code == 0, err
+    assert json.loads(out)["name"] == "r"
+    code, out, err = _cli(url, "put-target", name, "r", "--id", "q", "--queue", name,
+                          "--input-path", "$.detail")  # fmt: skip
+    assert code == 0 and json.loads(out) == {"failed": []}, err
+    code, out, err = _cli(url, "put-event", name, "--source", "cli", "--detail-type", "t",
+                          "--detail", '{"n": 7}')  # fmt: skip
+    assert code == 0, err
+    assert len(json.loads(out)["event_id"]) == 36
+    (message,) = queue.receive(max_messages=1, wait_s=10)
+    assert json.loads(message.text) == {"n": 7}
+    code, out, _ = _cli(url, "get", name)
+    assert [r["name"] for r in json.loads(out)["rules"]] == ["r"]
+    assert json.loads(_cli(url, "stats", name)[1])["events"] == 1
+    code, out, _ = _cli(url, "test-pattern", '{"source": ["cli"]}',
+                        '{"id": "1", "source": "cli", "detail-type": "t", "account": "1", '
+                        '"time": "t", "region": "r", "resources": [], "detail": {}}')  # fmt: skip
+    assert code == 0 and json.loads(out) == {"result": True}
+    code, _, err = _cli(url, "delete-rule", name, "r")
+    assert code == 2 and err.startswith("error: ValidationException:")  # it has targets
+    assert _cli(url, "remove-target", name, "r", "--id", "q")[0] == 0
+    assert _cli(url, "delete-rule", name, "r")[0] == 0
+    assert _cli(url, "delete", name)[0] == 0
+    assert name not in _cli(url, "list")[1].split()

@@ -20,6 +20,7 @@ VERBS: dict[str, str] = {
     "topic": "raybus.cli.topic",
     "function": "raybus.cli.function",
     "mapping": "raybus.cli.mapping",
+    "bus": "raybus.cli.bus",
     "hosts": "raybus.cli.hosts",
     "bench": "raybus.cli.bench",
     "demo": "raybus.cli.demo",

@@ -119,6 +119,11 @@ class AsyncBus(Handle[AsyncClientBase]):
     def arn(self) -> str:
         return arns.bus_arn(self.name)
 
+    async def stats(self) -> dict[str, Any]:
+        """Events put and matched, and per target its delivery counts (summed over the bus's
+        partitions), archives' sizes and replays' progress."""
+        return await self._client._run(ops.bus_stats(self.name))
+
     async def put_event(
         self,
         source: str,

@@ -121,6 +121,11 @@ class Bus(Handle[ClientBase]):
     def arn(self) -> str:
         return arns.bus_arn(self.name)
 
+    def stats(self) -> dict[str, Any]:
+        """Events put and matched, and per target its delivery counts (summed over the bus's
+        partitions), archives' sizes and replays' progress."""
+        return self._client._run(ops.bus_stats(self.name))
+
     def put_event(
         self,
         source: str,

@@ -12,6 +12,7 @@ from raybus.sdk.errors import InternalError, RaybusError, error_from_wire
 
 __all__ = [
     "MAX_EVENTS",
+    "bus_stats",
     "create_archive",
     "create_bus",
     "delete_archive",
@@ -50,6 +51,10 @@ def get_bus(name: str) -> Op[dict[str, Any]]:
 def list_buses(prefix: str | None, limit: int | None) -> Op[list[str]]:
     call = Call("GET", path("buses"), params=names_query(prefix, limit))
     return Op(call, lambda a: [str(n) for n in answer_list(a, "buses")])
+
+
+def bus_stats(name: str) -> Op[dict[str, Any]]:
+    return Op(Call("GET", path("buses", name, "stats")), dict)
 
 
 def delete_bus(name: str) -> Op[None]:
