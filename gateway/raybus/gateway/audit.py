@@ -144,6 +144,7 @@ NATIVE: dict[str, tuple[str, str, bool]] = {
     "bus_stats": ("events", "DescribeEventBus", False),
     "put_events": ("events", "PutEvents", True),
     "put_rule": ("events", "PutRule", False),
+    "put_rules": ("events", "PutRule", False),
     "list_rules": ("events", "ListRules", False),
     "get_rule": ("events", "DescribeRule", False),
     "delete_rule": ("events", "DeleteRule", False),

@@ -38,6 +38,7 @@ from raybus.control.buses import (
     ListBuses,
     ListRules,
     PutRule,
+    PutRules,
     PutTargets,
     RemoveTargets,
 )
@@ -95,6 +96,11 @@ RULE_PUT = S.settings_schema(
     required=(),
     extra={"event_pattern": S.nullable(_PATTERN), "force": S.BOOLEAN},
 )
+RULES_PUT = closed(
+    {"rules": {"type": "array", "minItems": 1, "maxItems": 100_000, "items": {"type": "object"}},
+     "force": S.BOOLEAN},
+    ["rules"],
+)  # fmt: skip
 TARGETS_PUT = closed(
     {"targets": {"type": "array", "maxItems": 5, "items": {"type": "object"}},
      "force": S.BOOLEAN},
@@ -259,6 +265,14 @@ class BusApi:
         rule = await self.control.run(call)
         await self.context.changed()
         return ok(request, {"rule": rule})
+
+    async def put_rules(self, request: web.Request) -> web.Response:
+        data = body(request)
+        call = PutRules(request.match_info["name"], list(data["rules"]),
+                        bool(data.get("force", False)))  # fmt: skip
+        rules = await self.control.run(call)
+        await self.context.changed()
+        return ok(request, {"rules": rules})
 
     async def list_rules(self, request: web.Request) -> web.Response:
         prefix = request.query.get("prefix") or None
@@ -438,6 +452,9 @@ def routes(context: Context) -> list[Route]:
         Route("PUT", r, "put_rule", api.put_rule,
               "Create or update a rule (an update keeps what it does not name).", "rules",
               body=RULE_PUT, answer=rule),
+        Route("PUT", b + "/rules", "put_rules", api.put_rules,
+              "Create or update many rules at once (targets included): one change.", "rules",
+              body=RULES_PUT, answer=S.open_object({"rules": rules}, ["rules"])),
         Route("GET", b + "/rules", "list_rules", api.list_rules, "A bus's rules.", "rules",
               query=prefix, answer=S.open_object({"rules": rules}, ["rules"])),
         Route("GET", r, "get_rule", api.get_rule, "A rule and its targets.", "rules",
