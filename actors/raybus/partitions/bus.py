@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import Sequence
@@ -423,6 +424,8 @@ class BusBehaviour:
 
     # -- targets --------------------------------------------------------------------------------
     def _render(self, target: _Target, event: Event) -> str:
+        if target.shape.whole_event:  # the event as put: its JSON text, already made
+            return event.text
         return target.shape.render(
             event.data,
             rule_arn=target.rule_arn,
@@ -666,6 +669,7 @@ def _spec(target: _Target) -> TargetSpec:
     )
 
 
+@functools.lru_cache(maxsize=1024)
 def _ingestion_time(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 

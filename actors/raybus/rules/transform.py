@@ -488,6 +488,12 @@ class CompiledInput:
         self._paths = paths
         self._parts = parts
 
+    @property
+    def whole_event(self) -> bool:
+        """True when the target gets the event unchanged (no Input, InputPath or
+        InputTransformer): the caller may send the event's own JSON text."""
+        return self._kind not in (_TEMPLATE, _CONSTANT, _PATH)
+
     def render(
         self, event: Mapping[str, Any], *, rule_arn: str, rule_name: str, ingestion_time: str
     ) -> str:

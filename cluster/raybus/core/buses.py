@@ -16,6 +16,7 @@ source, detail type, detail and each resource), 10 entries per PutEvents, a retr
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -670,7 +671,7 @@ class ApiDestinationConfig:
 
 
 # -- events ---------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class EventEntry:
     """One PutEvents entry. ``detail`` is the JSON text of an object; ``time_ms`` the event's
     time (None: the time of the call). ``replay_name`` marks an event re-sent by a replay;
@@ -743,7 +744,12 @@ def check_entry(entry: EventEntry, *, internal: bool = False) -> dict[str, Any]:
 
 def event_time(ms: int) -> str:
     """EventBridge's event time: ISO 8601 in UTC to the second (``2026-12-03T08:00:00Z``)."""
-    return datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _second(ms // 1000)
+
+
+@functools.lru_cache(maxsize=256)
+def _second(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _bus_partitions(config: BusConfig, hosts: int) -> int:
