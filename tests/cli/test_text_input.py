@@ -243,6 +243,7 @@ def test_rules_refuse_a_pattern_on_stdin_that_is_not_utf8(
         (["--host", "h" + ESCAPED_FF], "--host is not valid UTF-8 (byte 0xff at character 2)"),
         (["--body-timeout-s", "0"], "--body-timeout-s must be above 0 and at most 3600"),
         (["--idle-timeout-s", "4000"], "--idle-timeout-s must be above 0 and at most 3600"),
+        (["--data-events", "sqs,s3"], "--data-events names 's3'; choose from sqs, sns"),
     ],
 )
 def test_up_checks_its_text_arguments_before_starting_anything(

@@ -154,3 +154,12 @@ def test_the_event_is_cloudtrails_record() -> None:
         True,
         "AwsApiCall",
     )
+
+
+def test_data_events_travel_from_the_cluster_spec_to_the_gateway() -> None:
+    from raybus.control import ClusterSpec
+    from raybus.gateway.actor import ServeSpec
+
+    serve = ServeSpec(**ClusterSpec(data_events=("sqs", "events")).serve_options())
+    assert serve.data_events == ("sqs", "events")
+    assert ServeSpec().data_events == ()

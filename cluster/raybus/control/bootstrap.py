@@ -44,6 +44,8 @@ class ClusterSpec:
     aws_account_id: str = "000000000000"
     aws_region: str = "us-east-1"
     aws_credentials: tuple[tuple[str, str], ...] = ()  # (access key id, secret) to verify
+    # services whose data-plane calls also become API-call events (CloudTrail's data events)
+    data_events: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_identity(self.aws_account_id, self.aws_region)
@@ -56,6 +58,7 @@ class ClusterSpec:
             "idle_timeout_s": self.idle_timeout_s,
             "body_timeout_s": self.body_timeout_s,
             "aws_credentials": self.aws_credentials,
+            "data_events": self.data_events,
         }
 
 

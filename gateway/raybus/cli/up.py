@@ -100,6 +100,13 @@ def register(subparsers: Any) -> None:
         help="verify AWS signatures against these access keys (default: accept any; env "
         "RAYBUS_AWS_CREDENTIALS)",
     )
+    parser.add_argument(
+        "--data-events",
+        default="",
+        metavar="SERVICE[,SERVICE...]",
+        help="also emit API-call events for the data-plane calls of these services (sqs, sns, "
+        "lambda, events; CloudTrail's data events, off by default)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no live rate line")
     parser.set_defaults(func=run)
 
@@ -137,9 +144,24 @@ def _argument_error(args: argparse.Namespace) -> str | None:
     try:
         check_identity(args.aws_account_id, args.aws_region)
         aws_credentials(args.aws_credentials)
+        data_events(args.data_events)
     except ValueError as error:
         return str(error)
     return None
+
+
+DATA_EVENT_SERVICES = ("sqs", "sns", "lambda", "events")
+
+
+def data_events(text: str) -> tuple[str, ...]:
+    """``sqs,sns`` → the services whose data-plane calls are audited (empty: none)."""
+    chosen = tuple(dict.fromkeys(filter(None, (part.strip() for part in text.split(",")))))
+    unknown = [name for name in chosen if name not in DATA_EVENT_SERVICES]
+    if unknown:
+        raise ValueError(
+            f"--data-events names {unknown[0]!r}; choose from {', '.join(DATA_EVENT_SERVICES)}"
+        )
+    return chosen
 
 
 def aws_credentials(text: str) -> tuple[tuple[str, str], ...]:
@@ -177,6 +199,7 @@ def run(args: argparse.Namespace) -> int:
         aws_account_id=args.aws_account_id,
         aws_region=args.aws_region,
         aws_credentials=aws_credentials(args.aws_credentials),
+        data_events=data_events(args.data_events),
     )
     stop = threading.Event()
 

@@ -70,6 +70,7 @@ class ServeSpec:
     idle_timeout_s: float = IDLE_TIMEOUT_S
     body_timeout_s: float = BODY_TIMEOUT_S
     aws_credentials: tuple[tuple[str, str], ...] = ()  # (access key id, secret) to verify
+    data_events: tuple[str, ...] = ()  # services whose data-plane calls are audited too
     shared: bool = False  # several processes serve this address together (SO_REUSEPORT)
 
     @property
@@ -134,7 +135,12 @@ class _Server:
             functions=self.functions,
             limits=spec.limits,
             aws_credentials=dict(spec.aws_credentials),
-            audit=Auditor(self.router, self.lanes.split, clock=self.clock),
+            audit=Auditor(
+                self.router,
+                self.lanes.split,
+                clock=self.clock,
+                data_events=frozenset(spec.data_events),
+            ),
             buses=BusService(self.lanes),
         )
         # keepalive_timeout closes a connection that has not sent a whole request head within
