@@ -19,6 +19,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -113,6 +114,21 @@ def run_load(
     return threads
 
 
+def wait_restarted(client: Client, victim: dict[str, Any]) -> None:
+    """Wait until the killed host ``victim`` (its ``health()`` entry from before the kill) is
+    up again in a new incarnation (host 0 serves the gateway: health fails until then)."""
+
+    def restarted() -> bool:
+        try:
+            hosts = {h["name"]: h for h in client.health()["hosts"]}
+        except (errors.RaybusError, ConnectionError):
+            return False
+        now = hosts[victim["name"]]
+        return bool(now.get("up")) and now.get("incarnation") != victim["incarnation"]
+
+    wait_for(restarted, timeout_s=60)
+
+
 @pytest.mark.parametrize(
     "host", ["raybus-host-0", "raybus-host-1"], ids=["host-serving-the-gateway", "other-host"]
 )
@@ -129,15 +145,7 @@ def test_a_killed_partition_host_restarts_and_loses_no_acknowledged_message(
         os.kill(victim["pid"], signal.SIGKILL)
         acked_at_kill = len(ledger.sent)
 
-        def restarted() -> bool:
-            try:
-                hosts = {h["name"]: h for h in client.health()["hosts"]}
-            except (errors.RaybusError, ConnectionError):
-                return False  # host 0 serves the gateway: down until it restarts
-            now = hosts[host]
-            return bool(now.get("up")) and now.get("incarnation") != victim["incarnation"]
-
-        wait_for(restarted, timeout_s=60)
+        wait_restarted(client, victim)
         wait_for(lambda: len(ledger.sent) >= acked_at_kill + 300, timeout_s=60)
     finally:
         stop.set()

@@ -13,7 +13,7 @@ import ray
 
 from raybus.actors import CONTROLLER_NAME, NAMESPACE
 from raybus.sdk import Client, errors
-from tests.integration.test_crash import LOAD_CLIENT
+from tests.integration.test_crash import LOAD_CLIENT, wait_restarted
 from tests.integration.test_semantics import wait_for
 
 
@@ -78,15 +78,7 @@ def test_fan_out_survives_a_sigkill_of_the_topic_host(client: Client, name: str,
         os.kill(victim["pid"], signal.SIGKILL)
         acked_at_kill = len(acked)
 
-        def restarted() -> bool:
-            try:
-                hosts = {h["name"]: h for h in client.health()["hosts"]}
-            except (errors.RaybusError, ConnectionError):
-                return False  # the gateway lives in host 0: down until it restarts
-            now = hosts[victim_name]
-            return bool(now.get("up")) and now.get("incarnation") != victim["incarnation"]
-
-        wait_for(restarted, timeout_s=60)
+        wait_restarted(client, victim)
         wait_for(lambda: len(acked) >= acked_at_kill + 300, timeout_s=60)
     finally:
         stop.set()

@@ -146,6 +146,8 @@ class PartitionHost:
                 table = await self._controller().watch_routing.remote(
                     self.router.table.version, WATCH_TIMEOUT_S
                 )
+                if table is None:  # nothing new within the timeout
+                    continue
                 self.router.install(table)
                 await self.pollers.reconcile(self.router.table)
             except asyncio.CancelledError:

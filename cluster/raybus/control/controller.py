@@ -88,6 +88,7 @@ class Controller:
         serve together)."""
         self.data_dir = data_dir
         self.router = Router(self._local_table)
+        self._table_cache: tuple[Catalog, RoutingTable] | None = None
         self.keeper = CatalogKeeper(CatalogStore(data_dir), on_change=self._installed)
 
         def prepare(catalog: Catalog) -> None:
@@ -126,10 +127,10 @@ class Controller:
             self._monitor = asyncio.ensure_future(self._monitor_loop())
 
     async def _local_table(self) -> RoutingTable:
-        return self.catalog.table()
+        return self._table()
 
     def _installed(self, catalog: Catalog) -> None:
-        self.router.install(catalog.table())
+        self.router.install(self._table())
 
     # -- the one entry point of resource calls ------------------------------------------------
     async def run(self, call: ControlCall[R]) -> R:
@@ -187,14 +188,30 @@ class Controller:
         }
 
     # -- routing --------------------------------------------------------------------------------
+    def _table(self) -> RoutingTable:
+        """The installed catalog's routing table, built once per catalog (a bus with thousands
+        of rules makes it large: building it for every call would cost the controller)."""
+        catalog = self.catalog
+        cached = self._table_cache
+        if cached is None or cached[0] is not catalog:
+            cached = (catalog, catalog.table())
+            self._table_cache = cached
+        return cached[1]
+
     async def routing(self) -> RoutingTable:
         self._ensure_loop()
-        return self.catalog.table()
+        return self._table()
 
-    async def watch_routing(self, known_version: int, timeout_s: float = 10.0) -> RoutingTable:
-        """Long poll: the table as soon as its version exceeds ``known_version``."""
+    async def watch_routing(
+        self, known_version: int, timeout_s: float = 10.0
+    ) -> RoutingTable | None:
+        """Long poll: the table as soon as its version exceeds ``known_version``; None when
+        ``timeout_s`` passes first (the caller's table is current: nothing is sent again)."""
         self._ensure_loop()
-        return (await self.keeper.wait_newer(known_version, timeout_s)).table()
+        catalog = await self.keeper.wait_newer(known_version, timeout_s)
+        if catalog.version <= known_version:
+            return None
+        return self._table()
 
     async def host_started(self, name: str, incarnation: int) -> dict[str, Any]:
         """A host (re)started: new epochs for its partitions, and what it must open."""

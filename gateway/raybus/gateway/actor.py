@@ -167,7 +167,8 @@ class _Server:
         while True:
             try:
                 table = await _controller().watch_routing.remote(self.router.table.version)
-                self.router.install(table)
+                if table is not None:  # None: nothing new within the long poll
+                    self.router.install(table)
             except Exception:  # the loop never dies: back off and try again
                 log.warning("routing watch failed; retrying", exc_info=True)
                 await asyncio.sleep(1.0)

@@ -18,9 +18,10 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from raybus.actors import CONTROLLER_NAME, NAMESPACE
-from raybus.sdk import Client, errors
+from raybus.sdk import Client
 from tests.integration.aws.conftest import ACCOUNT, REGION
 from tests.integration.conftest import AWS_ACCESS_KEY, AWS_SECRET_KEY
+from tests.integration.test_crash import wait_restarted
 from tests.integration.test_semantics import wait_for
 
 
@@ -108,15 +109,7 @@ def test_every_acknowledged_event_reaches_every_target_across_a_sigkill(
         os.kill(victim["pid"], signal.SIGKILL)
         acked_at_kill = len(acked)
 
-        def restarted() -> bool:
-            try:
-                hosts = {h["name"]: h for h in client.health()["hosts"]}
-            except (errors.RaybusError, ConnectionError):
-                return False
-            now = hosts[victim_name]
-            return bool(now.get("up")) and now.get("incarnation") != victim["incarnation"]
-
-        wait_for(restarted, timeout_s=60)
+        wait_restarted(client, victim)
         wait_for(lambda: len(acked) >= acked_at_kill + 300, timeout_s=60)
     finally:
         stop.set()

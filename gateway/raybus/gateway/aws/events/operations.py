@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -241,14 +241,12 @@ async def describe_event_bus(call: Call, params: dict[str, Any]) -> Mapping[str,
 
 async def list_event_buses(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
     buses = await call.gateway.control.run(ListBuses(params.get("NamePrefix"), 1_000_000))
-    page, token = _page(buses, params)
-    listed = [
-        {k: v for k, v in _bus_out(call, b).items() if k in _LISTED_BUS_MEMBERS} for b in page
-    ]
-    out: dict[str, Any] = {"EventBuses": listed}
-    if token:
-        out["NextToken"] = token
-    return out
+    return _paged(
+        buses,
+        params,
+        "EventBuses",
+        lambda b: {k: v for k, v in _bus_out(call, b).items() if k in _LISTED_BUS_MEMBERS},
+    )
 
 
 async def delete_event_bus(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
@@ -307,23 +305,14 @@ async def put_rule(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
 
 async def describe_rule(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
     bus = _bus_name(call, params.get("EventBusName"))
-    try:
-        rule = await call.gateway.control.run(DescribeRule(bus, params["Name"]))
-    except RaybusError as error:
-        if error.code == "ResourceNotFound":
-            raise _not_found(f"Rule {params['Name']} does not exist on EventBus {bus}.") from None
-        raise
+    rule = await _run(call, DescribeRule(bus, params["Name"]), _no_rule(params["Name"], bus))
     return _rule_out(call, rule)
 
 
 async def list_rules(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
     bus = _bus_name(call, params.get("EventBusName"))
     rules = await call.gateway.control.run(ListRules(bus, params.get("NamePrefix")))
-    page, token = _page(rules, params)
-    out: dict[str, Any] = {"Rules": [_rule_out(call, r, listed=True) for r in page]}
-    if token:
-        out["NextToken"] = token
-    return out
+    return _paged(rules, params, "Rules", lambda r: _rule_out(call, r, listed=True))
 
 
 async def delete_rule(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
@@ -334,12 +323,7 @@ async def delete_rule(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
 
 async def _set_state(call: Call, params: dict[str, Any], enabled: bool) -> Mapping[str, Any]:
     bus = _bus_name(call, params.get("EventBusName"))
-    try:
-        await call.gateway.control.run(SetRuleState(bus, params["Name"], enabled))
-    except RaybusError as error:
-        if error.code == "ResourceNotFound":
-            raise _not_found(f"Rule {params['Name']} does not exist on EventBus {bus}.") from None
-        raise
+    await _run(call, SetRuleState(bus, params["Name"], enabled), _no_rule(params["Name"], bus))
     return {}
 
 
@@ -439,56 +423,31 @@ async def put_targets(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
             wanted.append(_target_settings(call, target))
         except AwsError as error:
             failures.append(TargetFailure(target["Id"], error.code, error.message))
-    try:
-        if wanted:
-            failures.extend(await call.gateway.control.run(PutTargets(bus, params["Rule"], wanted)))
-    except RaybusError as error:
-        if error.code == "ResourceNotFound":
-            raise _not_found(f"Rule {params['Rule']} does not exist on EventBus {bus}.") from None
-        raise
+    if wanted:
+        put = PutTargets(bus, params["Rule"], wanted)
+        failures.extend(await _run(call, put, _no_rule(params["Rule"], bus)))
     return _failed(failures)
 
 
 async def remove_targets(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
     bus = _bus_name(call, params.get("EventBusName"))
-    try:
-        failures = await call.gateway.control.run(
-            RemoveTargets(bus, params["Rule"], list(params["Ids"]), bool(params.get("Force")))
-        )
-    except RaybusError as error:
-        if error.code == "ResourceNotFound":
-            raise _not_found(f"Rule {params['Rule']} does not exist on EventBus {bus}.") from None
-        raise
-    return _failed(failures)
+    remove = RemoveTargets(bus, params["Rule"], list(params["Ids"]), bool(params.get("Force")))
+    return _failed(await _run(call, remove, _no_rule(params["Rule"], bus)))
 
 
 async def list_targets_by_rule(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
     bus = _bus_name(call, params.get("EventBusName"))
-    try:
-        rule = RuleConfig.from_dict(
-            await call.gateway.control.run(DescribeRule(bus, params["Rule"]))
-        )
-    except RaybusError as error:
-        if error.code == "ResourceNotFound":
-            raise _not_found(f"Rule {params['Rule']} does not exist on EventBus {bus}.") from None
-        raise
+    found = await _run(call, DescribeRule(bus, params["Rule"]), _no_rule(params["Rule"], bus))
+    rule = RuleConfig.from_dict(found)
     targets = [_target_out(call, t.to_dict()) for t in rule.targets]
-    page, token = _page(targets, params)
-    out: dict[str, Any] = {"Targets": page}
-    if token:
-        out["NextToken"] = token
-    return out
+    return _paged(targets, params, "Targets")
 
 
 async def list_rule_names_by_target(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
     bus = _bus_name(call, params.get("EventBusName"))
     kind, name = _native_target(call, params["TargetArn"])
     names = await call.gateway.control.run(RulesByTarget(bus, kind, name))
-    page, token = _page(names, params)
-    out: dict[str, Any] = {"RuleNames": page}
-    if token:
-        out["NextToken"] = token
-    return out
+    return _paged(names, params, "RuleNames")
 
 
 # -- events ---------------------------------------------------------------------------------------
@@ -601,26 +560,10 @@ def _archive_settings(params: Mapping[str, Any]) -> dict[str, Any]:
     return settings
 
 
-async def _archive_call(call: Call, control_call: Any, name: str) -> Any:
-    try:
-        return await call.gateway.control.run(control_call)
-    except RaybusError as error:
-        if error.code == "ResourceNotFound" and error.details.get("resource") in (name, None):
-            raise _not_found(f"Archive {name} does not exist.") from None
-        if error.code == "ResourceConflict":
-            raise AwsError("ResourceAlreadyExistsException", error.message) from None
-        raise
-
-
 async def create_archive(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
     bus = _bus_name(call, params["EventSourceArn"])
     settings = {"name": params["ArchiveName"], "bus": bus, **_archive_settings(params)}
-    try:
-        archive = await call.gateway.control.run(CreateArchive(settings))
-    except RaybusError as error:
-        if error.code == "ResourceConflict":
-            raise AwsError("ResourceAlreadyExistsException", error.message) from None
-        raise
+    archive = await _run(call, CreateArchive(settings), f"Event bus {bus} does not exist.")
     await call.gateway.changed()
     return {
         "ArchiveArn": _archive_arn(call, archive["name"]),
@@ -631,7 +574,9 @@ async def create_archive(call: Call, params: dict[str, Any]) -> Mapping[str, Any
 
 async def describe_archive(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
     name = params["ArchiveName"]
-    return _archive_out(call, await _archive_call(call, DescribeArchive(name), name))
+    return _archive_out(
+        call, await _run(call, DescribeArchive(name), f"Archive {name} does not exist.")
+    )
 
 
 async def list_archives(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
@@ -639,18 +584,14 @@ async def list_archives(call: Call, params: dict[str, Any]) -> Mapping[str, Any]
     archives = await call.gateway.control.run(ListArchives(params.get("NamePrefix"), bus))
     if params.get("State"):
         archives = [a for a in archives if a["state"] == params["State"]]
-    page, token = _page(archives, params)
-    out: dict[str, Any] = {"Archives": [_archive_out(call, a, listed=True) for a in page]}
-    if token:
-        out["NextToken"] = token
-    return out
+    return _paged(archives, params, "Archives", lambda a: _archive_out(call, a, listed=True))
 
 
 async def update_archive(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
     name = params["ArchiveName"]
     changes = _archive_settings(params)
     changes.pop("kms_key_identifier", None)
-    archive = await _archive_call(call, UpdateArchive(name, changes), name)
+    archive = await _run(call, UpdateArchive(name, changes), f"Archive {name} does not exist.")
     return {
         "ArchiveArn": _archive_arn(call, name),
         "State": "ENABLED",
@@ -660,7 +601,7 @@ async def update_archive(call: Call, params: dict[str, Any]) -> Mapping[str, Any
 
 async def delete_archive(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
     name = params["ArchiveName"]
-    await _archive_call(call, DeleteArchive(name), name)
+    await _run(call, DeleteArchive(name), f"Archive {name} does not exist.")
     return {}
 
 
@@ -690,17 +631,6 @@ def _replay_out(call: Call, replay: Mapping[str, Any], *, listed: bool = False) 
     return out
 
 
-async def _replay_call(call: Call, control_call: Any, name: str) -> Any:
-    try:
-        return await call.gateway.control.run(control_call)
-    except RaybusError as error:
-        if error.code == "ResourceNotFound" and error.details.get("resource") in (name, None):
-            raise _not_found(f"Replay {name} does not exist.") from None
-        if error.code == "ResourceConflict":
-            raise AwsError("ResourceAlreadyExistsException", error.message) from None
-        raise
-
-
 async def start_replay(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
     archive = _archive_of(call, params["EventSourceArn"])
     destination = params["Destination"]
@@ -724,7 +654,9 @@ async def start_replay(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
     }
     if "Description" in params:
         settings["description"] = params["Description"]
-    replay = await _replay_call(call, StartReplay(settings), params["ReplayName"])
+    replay = await _run(
+        call, StartReplay(settings), f"Replay {params['ReplayName']} does not exist."
+    )
     await call.gateway.changed()
     return {
         "ReplayArn": call.arn("events", f"replay/{replay['name']}"),
@@ -735,7 +667,9 @@ async def start_replay(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
 
 async def describe_replay(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
     name = params["ReplayName"]
-    return _replay_out(call, await _replay_call(call, DescribeReplay(name), name))
+    return _replay_out(
+        call, await _run(call, DescribeReplay(name), f"Replay {name} does not exist.")
+    )
 
 
 async def list_replays(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
@@ -743,16 +677,12 @@ async def list_replays(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
     replays = await call.gateway.control.run(ListReplays(params.get("NamePrefix"), archive))
     if params.get("State"):
         replays = [r for r in replays if r["state"] == params["State"]]
-    page, token = _page(replays, params)
-    out: dict[str, Any] = {"Replays": [_replay_out(call, r, listed=True) for r in page]}
-    if token:
-        out["NextToken"] = token
-    return out
+    return _paged(replays, params, "Replays", lambda r: _replay_out(call, r, listed=True))
 
 
 async def cancel_replay(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
     name = params["ReplayName"]
-    await _replay_call(call, CancelReplay(name), name)
+    await _run(call, CancelReplay(name), f"Replay {name} does not exist.")
     return {"ReplayArn": call.arn("events", f"replay/{name}"), "State": "CANCELLING"}
 
 
@@ -843,29 +773,37 @@ def _connection_out(call: Call, connection: Mapping[str, Any], *, full: bool) ->
     return out
 
 
-async def _named_call(call: Call, control_call: Any, what: str, name: str) -> Any:
+async def _run(call: Call, control_call: Any, missing: str) -> Any:
+    """Run a control call; a missing resource is ``ResourceNotFoundException`` with
+    ``missing`` as its message, an existing one ``ResourceAlreadyExistsException``."""
     try:
         return await call.gateway.control.run(control_call)
     except RaybusError as error:
         if error.code == "ResourceNotFound":
-            raise _not_found(
-                f"Failed to describe the {what}(s). {what} '{name}' does not exist."
-            ) from None
+            raise _not_found(missing) from None
         if error.code == "ResourceConflict":
             raise AwsError("ResourceAlreadyExistsException", error.message) from None
         raise
 
 
+def _no_rule(rule: str, bus: str) -> str:
+    return f"Rule {rule} does not exist on EventBus {bus}."
+
+
+def _absent(what: str, name: str) -> str:
+    return f"Failed to describe the {what}(s). {what} '{name}' does not exist."
+
+
 async def create_connection(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
     settings = {"name": params["Name"], **_connection_settings(params)}
-    connection = await _named_call(call, CreateConnection(settings), "Connection", params["Name"])
+    connection = await _run(call, CreateConnection(settings), _absent("Connection", params["Name"]))
     return _connection_out(call, connection, full=False)
 
 
 async def describe_connection(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
     name = params["Name"]
     return _connection_out(
-        call, await _named_call(call, DescribeConnection(name), "Connection", name), full=True
+        call, await _run(call, DescribeConnection(name), _absent("Connection", name)), full=True
     )
 
 
@@ -873,23 +811,20 @@ async def list_connections(call: Call, params: dict[str, Any]) -> Mapping[str, A
     connections = await call.gateway.control.run(ListConnections(params.get("NamePrefix")))
     if params.get("ConnectionState"):
         connections = [c for c in connections if c["state"] == params["ConnectionState"]]
-    page, token = _page(connections, params)
-    listed = []
-    for connection in page:
-        out = _connection_out(call, connection, full=True)
-        out.pop("AuthParameters", None)
-        out.pop("Description", None)
-        listed.append(out)
-    answer: dict[str, Any] = {"Connections": listed}
-    if token:
-        answer["NextToken"] = token
-    return answer
+    return _paged(connections, params, "Connections", lambda c: _listed_connection(call, c))
+
+
+def _listed_connection(call: Call, connection: Mapping[str, Any]) -> dict[str, Any]:
+    out = _connection_out(call, connection, full=True)
+    out.pop("AuthParameters", None)
+    out.pop("Description", None)
+    return out
 
 
 async def update_connection(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
     name = params["Name"]
     changes = _connection_settings(params)
-    connection = await _named_call(call, UpdateConnection(name, changes), "Connection", name)
+    connection = await _run(call, UpdateConnection(name, changes), _absent("Connection", name))
     out = _connection_out(call, connection, full=False)
     out["LastAuthorizedTime"] = out["CreationTime"]
     return out
@@ -897,7 +832,7 @@ async def update_connection(call: Call, params: dict[str, Any]) -> Mapping[str, 
 
 async def deauthorize_connection(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
     name = params["Name"]
-    connection = await _named_call(call, DeauthorizeConnection(name), "Connection", name)
+    connection = await _run(call, DeauthorizeConnection(name), _absent("Connection", name))
     out = _connection_out(call, connection, full=False)
     out["ConnectionState"] = "DEAUTHORIZING"
     return out
@@ -905,8 +840,8 @@ async def deauthorize_connection(call: Call, params: dict[str, Any]) -> Mapping[
 
 async def delete_connection(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
     name = params["Name"]
-    connection = await _named_call(call, DescribeConnection(name), "Connection", name)
-    await _named_call(call, DeleteConnection(name), "Connection", name)
+    connection = await _run(call, DescribeConnection(name), _absent("Connection", name))
+    await _run(call, DeleteConnection(name), _absent("Connection", name))
     out = _connection_out(call, connection, full=False)
     out["ConnectionState"] = "DELETING"
     return out
@@ -951,15 +886,15 @@ def _destination_out(call: Call, destination: Mapping[str, Any], *, full: bool) 
 
 async def create_api_destination(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
     settings = {"name": params["Name"], **_destination_settings(call, params)}
-    destination = await _named_call(
-        call, CreateApiDestination(settings), "Connection", settings.get("connection", "")
+    destination = await _run(
+        call, CreateApiDestination(settings), _absent("Connection", settings.get("connection", ""))
     )
     return _destination_out(call, destination, full=False)
 
 
 async def describe_api_destination(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
     name = params["Name"]
-    destination = await _named_call(call, DescribeApiDestination(name), "ApiDestination", name)
+    destination = await _run(call, DescribeApiDestination(name), _absent("ApiDestination", name))
     out = _destination_out(call, destination, full=True)
     if destination.get("description") is not None:
         out["Description"] = destination["description"]
@@ -975,25 +910,23 @@ async def list_api_destinations(call: Call, params: dict[str, Any]) -> Mapping[s
     destinations = await call.gateway.control.run(
         ListApiDestinations(params.get("NamePrefix"), connection)
     )
-    page, token = _page(destinations, params)
-    out: dict[str, Any] = {"ApiDestinations": [_destination_out(call, d, full=True) for d in page]}
-    if token:
-        out["NextToken"] = token
-    return out
+    return _paged(
+        destinations, params, "ApiDestinations", lambda d: _destination_out(call, d, full=True)
+    )
 
 
 async def update_api_destination(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
     name = params["Name"]
     changes = _destination_settings(call, params)
-    destination = await _named_call(
-        call, UpdateApiDestination(name, changes), "ApiDestination", name
+    destination = await _run(
+        call, UpdateApiDestination(name, changes), _absent("ApiDestination", name)
     )
     return _destination_out(call, destination, full=False)
 
 
 async def delete_api_destination(call: Call, params: dict[str, Any]) -> Mapping[str, Any]:
     name = params["Name"]
-    await _named_call(call, DeleteApiDestination(name), "ApiDestination", name)
+    await _run(call, DeleteApiDestination(name), _absent("ApiDestination", name))
     return {}
 
 
@@ -1018,6 +951,20 @@ async def list_tags_for_resource(call: Call, params: dict[str, Any]) -> Mapping[
 
 
 # -- paging ---------------------------------------------------------------------------------------
+def _paged(
+    items: list[Any],
+    params: Mapping[str, Any],
+    key: str,
+    out: Callable[[Any], Any] | None = None,
+) -> dict[str, Any]:
+    """``{key: the page (each item through ``out``), "NextToken"?}``."""
+    page, token = _page(items, params)
+    answer: dict[str, Any] = {key: page if out is None else [out(item) for item in page]}
+    if token:
+        answer["NextToken"] = token
+    return answer
+
+
 def _page(items: list[Any], params: Mapping[str, Any]) -> tuple[list[Any], str | None]:
     """EventBridge's Limit/NextToken paging (the token is the next index, opaque to clients)."""
     token = params.get("NextToken")
