@@ -77,8 +77,15 @@ def check_rule(rule: RuleConfig) -> None:
         parse_schedule(rule.schedule_expression, anchor_ms=rule.created_ms)
 
 
-def check_target(catalog: Catalog, target: TargetConfig) -> None:
-    """What EventBridge checks of a target when it is put (not that its resource exists)."""
+def check_target(catalog: Catalog, target: TargetConfig, bus: str) -> None:
+    """What EventBridge checks of a target of a rule of ``bus`` when it is put (not that its
+    resource exists). A rule may not send to its own bus: the event would match it again."""
+    if target.kind == "bus" and target.name == bus:
+        raise RaybusError(
+            "ValidationException",
+            f"Target {target.id} is the rule's own event bus {bus}.",
+            parameter="name",
+        )
     compile_input(
         InputShape(
             input=target.input,
@@ -279,7 +286,7 @@ class PutRules(ControlCall[list[dict[str, Any]]]):
                     rule = existing.config.updated(changes)
                 check_rule(rule)
                 for target in rule.targets:
-                    check_target(catalog, target)
+                    check_target(catalog, target, self.bus)
                 catalog.put(_RULE, rule)
                 done.append(rule)
         await plane.push_attached(_BUS, self.bus)
@@ -403,7 +410,7 @@ class PutTargets(ControlCall[list[TargetFailure]]):
                     if not isinstance(wire, dict):
                         raise RaybusError("MalformedRequest", "A target is a map.")
                     target = TargetConfig.from_dict(wire)
-                    check_target(catalog, target)
+                    check_target(catalog, target, self.bus)
                 except RaybusError as error:
                     failures.append(TargetFailure(target_id, error.code, error.message))
                     continue

@@ -163,9 +163,14 @@ def test_a_rule_routes_matching_events_to_a_fifo_queue_a_topic_and_another_bus(
             {"Id": "bus", "Arn": arn("events", f"event-bus/{name}-next")},
             {"Id": "nowhere", "Arn": arn("kinesis", "stream/x")},
             {"Id": "fifo-without-group", "Arn": fifo_arn},
+            {"Id": "itself", "Arn": arn("events", f"event-bus/{name}")},  # would loop
         ],
     )
-    assert [f["TargetId"] for f in failed["FailedEntries"]] == ["nowhere", "fifo-without-group"]
+    assert [f["TargetId"] for f in failed["FailedEntries"]] == [
+        "nowhere",
+        "fifo-without-group",
+        "itself",
+    ]
     listed = events.list_targets_by_rule(Rule="big", EventBusName=name)["Targets"]
     assert sorted(t["Id"] for t in listed) == ["bus", "fifo", "topic"]
     assert events.list_rule_names_by_target(TargetArn=fifo_arn, EventBusName=name)["RuleNames"] == [
