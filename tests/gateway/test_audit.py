@@ -119,15 +119,16 @@ def _call(name: str) -> Any:
 
 
 def test_which_calls_are_emitted_depends_on_the_default_bus_rules() -> None:
+    """(A routing table is replaced whole when anything changes, never edited.)"""
     router = _Router()
     auditor = Auditor(router, None, data_events=frozenset({"sqs"}))  # type: ignore[arg-type]
     write, read, data = _call("CreateQueue"), _call("GetQueueUrl"), _call("SendMessage")
     assert [auditor.wanted(c) for c in (write, read, data)] == [False, False, False]
-    router.table.rules = (_rule("DISABLED"),)
+    router.table = _Table(rules=(_rule("DISABLED"),))
     assert auditor.wanted(write) is False  # no enabled rule could see it
-    router.table.rules = (_rule("ENABLED"),)
+    router.table = _Table(rules=(_rule("ENABLED"),))
     assert [auditor.wanted(c) for c in (write, read, data)] == [True, False, True]
-    router.table.rules = (_rule(ALL_MANAGEMENT),)
+    router.table = _Table(rules=(_rule(ALL_MANAGEMENT),))
     assert [auditor.wanted(c) for c in (write, read, data)] == [True, True, True]
     auditor.data_events = frozenset()
     assert auditor.wanted(data) is False

@@ -41,9 +41,19 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from raybus.core.arns import bus_arn, function_arn, queue_arn, rule_arn, topic_arn
+from raybus.core.arns import (
+    api_destination_arn,
+    archive_arn,
+    bus_arn,
+    function_arn,
+    queue_arn,
+    rule_arn,
+    topic_arn,
+)
 from raybus.core.attributes import Attribute
 from raybus.core.buses import (
+    ALL_MANAGEMENT_EVENTS,
+    API_CALL_DETAIL_TYPE,
     ARCHIVE_RULE_PREFIX,
     ARCHIVE_TARGET_ID,
     DEFAULT_BUS,
@@ -54,6 +64,7 @@ from raybus.core.buses import (
     ReplayConfig,
     RuleConfig,
     TargetConfig,
+    target_key,
 )
 from raybus.core.errors import RaybusError
 from raybus.core.routing import async_queue_name
@@ -82,8 +93,6 @@ log = logging.getLogger(__name__)
 DELIVERY_BATCH = 100
 HTTP_PARALLEL = 16
 REPLAY_BATCH = 100
-API_CALL = "AWS API Call via CloudTrail"
-ALL_MANAGEMENT_EVENTS = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
 PARALLEL_TARGETS = 64
 ERROR_PAUSE_S = 1.0
 
@@ -92,9 +101,9 @@ BusShell = PartitionShell[BusPartition]
 
 def target_arn(target: TargetConfig) -> str:
     if target.kind == "archive":
-        return _archive_arn(target.name)
+        return archive_arn(target.name)
     if target.kind == "api_destination":
-        return bus_arn(target.name).replace(":event-bus/", ":api-destination/")
+        return api_destination_arn(target.name)
     if target.kind == "queue":
         return queue_arn(target.name)
     if target.kind == "topic":
@@ -102,10 +111,6 @@ def target_arn(target: TargetConfig) -> str:
     if target.kind == "function":
         return function_arn(target.name)
     return bus_arn(target.name)
-
-
-def _archive_arn(name: str) -> str:
-    return bus_arn(name).replace(":event-bus/", ":archive/")
 
 
 def _error_code(error: object) -> str:
@@ -202,7 +207,7 @@ class BusBehaviour:
             keys = []
             arn = rule_arn(rule.bus, rule.name)
             for config in rule.targets:
-                key = f"{rule.key}/{config.id}"
+                key = target_key(rule.bus, rule.name, config.id)
                 keys.append(key)
                 targets[key] = _Target(key, rule, config, _shape(config), arn, target_arn(config))
             rule_targets[rule.name] = tuple(keys)
@@ -262,7 +267,7 @@ class BusBehaviour:
         """Put this partition's archived events of ``replay``'s window on the bus again, in
         order, recording progress after each batch (a restart continues from there)."""
         shell, engine = self.shell, self.engine
-        key = f"{replay.bus}/{ARCHIVE_RULE_PREFIX}{replay.archive}/{ARCHIVE_TARGET_ID}"
+        key = target_key(replay.bus, ARCHIVE_RULE_PREFIX + replay.archive, ARCHIVE_TARGET_ID)
         last = engine.replay_progress(replay.name)[0]
         try:
             while not shell.closed and self._replay_configs.get(replay.name) == replay:
@@ -639,7 +644,7 @@ def _with_body_parameters(body: str, parameters: dict[str, str] | None) -> str:
 def _read_only_api_call(event: dict[str, Any]) -> bool:
     detail = event.get("detail")
     return (
-        event.get("detail-type") == API_CALL
+        event.get("detail-type") == API_CALL_DETAIL_TYPE
         and isinstance(detail, dict)
         and detail.get("readOnly") is True
     )

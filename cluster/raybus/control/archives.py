@@ -24,6 +24,7 @@ from raybus.core.buses import (
     RuleConfig,
     TargetConfig,
     rule_key,
+    target_key,
 )
 from raybus.core.errors import RaybusError
 from raybus.engines.bus.ops import BusStats
@@ -62,7 +63,7 @@ def _managed_rule(archive: ArchiveConfig, created_ms: int) -> RuleConfig:
 
 
 def _archive_key(archive: ArchiveConfig) -> str:
-    return f"{rule_key(archive.bus, archive.rule_name)}/{ARCHIVE_TARGET_ID}"
+    return target_key(archive.bus, archive.rule_name, ARCHIVE_TARGET_ID)
 
 
 async def _described(plane: ControlPlane, archive: ArchiveConfig) -> dict[str, Any]:

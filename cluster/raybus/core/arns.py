@@ -26,6 +26,8 @@ __all__ = [
     "SQS_ENDPOINT",
     "Arn",
     "account_id",
+    "api_destination_arn",
+    "archive_arn",
     "bus_arn",
     "check_identity",
     "function_arn",
@@ -111,6 +113,14 @@ def function_arn(name: str, qualifier: str | None = None) -> str:
 
 def bus_arn(name: str) -> str:
     return _arn("events", f"event-bus/{name}")
+
+
+def archive_arn(name: str) -> str:
+    return _arn("events", f"archive/{name}")
+
+
+def api_destination_arn(name: str) -> str:
+    return _arn("events", f"api-destination/{name}")
 
 
 def rule_arn(bus: str, rule: str) -> str:

@@ -38,6 +38,8 @@ from raybus.core.settings import (
 )
 
 __all__ = [
+    "ALL_MANAGEMENT_EVENTS",
+    "API_CALL_DETAIL_TYPE",
     "API_DESTINATION",
     "ARCHIVE",
     "ARCHIVE_RULE_PREFIX",
@@ -66,6 +68,7 @@ __all__ = [
     "event_time",
     "rule_key",
     "split_rule_key",
+    "target_key",
 ]
 
 DEFAULT_BUS = "default"
@@ -87,8 +90,11 @@ _RULE_NAME = re.compile(r"[.\-_A-Za-z0-9]+")
 _TIME_BYTES = 14  # what a Time adds to an entry's size (EventBridge's calculation)
 
 RuleState = Literal["ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"]
+# The rule state that also sees read-only API calls, and the detail type of API-call events.
+ALL_MANAGEMENT_EVENTS = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+API_CALL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 TargetKind = Literal["queue", "topic", "function", "bus", "archive", "api_destination"]
-_RULE_STATES = ("ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
+_RULE_STATES = ("ENABLED", "DISABLED", ALL_MANAGEMENT_EVENTS)
 _TARGET_KINDS = ("queue", "topic", "function", "bus", "archive", "api_destination")
 MAX_ARCHIVE_NAME = 48
 MAX_REPLAY_NAME = 64
@@ -142,6 +148,11 @@ def validate_replay_name(name: object, parameter: str = "name") -> str:
 
 def rule_key(bus: str, rule: str) -> str:
     return f"{bus}/{rule}"
+
+
+def target_key(bus: str, rule: str, target_id: str) -> str:
+    """A target's key in its bus's partitions (and metrics): ``<bus>/<rule>/<target id>``."""
+    return f"{bus}/{rule}/{target_id}"
 
 
 def split_rule_key(key: str) -> tuple[str, str]:

@@ -35,7 +35,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from raybus.actors import Router
-from raybus.core.buses import DEFAULT_BUS, EventEntry
+from raybus.core.buses import (
+    ALL_MANAGEMENT_EVENTS,
+    API_CALL_DETAIL_TYPE,
+    DEFAULT_BUS,
+    EventEntry,
+)
 from raybus.core.clock import SystemClock
 from raybus.core.errors import RaybusError
 from raybus.engines.bus.ops import PutEvents
@@ -52,11 +57,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-API_CALL = "AWS API Call via CloudTrail"
+API_CALL = API_CALL_DETAIL_TYPE
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
 PUT_TIMEOUT_S = 2.0
 MAX_RECORD_CHARS = 16_384
-ALL_MANAGEMENT = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+ALL_MANAGEMENT = ALL_MANAGEMENT_EVENTS
 # parameter and answer members never copied into an event (compared lower-cased)
 _SECRET = frozenset(
     {
@@ -287,6 +292,7 @@ class Auditor:
         self._put = put  # (kind, bus, entries, op) -> results: the gateway's lanes.split
         self._clock = clock or SystemClock().now_ms
         self.data_events = data_events
+        self._states_cache: tuple[object, frozenset[object]] | None = None
         self.emitted = 0
         self.failed = 0
 
@@ -295,11 +301,26 @@ class Auditor:
         enabled rule (an event no rule sees is unobservable, so skipping it loses nothing)."""
         if call.data and call.service not in self.data_events:
             return False
-        route = self.router.table.route("bus", DEFAULT_BUS)
-        states = {getattr(rule, "state", None) for rule in route.attached} if route else set()
+        states = self._states()
         if call.read_only and not call.data:
             return ALL_MANAGEMENT in states
         return bool(states - {"DISABLED"})
+
+    def _states(self) -> frozenset[object]:
+        """The states of the default bus's rules, read once per routing table (a bus may hold
+        thousands of rules; every management call asks)."""
+        table = self.router.table
+        cached = self._states_cache
+        if cached is None or cached[0] is not table:
+            route = table.route("bus", DEFAULT_BUS)
+            states = (
+                frozenset(getattr(r, "state", None) for r in route.attached)
+                if route
+                else frozenset()
+            )
+            cached = (table, states)
+            self._states_cache = cached
+        return cached[1]
 
     def event(self, call: AuditCall, now_ms: int) -> EventEntry:
         table = self.router.table

@@ -33,6 +33,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from raybus.core.buses import target_key
 from raybus.core.routing import RoutingTable
 from raybus.core.topics import SubscriptionConfig
 
@@ -303,8 +304,11 @@ class ResourceCollector(Collector):
         for bus, route in table.routes("bus").items():
             for rule in route.attached:
                 for target in getattr(rule, "targets", ()):
-                    key = f"{bus}/{rule.name}/{target.id}"
-                    labels[key] = (bus, rule.name, f"{target.kind}:{target.name}")
+                    labels[target_key(bus, rule.name, target.id)] = (
+                        bus,
+                        rule.name,
+                        f"{target.kind}:{target.name}",
+                    )
         return labels
 
     def _buses(self) -> Iterator[Any]:
