@@ -110,6 +110,42 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ),
     ErrorSpec("ManagedRuleException", 400, False, "The rule is managed by a service."),
     ErrorSpec("LimitExceededException", 400, False, "A limit such as targets per rule is reached."),
+    # -- buckets (S3's codes) ---------------------------------------------------------------------
+    ErrorSpec("NoSuchBucket", 404, False, "The bucket does not exist."),
+    ErrorSpec("NoSuchKey", 404, False, "The object key does not exist."),
+    ErrorSpec("NoSuchVersion", 404, False, "The object version does not exist."),
+    ErrorSpec("NoSuchUpload", 404, False, "The multipart upload does not exist."),
+    ErrorSpec("BucketAlreadyOwnedByYou", 409, False, "The bucket exists and is yours."),
+    ErrorSpec("BucketNotEmpty", 409, False, "The bucket still holds objects or versions."),
+    ErrorSpec("InvalidBucketName", 400, False, "The bucket name breaks S3's naming rules."),
+    ErrorSpec("KeyTooLongError", 400, False, "The object key is longer than 1,024 bytes."),
+    ErrorSpec("MetadataTooLarge", 400, False, "User metadata exceeds 2 KB."),
+    ErrorSpec("EntityTooSmall", 400, False, "A multipart part is smaller than 5 MiB."),
+    ErrorSpec("EntityTooLarge", 400, False, "The object or part exceeds the maximum size."),
+    ErrorSpec("InvalidPart", 400, False, "A listed part was not uploaded or its ETag differs."),
+    ErrorSpec("InvalidPartOrder", 400, False, "The listed parts are not in ascending order."),
+    ErrorSpec("InvalidRange", 416, False, "The requested range is not satisfiable."),
+    ErrorSpec("PreconditionFailed", 412, False, "A conditional header's precondition failed."),
+    ErrorSpec("NotModified", 304, False, "The object has not been modified (conditional get)."),
+    ErrorSpec("InvalidObjectState", 403, False, "An archived object must be restored first."),
+    ErrorSpec(
+        "RestoreAlreadyInProgress", 409, False, "The object's restore is already in progress."
+    ),
+    ErrorSpec("MalformedXML", 400, False, "The XML is not well-formed or not valid."),
+    ErrorSpec("InvalidRequest", 400, False, "The request is not valid as a whole."),
+    ErrorSpec("InvalidStorageClass", 400, False, "The storage class is not valid."),
+    ErrorSpec("InvalidTag", 400, False, "A tag key or value is not valid."),
+    ErrorSpec("BadDigest", 400, False, "The body does not match its Content-MD5 or checksum."),
+    ErrorSpec("InvalidDigest", 400, False, "The Content-MD5 or checksum header is malformed."),
+    ErrorSpec("IncompleteBody", 400, False, "Fewer bytes arrived than the request announced."),
+    ErrorSpec("NoSuchTagSet", 404, False, "The object or bucket has no tag set."),
+    ErrorSpec("NoSuchLifecycleConfiguration", 404, False, "The bucket has no lifecycle rules."),
+    ErrorSpec(
+        "ReplicationConfigurationNotFoundError", 404, False, "The bucket has no replication rules."
+    ),
+    ErrorSpec(
+        "ObjectNotInActiveTierError", 403, False, "The source object is archived (copy refused)."
+    ),
 )
 
 CATALOG: dict[str, ErrorSpec] = {spec.code: spec for spec in _SPECS}

@@ -23,33 +23,60 @@ from typing import Any, ClassVar
 from raybus.core.errors import CATALOG, RaybusError
 
 __all__ = [
+    "BadDigest",
     "BatchEntryIdsNotDistinct",
     "BatchRequestTooLong",
+    "BucketAlreadyOwnedByYou",
+    "BucketNotEmpty",
     "ClockAdvanceIncomplete",
     "EmptyBatchRequest",
+    "EntityTooLarge",
+    "EntityTooSmall",
     "FunctionError",
     "GatewayConnectionError",
+    "IncompleteBody",
     "InternalError",
     "InvalidArgument",
     "InvalidAttributeName",
     "InvalidAttributeValue",
     "InvalidBatchEntryId",
+    "InvalidBucketName",
+    "InvalidDigest",
     "InvalidEventPatternException",
     "InvalidMessageContents",
+    "InvalidObjectState",
     "InvalidParameter",
     "InvalidParameterValue",
+    "InvalidPart",
+    "InvalidPartOrder",
+    "InvalidRange",
     "InvalidRedrivePolicy",
+    "InvalidRequest",
+    "InvalidStorageClass",
+    "InvalidTag",
+    "KeyTooLongError",
     "LimitExceededException",
     "MalformedDetail",
     "MalformedRequest",
+    "MalformedXML",
     "ManagedRuleException",
     "MessageNotInflight",
     "MessageTooLong",
+    "MetadataTooLarge",
     "MissingParameter",
     "MoveTaskConflict",
+    "NoSuchBucket",
+    "NoSuchKey",
+    "NoSuchLifecycleConfiguration",
+    "NoSuchTagSet",
+    "NoSuchUpload",
+    "NoSuchVersion",
     "NotAuthorizedForSourceException",
     "NotFound",
+    "NotModified",
+    "ObjectNotInActiveTierError",
     "PartitionUnavailable",
+    "PreconditionFailed",
     "PurgeQueueInProgress",
     "QueueAlreadyExists",
     "QueueDeletedRecently",
@@ -57,10 +84,12 @@ __all__ = [
     "RaybusError",
     "ReceiptHandleIsInvalid",
     "RedriveNotAllowed",
+    "ReplicationConfigurationNotFoundError",
     "RequestTimeout",
     "RequestTooLarge",
     "ResourceConflict",
     "ResourceNotFound",
+    "RestoreAlreadyInProgress",
     "StaleEpoch",
     "StorageFailure",
     "Throttled",
@@ -237,6 +266,95 @@ class ManagedRuleException(CatalogError, code="ManagedRuleException"): ...
 
 
 class LimitExceededException(CatalogError, code="LimitExceededException"): ...
+
+
+class NoSuchBucket(CatalogError, code="NoSuchBucket"): ...
+
+
+class NoSuchKey(CatalogError, code="NoSuchKey"): ...
+
+
+class NoSuchVersion(CatalogError, code="NoSuchVersion"): ...
+
+
+class NoSuchUpload(CatalogError, code="NoSuchUpload"): ...
+
+
+class BucketAlreadyOwnedByYou(CatalogError, code="BucketAlreadyOwnedByYou"): ...
+
+
+class BucketNotEmpty(CatalogError, code="BucketNotEmpty"): ...
+
+
+class InvalidBucketName(CatalogError, code="InvalidBucketName"): ...
+
+
+class KeyTooLongError(CatalogError, code="KeyTooLongError"): ...
+
+
+class MetadataTooLarge(CatalogError, code="MetadataTooLarge"): ...
+
+
+class EntityTooSmall(CatalogError, code="EntityTooSmall"): ...
+
+
+class EntityTooLarge(CatalogError, code="EntityTooLarge"): ...
+
+
+class InvalidPart(CatalogError, code="InvalidPart"): ...
+
+
+class InvalidPartOrder(CatalogError, code="InvalidPartOrder"): ...
+
+
+class InvalidRange(CatalogError, code="InvalidRange"): ...
+
+
+class PreconditionFailed(CatalogError, code="PreconditionFailed"): ...
+
+
+class NotModified(CatalogError, code="NotModified"): ...
+
+
+class InvalidObjectState(CatalogError, code="InvalidObjectState"): ...
+
+
+class RestoreAlreadyInProgress(CatalogError, code="RestoreAlreadyInProgress"): ...
+
+
+class MalformedXML(CatalogError, code="MalformedXML"): ...
+
+
+class InvalidRequest(CatalogError, code="InvalidRequest"): ...
+
+
+class InvalidStorageClass(CatalogError, code="InvalidStorageClass"): ...
+
+
+class InvalidTag(CatalogError, code="InvalidTag"): ...
+
+
+class BadDigest(CatalogError, code="BadDigest"): ...
+
+
+class InvalidDigest(CatalogError, code="InvalidDigest"): ...
+
+
+class IncompleteBody(CatalogError, code="IncompleteBody"): ...
+
+
+class NoSuchTagSet(CatalogError, code="NoSuchTagSet"): ...
+
+
+class NoSuchLifecycleConfiguration(CatalogError, code="NoSuchLifecycleConfiguration"): ...
+
+
+class ReplicationConfigurationNotFoundError(
+    CatalogError, code="ReplicationConfigurationNotFoundError"
+): ...
+
+
+class ObjectNotInActiveTierError(CatalogError, code="ObjectNotInActiveTierError"): ...
 
 
 class ClockAdvanceIncomplete(CatalogError, code="ClockAdvanceIncomplete"): ...
