@@ -20,7 +20,9 @@ from typing import Any
 
 import aiohttp
 
+from raybus.actors.objects import ObjectStore
 from raybus.actors.router import Router, send_split
+from raybus.core.buckets import ObjectVersion
 from raybus.core.buses import EventEntry, PutEventsResult
 from raybus.core.errors import RaybusError
 from raybus.core.functions import FunctionConfig
@@ -38,8 +40,9 @@ HTTP_TIMEOUT_S = 15.0
 
 
 class RouterDispatcher:
-    def __init__(self, router: Router) -> None:
+    def __init__(self, router: Router, data_dir: str = "") -> None:
         self.router = router
+        self.objects = ObjectStore(router, data_dir)
         self._session: aiohttp.ClientSession | None = None
 
     async def _split(
@@ -118,6 +121,11 @@ class RouterDispatcher:
                 return answer.status
         except aiohttp.ClientError as error:
             raise OSError(str(error)) from error
+
+    async def replicate(
+        self, bucket: str, key: str, version: ObjectVersion, source_directory: str
+    ) -> None:
+        await self.objects.replicate(bucket, key, version, source_directory)
 
     async def resource(self, kind: str, key: str) -> Any:
         """The current settings of any resource (the kind's not-found error if missing)."""

@@ -42,6 +42,7 @@ import ray
 
 from raybus.actors.collector import settle_collector
 from raybus.actors.dispatch import FunctionRuntime, RouterDispatcher
+from raybus.actors.layout import partition_directory
 from raybus.actors.pollers import Pollers
 from raybus.actors.router import Router
 from raybus.core.clock import Clock, ClockReport, ManualClock, SystemClock
@@ -60,15 +61,6 @@ log = logging.getLogger(__name__)
 
 Key = tuple[str, str, int]  # kind, resource key, partition
 WATCH_TIMEOUT_S = 10.0
-
-
-def partition_directory(
-    data_dir: str, kind_name: str, key: str, incarnation: int, partition: int
-) -> str:
-    """``<data>/<kind's plural>/<key>/<incarnation>/p<partition>``."""
-    return os.path.join(
-        data_dir, kind(kind_name).plural, key, f"{incarnation:016x}", f"p{partition:04d}"
-    )
 
 
 def _raise_fd_limit() -> None:
@@ -95,7 +87,7 @@ class PartitionHost:
         self._started: asyncio.Future[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.router = Router(self._fetch_table, local={name: self})  # own partitions: no Ray
-        self.dispatcher = RouterDispatcher(self.router)
+        self.dispatcher = RouterDispatcher(self.router, data_dir)
         self.functions = FunctionRuntime(self._controller)
         self.pollers = Pollers(self.name, self.shells, self.functions, self.dispatcher)
         self._watcher: asyncio.Task[None] | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from raybus.core.errors import RaybusError
+from raybus.partitions.bucket import BUCKETS
 from raybus.partitions.bus import BUSES
 from raybus.partitions.queue import QUEUES
 from raybus.partitions.shell import PartitionKind
@@ -17,7 +18,7 @@ from raybus.partitions.topic import TOPICS
 __all__ = ["PARTITION_KINDS", "partition_kind"]
 
 PARTITION_KINDS: dict[str, PartitionKind[Any]] = {
-    kind.name: kind for kind in (QUEUES, TOPICS, BUSES)
+    kind.name: kind for kind in (QUEUES, TOPICS, BUSES, BUCKETS)
 }
 
 

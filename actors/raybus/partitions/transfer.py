@@ -18,6 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
+from raybus.core.buckets import ObjectVersion
 from raybus.core.buses import EventEntry, PutEventsResult
 from raybus.core.errors import RaybusError
 from raybus.core.topics import PublishEntry, PublishResult
@@ -61,6 +62,14 @@ class Dispatcher(Protocol):
     ) -> int:
         """One HTTP request (an API destination's); the status, or raise on a failed
         connection or timeout."""
+        ...
+
+    async def replicate(
+        self, bucket: str, key: str, version: ObjectVersion, source_directory: str
+    ) -> None:
+        """Put a replica of an object version (its blobs in ``source_directory``) into
+        ``bucket``; raises the destination's error (``NoSuchBucket``, ``InvalidRequest`` when
+        its versioning is not enabled)."""
         ...
 
     async def resource(self, kind: str, key: str) -> Any:

@@ -28,6 +28,7 @@ __all__ = [
     "account_id",
     "api_destination_arn",
     "archive_arn",
+    "bucket_arn",
     "bus_arn",
     "check_identity",
     "function_arn",
@@ -121,6 +122,11 @@ def archive_arn(name: str) -> str:
 
 def api_destination_arn(name: str) -> str:
     return _arn("events", f"api-destination/{name}")
+
+
+def bucket_arn(name: str) -> str:
+    """S3's bucket ARN: no region, no account (``arn:aws:s3:::<name>``)."""
+    return f"arn:aws:s3:::{name}"
 
 
 def rule_arn(bus: str, rule: str) -> str:

@@ -5,11 +5,13 @@ resources refer to): queues, then topics and their subscriptions, then functions
 event-source mappings, then IAM roles (kept for AWS's tools, never enforced), then event
 buses, their rules (whose targets are queues, topics, functions, buses and archives),
 archives and replays; connections and API destinations come before the buses whose
-targets use them.
+targets use them; buckets last (their notifications reach queues, topics, functions and
+the default bus, and replicate to other buckets).
 """
 
 from __future__ import annotations
 
+from raybus.core.buckets import BUCKET
 from raybus.core.buses import API_DESTINATION, ARCHIVE, BUS, CONNECTION, REPLAY, RULE
 from raybus.core.errors import RaybusError
 from raybus.core.functions import FUNCTION
@@ -36,6 +38,7 @@ KINDS: dict[str, Kind] = {
         RULE,
         ARCHIVE,
         REPLAY,
+        BUCKET,
     )
 }
 

@@ -35,6 +35,7 @@ from aiohttp import web
 from raybus.actors import CONTROLLER_NAME, NAMESPACE, PartitionHost, Router
 from raybus.actors.collector import settle_collector
 from raybus.actors.dispatch import FunctionRuntime
+from raybus.actors.objects import ObjectStore
 from raybus.core.errors import RaybusError, replies_with_errors
 from raybus.core.routing import RoutingTable
 from raybus.gateway.audit import Auditor
@@ -109,9 +110,13 @@ class _Server:
         functions: FunctionRuntime,
         peers: Callable[[], Awaitable[Sequence[Families]]] | None = None,
         clock: Callable[[], int] | None = None,
+        data_dir: str | None = None,
     ) -> None:
         self.spec = spec
         self.router = router
+        # buckets' bodies are written into the hosts' shared data directory: only a gateway
+        # in a partition host knows it (the standalone Gateway actor serves no buckets)
+        self.objects = ObjectStore(router, data_dir) if data_dir else None
         self.clock = clock  # the host's (virtual under the test clock); None: the system's
         self.metrics = GatewayMetrics()
         self.metrics.peers = peers
@@ -142,6 +147,7 @@ class _Server:
                 data_events=frozenset(spec.data_events),
             ),
             buses=BusService(self.lanes),
+            objects=self.objects,
         )
         # keepalive_timeout closes a connection that has not sent a whole request head within
         # this long of opening or of its previous answer: slow headers and idle connections
@@ -262,7 +268,12 @@ class GatewayHost(PartitionHost):
             router = Router(_fetch_table, local={self.name: self})
             peers = self._peer_traffic if self.serve.shared else None
             server = _Server(
-                self.serve, router, self.functions, peers, clock=lambda: self.clock.now_ms()
+                self.serve,
+                router,
+                self.functions,
+                peers,
+                clock=lambda: self.clock.now_ms(),
+                data_dir=self.data_dir,
             )
             self.server = server
             try:

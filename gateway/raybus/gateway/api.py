@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from raybus.actors import Router
+from raybus.actors.objects import ObjectStore
 from raybus.core.buses import EventEntry, PutEventsResult
 from raybus.core.errors import RaybusError
 from raybus.core.topics import PublishEntry, PublishResult
@@ -81,6 +82,7 @@ class Context:
     functions: FunctionInvoker | None = None
     audit: Auditor | None = None  # API-call events (raybus.gateway.audit)
     buses: BusPublisher | None = None
+    objects: ObjectStore | None = None  # buckets' data plane (raybus.actors.objects)
 
     @property
     def router(self) -> Router:

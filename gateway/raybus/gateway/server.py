@@ -23,6 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
+from raybus.actors.objects import ObjectStore
 from raybus.core.errors import RaybusError
 from raybus.gateway.api import BusPublisher, Context, FunctionInvoker, TopicPublisher, clean
 from raybus.gateway.audit import AuditCall, Auditor, native_call
@@ -221,6 +222,7 @@ def build_app(
     aws_credentials: Mapping[str, str] | None = None,
     audit: Auditor | None = None,
     buses: BusPublisher | None = None,
+    objects: ObjectStore | None = None,
 ) -> web.Application:
     """The application over the queue data plane ``service`` and the controller ``admin``
     (its actor handle, or a :class:`~raybus.gateway.control.Control`). ``topics`` and
@@ -232,7 +234,7 @@ def build_app(
     (:mod:`raybus.gateway.aws`); the account and region come from the routing table."""
     limits = limits or Limits()
     control = admin if isinstance(admin, Control) else Control(admin)
-    context = Context(control, service, metrics, limits, topics, functions, audit, buses)
+    context = Context(control, service, metrics, limits, topics, functions, audit, buses, objects)
     metrics.long_polls.set_function(lambda: service.parked)
     middleware = _Middleware(metrics, token, limits)
     middleware.audit = audit

@@ -56,6 +56,12 @@ class Call:
     path: str  # the request's path (SQS's query clients post to the queue URL)
     caller: str  # the access key id that signed it, or "anonymous"
     operation: str
+    source_ip: str = ""
+    request_id: str = ""
+    # a streaming operation's body (S3's PutObject, UploadPart): an async iterator of its
+    # decoded bytes, checked as it streams, with ``md5_hex``, ``size`` and ``checksums`` once
+    # read (raybus.gateway.aws.payload); None for every other operation
+    payload: Any = None
 
     def arn(self, service: str, resource: str) -> str:
         return self.settings.arn(service, resource)
@@ -110,6 +116,9 @@ class AwsService:
     # post to the queue URL instead of naming it): (params, members of the operation's
     # input, path, base URL) -> None
     from_path: Callable[[dict[str, Any], Collection[str], str, str], None] | None = None
+    # operations whose body the front streams to the operation (``Call.payload``) instead of
+    # reading it whole
+    streaming: frozenset[str] = frozenset()
 
 
 def arn_resource(arn: object, service: str, settings: AwsSettings, what: str) -> str:
