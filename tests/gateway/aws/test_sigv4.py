@@ -22,18 +22,25 @@ from botocore.credentials import Credentials as BotoCredentials
 from multidict import CIMultiDict
 
 from raybus.gateway.aws.sigv4 import (
+    EMPTY_SHA256,
     JSON,
     LAMBDA,
     QUERY,
     S3,
+    STREAMING_PAYLOAD,
+    STREAMING_PAYLOAD_TRAILER,
+    STREAMING_UNSIGNED_PAYLOAD_TRAILER,
+    UNSIGNED_PAYLOAD,
     Credentials,
     ErrorFamily,
     Policy,
     SignatureError,
     SigV4,
+    StreamSigner,
     family_for,
     parse_authorization,
     scope_service,
+    signing_key,
     verify,
 )
 
@@ -864,3 +871,180 @@ def test_the_request_time_is_checked_before_the_access_key() -> None:
             request, now=signed_at(parsed(request)) + 3600
         )
     assert caught.value.message.startswith("Signature expired:")
+
+
+# -- S3's payload modes: what x-amz-content-sha256 says is what is signed ------------------------
+
+
+class StreamingS3Auth(S3SigV4Auth):  # type: ignore[misc]
+    """botocore's S3 signer, with ``x-amz-content-sha256`` set to a given payload literal."""
+
+    def __init__(self, credentials: BotoCredentials, payload_hash: str) -> None:
+        super().__init__(credentials, "s3", "us-east-1")
+        self._payload_hash = payload_hash
+
+    def payload(self, request: AWSRequest) -> str:
+        return self._payload_hash
+
+
+def s3_signed(
+    payload_hash: str, body: bytes = b"", headers: Sequence[tuple[str, str]] = ()
+) -> Wire:
+    request = AWSRequest(method="PUT", url=ENDPOINT + "/bucket/key", data=body)
+    for name, value in headers:
+        request.headers[name] = value
+    StreamingS3Auth(BotoCredentials(ACCESS_KEY, SECRET_KEY), payload_hash).add_auth(request)
+    return wire(request)
+
+
+BODY_HASH = hashlib.sha256(b"the body").hexdigest()
+S3_PAYLOAD_MODES = [
+    BODY_HASH,
+    UNSIGNED_PAYLOAD,
+    STREAMING_PAYLOAD,
+    STREAMING_PAYLOAD_TRAILER,
+    STREAMING_UNSIGNED_PAYLOAD_TRAILER,
+]
+
+
+@pytest.mark.parametrize("payload_hash", S3_PAYLOAD_MODES)
+def test_an_s3_request_signs_its_payload_mode_as_written(payload_hash: str) -> None:
+    streaming = (("Content-Encoding", "aws-chunked"), ("X-Amz-Decoded-Content-Length", "8"))
+    request = s3_signed(payload_hash, headers=streaming)
+    assert request.header("x-amz-content-sha256") == payload_hash
+    sig = parsed(request)
+    verify(request, sig, SECRET_KEY, now=signed_at(sig), s3=True, check_payload=False)
+    for other in S3_PAYLOAD_MODES:
+        if other != payload_hash:
+            changed = request.with_header("x-amz-content-sha256", other)
+            assert refusal(changed, s3=True).code == "SignatureDoesNotMatch"
+
+
+def test_a_body_hash_is_checked_only_when_the_body_is_there() -> None:
+    request = s3_signed(BODY_HASH)
+    sig = parsed(request)
+    verify(request, sig, SECRET_KEY, now=signed_at(sig), s3=True, check_payload=False)
+    error = refusal(request, s3=True)  # the body streams: not read yet, so b"" here
+    assert (error.code, error.status) == ("XAmzContentSHA256Mismatch", 400)
+    check(replace(request, body=b"the body"), s3=True)
+    accepted = Credentials({ACCESS_KEY: SECRET_KEY}).authenticate(
+        request, now=signed_at(sig), s3=True, check_payload=False
+    )
+    assert accepted == sig
+
+
+def test_a_header_signed_s3_request_must_declare_its_payload_hash() -> None:
+    request = signed("s3", "PUT", "/bucket/key", body=b"data")  # SigV4Auth: no such header
+    assert "x-amz-content-sha256" not in request.headers
+    error = refusal(request, s3=True)
+    assert (error.code, error.status, error.message) == (
+        "InvalidRequest",
+        400,
+        "Missing required header for this request: x-amz-content-sha256",
+    )
+
+
+def test_a_presigned_s3_put_verifies_with_an_unsigned_payload() -> None:
+    request = signed("s3", "PUT", "/bucket/a%20key", presign=300, s3=True)
+    assert "x-amz-content-sha256" not in request.headers
+    check(request, s3=True)
+    check(replace(request, body=b"data"), s3=True)
+    check(replace(request, body=b"any other body"), s3=True)
+    assert refusal(request.with_query("X-Amz-Expires", "301"), s3=True).code == (
+        "SignatureDoesNotMatch"
+    )
+
+
+# -- the worked examples of "Signature Calculations for the Authorization Header: Transferring
+# -- Payload in Multiple Chunks" and "... for Trailing Headers" (published signatures) ----------
+
+DOC_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+DOC_NOW = datetime(2013, 5, 24, tzinfo=timezone.utc).timestamp()
+DOC_HEADERS = (
+    ("Host", "s3.amazonaws.com"),
+    ("x-amz-date", "20130524T000000Z"),
+    ("x-amz-storage-class", "REDUCED_REDUNDANCY"),
+    ("Content-Encoding", "aws-chunked"),
+    ("x-amz-decoded-content-length", "66560"),
+)
+DOC_SEEDS = {
+    "chunked": (
+        (("x-amz-content-sha256", STREAMING_PAYLOAD), ("Content-Length", "66824")),
+        "content-encoding;content-length;host;x-amz-content-sha256;x-amz-date;"
+        "x-amz-decoded-content-length;x-amz-storage-class",
+        "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9",
+    ),
+    "chunked with a trailer": (
+        (
+            ("x-amz-content-sha256", STREAMING_PAYLOAD_TRAILER),
+            ("x-amz-trailer", "x-amz-checksum-crc32c"),
+        ),
+        "content-encoding;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;"
+        "x-amz-storage-class;x-amz-trailer",
+        "106e2a8a18243abcf37539882f36619c00e2dfc72633413f02d3b74544bfeb8e",
+    ),
+}
+
+
+def doc_request(name: str) -> Wire:
+    extra, signed_headers, seed = DOC_SEEDS[name]
+    headers: CIMultiDict[str] = CIMultiDict([*DOC_HEADERS, *extra])
+    headers["Authorization"] = (
+        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,"
+        f"SignedHeaders={signed_headers},Signature={seed}"
+    )
+    return Wire("PUT", "/examplebucket/chunkObject.txt", (), headers, b"")
+
+
+@pytest.mark.parametrize("name", DOC_SEEDS)
+def test_the_documented_seed_signatures_verify(name: str) -> None:
+    request = doc_request(name)
+    sig = parsed(request)
+    assert sig.signature == DOC_SEEDS[name][2]
+    verify(request, sig, DOC_SECRET, now=DOC_NOW, s3=True, check_payload=False)
+    changed = request.with_header("x-amz-decoded-content-length", "66561")
+    with pytest.raises(SignatureError) as caught:
+        verify(changed, sig, DOC_SECRET, now=DOC_NOW, s3=True, check_payload=False)
+    assert caught.value.code == "SignatureDoesNotMatch"
+
+
+def test_the_stream_signer_builds_the_documented_string_to_sign_and_signature() -> None:
+    sig = parsed(doc_request("chunked"))
+    signer = StreamSigner.of(sig, DOC_SECRET)
+    assert signer.key == signing_key(DOC_SECRET, sig)
+    assert (signer.seed, signer.amz_date, signer.scope) == (
+        DOC_SEEDS["chunked"][2],
+        "20130524T000000Z",
+        "20130524/us-east-1/s3/aws4_request",
+    )
+    first = hashlib.sha256(b"a" * 65536).hexdigest()
+    assert first == "bf718b6f653bebc184e1479f1935b8da974d701b893afcf49e701f3e2f9f9c5a"
+    assert signer.chunk_string_to_sign(signer.seed, first) == "\n".join(
+        (
+            "AWS4-HMAC-SHA256-PAYLOAD",
+            "20130524T000000Z",
+            "20130524/us-east-1/s3/aws4_request",
+            "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9",
+            EMPTY_SHA256,
+            first,
+        )
+    )
+    assert signer.chunk(signer.seed, first) == (
+        "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648"
+    )
+    final = "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497"
+    assert signer.chunk(final, EMPTY_SHA256) == (
+        "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9"
+    )
+
+
+def test_the_stream_signer_signs_the_documented_trailer() -> None:
+    signer = StreamSigner.of(parsed(doc_request("chunked with a trailer")), DOC_SECRET)
+    final = "2ca2aba2005185cf7159c6277faf83795951dd77a3a99e6e65d5c9f85863f992"
+    trailer = hashlib.sha256(b"x-amz-checksum-crc32c:sOO8/Q==\n").hexdigest()
+    assert signer.trailer_string_to_sign(final, trailer).startswith(
+        "AWS4-HMAC-SHA256-TRAILER\n20130524T000000Z\n20130524/us-east-1/s3/aws4_request\n"
+    )
+    assert signer.trailer(final, trailer) == (
+        "d81f82fc3505edab99d459891051a732e8730629a2e4a59689829ca17fe2e435"
+    )

@@ -8,6 +8,14 @@ for an unsigned request) and refuses a malformed one; :func:`verify` recomputes 
 canonical request, string to sign, derived key — and compares it in constant time;
 :class:`Credentials` holds the access keys and the policy (accept any signature, or verify).
 
+S3 may stream a body that is signed chunk by chunk (``aws-chunked``): the request's signature is
+then the *seed* of a chain, each chunk's signature covering the previous one and the chunk's
+SHA-256, and a trailer (a checksum sent after the body) has its own. :class:`StreamSigner`
+computes that chain from a verified :class:`SigV4` and the secret key (:func:`signing_key`);
+reading such a body is :mod:`.payload`'s. The payload hashes a request may sign are the
+``*_PAYLOAD*`` constants; :func:`verify` with ``check_payload=False`` leaves a body that has not
+been read yet to the caller.
+
 Every refusal is a :class:`SignatureError` carrying the code, message and HTTP status AWS uses.
 Those differ by service family — ``SignatureDoesNotMatch`` (403) for the query services and SQS,
 ``InvalidSignatureException`` (400) for the JSON services, the same at 403 for Lambda, S3's own
@@ -35,6 +43,8 @@ from urllib.parse import quote
 
 __all__ = [
     "ALGORITHM",
+    "CHUNK_ALGORITHM",
+    "EMPTY_SHA256",
     "JSON",
     "LAMBDA",
     "MAX_PRESIGN_EXPIRES_S",
@@ -43,7 +53,11 @@ __all__ = [
     "QUERY",
     "S3",
     "SERVICE_FAMILIES",
+    "STREAMING_PAYLOAD",
+    "STREAMING_PAYLOAD_TRAILER",
+    "STREAMING_UNSIGNED_PAYLOAD_TRAILER",
     "TERMINATOR",
+    "TRAILER_ALGORITHM",
     "UNSIGNED_PAYLOAD",
     "Credentials",
     "ErrorFamily",
@@ -52,12 +66,14 @@ __all__ = [
     "RequestLike",
     "SigV4",
     "SignatureError",
+    "StreamSigner",
     "canonical_request",
     "check_scope",
     "check_time",
     "family_for",
     "parse_authorization",
     "scope_service",
+    "signing_key",
     "string_to_sign",
     "verify",
 ]
@@ -65,6 +81,15 @@ __all__ = [
 ALGORITHM = "AWS4-HMAC-SHA256"
 TERMINATOR = "aws4_request"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+STREAMING_PAYLOAD = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+"""An ``aws-chunked`` body whose chunks are signed, chained from the request's signature."""
+STREAMING_PAYLOAD_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+"""Signed chunks, then a trailer (a checksum) with its own signature."""
+STREAMING_UNSIGNED_PAYLOAD_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+"""Unsigned ``aws-chunked`` chunks and a checksum trailer (what the SDKs send over HTTPS)."""
+CHUNK_ALGORITHM = "AWS4-HMAC-SHA256-PAYLOAD"
+TRAILER_ALGORITHM = "AWS4-HMAC-SHA256-TRAILER"
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 MAX_SKEW_S = 15 * 60
 """How far a request's time may be from ``now``, either way (AWS: 15 minutes)."""
 MAX_PRESIGN_EXPIRES_S = 7 * 24 * 3600
@@ -687,6 +712,55 @@ def _signing_key(secret_key: str, date: str, region: str, service: str) -> bytes
     return key
 
 
+def signing_key(secret_key: str, sig: SigV4) -> bytes:
+    """The key derived for ``sig``'s credential scope (date, region, service) from the secret."""
+    return _signing_key(secret_key, sig.date, sig.region, sig.service)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSigner:
+    """The chain of signatures of a body sent in signed chunks (S3's ``aws-chunked``).
+
+    ``seed`` is the request's own signature (already verified), ``key`` the derived signing key,
+    ``amz_date`` and ``scope`` the request's time and credential scope. A chunk's signature is
+    the HMAC of ``AWS4-HMAC-SHA256-PAYLOAD``, the time, the scope, the previous signature (the
+    seed for the first chunk), the SHA-256 of the empty string and the chunk's SHA-256; the
+    final chunk is empty. A trailer's is the HMAC of ``AWS4-HMAC-SHA256-TRAILER``, the time, the
+    scope, the final chunk's signature and the SHA-256 of the trailing headers, each written
+    ``name:value\n``. Signatures are lower-case hex, as AWS's documentation publishes them.
+    """
+
+    key: bytes
+    amz_date: str
+    scope: str
+    seed: str
+
+    @classmethod
+    def of(cls, sig: SigV4, secret_key: str) -> StreamSigner:
+        """The chain seeded by ``sig``, a request signature verified with ``secret_key``."""
+        return cls(signing_key(secret_key, sig), sig.amz_date, sig.scope, sig.signature.lower())
+
+    def chunk_string_to_sign(self, previous: str, chunk_sha256: str) -> str:
+        return "\n".join(
+            (CHUNK_ALGORITHM, self.amz_date, self.scope, previous, EMPTY_SHA256, chunk_sha256)
+        )
+
+    def chunk(self, previous: str, chunk_sha256: str) -> str:
+        """The signature of a chunk whose data hashes to ``chunk_sha256`` (hex), after
+        ``previous``."""
+        to_sign = self.chunk_string_to_sign(previous, chunk_sha256)
+        return hmac.new(self.key, to_sign.encode("ascii"), hashlib.sha256).hexdigest()
+
+    def trailer_string_to_sign(self, previous: str, trailer_sha256: str) -> str:
+        return "\n".join((TRAILER_ALGORITHM, self.amz_date, self.scope, previous, trailer_sha256))
+
+    def trailer(self, previous: str, trailer_sha256: str) -> str:
+        """The signature of trailing headers whose canonical form hashes to ``trailer_sha256``,
+        after the final chunk's signature ``previous``."""
+        to_sign = self.trailer_string_to_sign(previous, trailer_sha256)
+        return hmac.new(self.key, to_sign.encode("ascii"), hashlib.sha256).hexdigest()
+
+
 def _timestamp(amz_date: str) -> datetime:
     """``20261202T120000Z`` (already matched by ``_ISO_BASIC_RE``) as an aware datetime;
     ``ValueError`` for a date that does not exist. Read by hand: ``strptime`` costs ~15 µs."""
@@ -755,17 +829,25 @@ def verify(
     now: float,
     family: ErrorFamily | None = None,
     s3: bool = False,
+    check_payload: bool = True,
 ) -> None:
     """Check ``sig`` against ``request`` as AWS does; raise the family's error if it fails.
 
     The request time (and a presigned request's expiry), the credential scope, then the
     signature itself, recomputed from the request and ``secret_key`` and compared in constant
     time; last, a declared ``x-amz-content-sha256`` against the body. ``s3`` switches to S3's
-    rules: the path signed as sent, and ``UNSIGNED-PAYLOAD`` for a presigned request.
+    rules: the path signed as sent, ``x-amz-content-sha256`` required on a request signed in
+    its header (its value, a hash or one of the ``*_PAYLOAD*`` literals, is what is signed), and
+    ``UNSIGNED-PAYLOAD`` for a presigned request. ``check_payload=False`` leaves the body to
+    the caller (a body that streams is checked as it is read: :class:`.payload.Payload`).
     """
     family = family or family_for(sig.service)
     check_time(sig, now=now, family=family)
     check_scope(sig, family=family)
+    if s3 and not sig.presigned and request.headers.get("x-amz-content-sha256") is None:
+        raise SignatureError(
+            "InvalidRequest", "Missing required header for this request: x-amz-content-sha256", 400
+        )
     canonical = canonical_request(request, sig, s3=s3)
     to_sign = string_to_sign(sig, canonical)
     key = _signing_key(secret_key, sig.date, sig.region, sig.service)
@@ -776,7 +858,8 @@ def verify(
         )
     declared = request.headers.get("x-amz-content-sha256")
     if (
-        declared is not None
+        check_payload
+        and declared is not None
         and _SHA256_HEX_RE.fullmatch(declared)
         and declared.lower() != hashlib.sha256(request.body).hexdigest()
     ):
@@ -820,9 +903,11 @@ class Credentials:
         now: float,
         family: ErrorFamily | None = None,
         s3: bool = False,
+        check_payload: bool = True,
     ) -> SigV4 | None:
         """The request's signature (``None`` if unsigned and the policy allows it), checked
-        as the policy says; raises the family's error otherwise."""
+        as the policy says; raises the family's error otherwise. ``check_payload`` is
+        :func:`verify`'s."""
         sig = parse_authorization(request, family=family)
         if self.effective_policy is Policy.ACCEPT_ANY:
             return sig
@@ -834,5 +919,5 @@ class Credentials:
         secret = self.secret(sig.access_key)
         if secret is None:
             raise family.unknown_key.error()
-        verify(request, sig, secret, now=now, family=family, s3=s3)
+        verify(request, sig, secret, now=now, family=family, s3=s3, check_payload=check_payload)
         return sig
