@@ -1,5 +1,5 @@
 """The operations the round-trip specifications run over: every operation of the SQS (json),
-legacy SQS (query), SNS, STS and Lambda models, and a fixed sample of IAM's."""
+legacy SQS (query), SNS, STS, Lambda and S3 (rest-xml) models, and a fixed sample of IAM's."""
 
 from __future__ import annotations
 
@@ -16,12 +16,13 @@ SERVICES: tuple[tuple[str, str | None], ...] = (
     ("sts", None),
     ("lambda", None),
     ("iam", None),
+    ("s3", None),
 )
 IAM_SAMPLE_EVERY = 6  # 181 operations -> 31
 
 
 def operations() -> list[Any]:
-    cases = []
+    cases: list[Any] = []
     for service, protocol in SERVICES:
         codec = codec_for(service, protocol=protocol)
         names = sorted(codec.service.operation_names)

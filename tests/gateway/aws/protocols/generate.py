@@ -4,7 +4,9 @@ metacharacters, nested lists and maps.
 
 Where a value goes decides what it may hold: a header carries ASCII without edge spaces and
 timestamps in whole seconds (RFC 822); an XML answer carries only code points XML 1.0 allows;
-a header-prefix map's keys are header-name tokens.
+a header-prefix map's keys are header-name tokens. With ``xml=True`` (params botocore writes as
+an XML request body) body text holds no carriage return: botocore writes it raw, and XML's
+line-end normalisation makes it a line feed for every reader, S3 included.
 """
 
 from __future__ import annotations
@@ -76,6 +78,9 @@ class Generator:
             payload = shape.serialization.get("payload")
             if payload and members[payload].type_name in ("blob", "string") and payload in out:
                 out[payload] = PAYLOAD_BLOB if members[payload].type_name == "blob" else "ok é"
+                for name, member in members.items():  # a body's length is its length
+                    if member.serialization.get("name", "").lower() == "content-length":
+                        out[name] = len(PAYLOAD_BLOB)
         return out
 
     def value(self, shape: Any, *, depth: int, where: str) -> Any:
@@ -121,6 +126,8 @@ class Generator:
                 return self.rng.choice(meta["enum"])
             if shape.serialization.get("jsonvalue"):
                 return {"a": [1, "b"]}
+            if shape.serialization.get("hostLabel"):  # a label of the host name
+                return self.rng.choice(("alpha", "beta-2", "delta"))
             return self.text(meta.get("min", 0), meta.get("max"), where)
         if kind in ("integer", "long"):
             low = meta.get("min", 0)
@@ -140,7 +147,8 @@ class Generator:
             when = BASE_TIME + timedelta(
                 days=self.rng.randint(0, 900), milliseconds=self.rng.randint(0, 999)
             )
-            return when.replace(microsecond=0) if where in ("header", "headers") else when
+            whole = shape.serialization.get("timestampFormat") == "rfc822"
+            return when.replace(microsecond=0) if whole or where in ("header", "headers") else when
         raise AssertionError(f"no generator for {kind}")
 
     def text(self, low: int, high: int | None, where: str) -> str:
@@ -151,6 +159,8 @@ class Generator:
         else:
             pool = TEXTS
         text = self.rng.choice(pool)
+        if self.xml and where == "body":
+            text = text.replace("\r", "")
         if where in ("header", "headers", "uri"):
             text = text.strip().replace(" ", "_")
         low = max(low, 1)

@@ -4,6 +4,7 @@ replaced)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import shutil
 from collections.abc import Callable, Iterator, Mapping
@@ -61,10 +62,25 @@ def serialize_request(operation: Any, params: Mapping[str, Any]) -> WireRequest:
     return wire(create_request_object(request).prepare())
 
 
+def body_of(response: WireResponse) -> bytes:
+    """The bytes the server would send: ``body``, or all of ``stream`` (an async or plain
+    iterable of bytes) when there is one."""
+    stream = response.stream
+    if stream is None:
+        return response.body
+    if hasattr(stream, "__aiter__"):
+
+        async def collect() -> bytes:
+            return b"".join([bytes(chunk) async for chunk in stream])
+
+        return asyncio.run(collect())
+    return b"".join(bytes(chunk) for chunk in stream)
+
+
 def parse_response(operation: Any, response: WireResponse, shape: Any = None) -> dict[str, Any]:
     """What botocore makes of ``response`` for ``operation`` (its output shape by default)."""
     protocol = operation.service_model.metadata["protocol"]
-    http = AWSResponse(ENDPOINT, response.status, response.headers, RawBody(response.body))
+    http = AWSResponse(ENDPOINT, response.status, response.headers, RawBody(body_of(response)))
     response_dict = convert_to_response_dict(http, operation)
     target = operation.output_shape if shape is None else shape
     parsed: dict[str, Any] = create_parser(protocol).parse(response_dict, target)
@@ -74,10 +90,18 @@ def parse_response(operation: Any, response: WireResponse, shape: Any = None) ->
 Answer = Callable[[Any, dict[str, Any]], Mapping[str, Any]]
 
 
-def client(service: str, codec: Codec, answer: Answer, *, models: Path | None = None) -> Any:
+def client(
+    service: str,
+    codec: Codec,
+    answer: Answer,
+    *,
+    models: Path | None = None,
+    config: Config | None = None,
+) -> Any:
     """A real botocore client whose requests the codec reads and answers (``answer`` plays
     the service: it returns the output or raises AwsError). ``models``: a directory of
-    service models searched before botocore's own."""
+    service models searched before botocore's own; ``config`` is merged into the client's
+    (S3: ``Config(s3={"addressing_style": "path"})``, the form the front hands its codec)."""
     session = botocore.session.get_session()
     if models is not None:
         session.get_component("data_loader").search_paths.insert(0, str(models))
@@ -87,7 +111,7 @@ def client(service: str, codec: Codec, answer: Answer, *, models: Path | None = 
         endpoint_url=ENDPOINT,
         aws_access_key_id="AKIDEXAMPLE",
         aws_secret_access_key="secret",
-        config=Config(retries={"total_max_attempts": 1}),
+        config=Config(retries={"total_max_attempts": 1}).merge(config or Config()),
     )
 
     def before_send(request: Any, **_: Any) -> AWSResponse:
@@ -97,8 +121,12 @@ def client(service: str, codec: Codec, answer: Answer, *, models: Path | None = 
             params = codec.parse(operation, incoming)
             response = codec.serialize(operation, answer(operation, params), REQUEST_ID)
         except AwsError as error:
-            response = codec.error(error, REQUEST_ID)
-        return AWSResponse(request.url, response.status, response.headers, RawBody(response.body))
+            if incoming.method == "HEAD":  # the rest codecs write no body then
+                response = codec.error(error, REQUEST_ID, head=True)  # type: ignore[call-arg]
+            else:
+                response = codec.error(error, REQUEST_ID)
+        status, headers = response.status, response.headers
+        return AWSResponse(request.url, status, headers, RawBody(body_of(response)))
 
     made.meta.events.register("before-send", before_send)
     return made

@@ -154,6 +154,39 @@ CASES: list[tuple[str, str | None, str, AwsError, dict[str, Any], int]] = [
         {"Code": "ServiceException", "Message": "Lambda failed"},
         500,
     ),
+    (
+        "s3",
+        None,
+        "GetObject",
+        modeled_error("s3", "NoSuchKey", "The specified key does not exist.", Key="a/b"),
+        {"Code": "NoSuchKey", "Message": "The specified key does not exist.", "Key": "a/b"},
+        404,
+    ),
+    (
+        "s3",
+        None,
+        "ListObjects",
+        AwsError(
+            "NoSuchBucket",
+            "The specified bucket does not exist",
+            status=404,
+            fields={"BucketName": "b"},
+        ),
+        {
+            "Code": "NoSuchBucket",
+            "Message": "The specified bucket does not exist",
+            "BucketName": "b",
+        },
+        404,
+    ),
+    (
+        "s3",
+        None,
+        "PutObject",
+        AwsError("InternalError", "We encountered an internal error. <&>", status=500),
+        {"Code": "InternalError", "Message": "We encountered an internal error. <&>"},
+        500,
+    ),
 ]
 
 
@@ -250,6 +283,14 @@ def test_a_client_raises_snss_modeled_exception_from_its_query_code() -> None:
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
 
 
+def test_a_head_request_gets_no_error_body_from_the_rest_codecs() -> None:
+    error = AwsError("NotFound", "Not Found", status=404)
+    for service in ("lambda", "s3"):
+        codec: Any = codec_for(service)
+        response = codec.error(error, REQUEST_ID, head=True)
+        assert (response.status, response.body) == (404, b"")
+
+
 def test_a_client_raises_lambdas_modeled_exception_with_its_fields_and_headers() -> None:
     error = modeled_error(
         "lambda",
@@ -282,7 +323,7 @@ def test_an_unmodeled_code_reaches_the_client_as_a_client_error_with_that_code()
 
 def test_extra_headers_of_an_error_are_sent() -> None:
     error = AwsError("RequestThrottled", "slow down", headers={"Retry-After": "1"})
-    for service in ("sqs", "sns", "lambda"):
+    for service in ("sqs", "sns", "lambda", "s3"):
         assert codec_for(service).error(error, REQUEST_ID).headers["Retry-After"] == "1"
 
 
@@ -302,6 +343,7 @@ def test_an_error_survives_pickling_as_it_crosses_ray() -> None:
 
 def test_error_never_raises_even_on_text_xml_and_json_cannot_carry() -> None:
     error = AwsError("InvalidParameterValue", "bad \ud800 and \x00 text")
-    for service, protocol in (("sqs", None), ("sqs", "query"), ("sns", None), ("lambda", None)):
+    services = (("sqs", None), ("sqs", "query"), ("sns", None), ("lambda", None), ("s3", None))
+    for service, protocol in services:
         response = codec_for(service, protocol=protocol).error(error, REQUEST_ID)
         assert response.status == 400

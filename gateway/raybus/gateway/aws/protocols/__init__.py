@@ -1,8 +1,9 @@
 """Model-driven AWS wire codecs: botocore's service models decide how a request is read and an
-answer written, for the json (SQS), query (SNS, STS, IAM, legacy SQS) and rest-json (Lambda)
-protocols. Pure code: no HTTP server, no semantics.
+answer written, for the json (SQS), query (SNS, STS, IAM, legacy SQS), rest-json (Lambda) and
+rest-xml (S3) protocols. Pure code: no HTTP server, no semantics.
 
-- :class:`WireRequest` / :class:`WireResponse` — what the HTTP server hands over and writes out;
+- :class:`WireRequest` / :class:`WireResponse` — what the HTTP server hands over and writes out
+  (a streaming answer's body in ``WireResponse.stream``);
 - :func:`codec_for` — the cached :class:`Codec` of a service (and protocol): ``operation``,
   ``parse``, ``serialize``, ``error``;
 - :class:`AwsError` — an error in AWS's terms, written by whichever codec answers;

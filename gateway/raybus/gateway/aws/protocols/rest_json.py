@@ -2,24 +2,20 @@
 RestJSONParser: Lambda.
 
 An operation is found by method and ``requestUri`` template (:mod:`.routes`). Input members sit
-where the model places them: URI labels (percent-decoded), the query string (lists as repeated
-keys, a map takes the keys nobody else claims), headers (lists comma-separated, ``jsonvalue``
-as base64 JSON, a ``headers`` map by prefix), the payload member (a blob or string is the raw
-body, a structure is a JSON body), the rest in a JSON body. Outputs go back the same way; the
-status comes from a ``statusCode`` member, else ``http.responseCode`` (200).
+where the model places them: URI labels, the query string and headers as :mod:`.rest` reads
+them (shared with rest-xml), the payload member (a blob or string is the raw body, a structure
+is a JSON body), the rest in a JSON body. Outputs go back the same way; the status comes from a
+``statusCode`` member, else ``http.responseCode`` (200).
 
 Errors: ``x-amzn-ErrorType: <Code>`` and ``{"Type": "User"|"Service", "message": ...}`` (or
-``Message`` when the error shape spells it so), plus the error shape's other members.
+``Message`` when the error shape spells it so), plus the error shape's other members; no body
+when the request was a HEAD (``error(..., head=True)``).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import unquote
 
 from raybus.gateway.aws.protocols.errors import (
     AwsError,
@@ -28,46 +24,16 @@ from raybus.gateway.aws.protocols.errors import (
     unknown_operation,
 )
 from raybus.gateway.aws.protocols.json10 import dump_json
-from raybus.gateway.aws.protocols.jsonshape import from_json, load_json, scalar_out, to_json
+from raybus.gateway.aws.protocols.jsonshape import from_json, load_json, to_json
 from raybus.gateway.aws.protocols.models import error_shape
+from raybus.gateway.aws.protocols.rest import place_located, read_located, split_header_list
 from raybus.gateway.aws.protocols.routes import Router
-from raybus.gateway.aws.protocols.values import BadValue, bad_text, scalar_from_text
+from raybus.gateway.aws.protocols.values import BadValue
 from raybus.gateway.aws.protocols.wire import WireRequest, WireResponse
 
 __all__ = ["RestJsonCodec", "split_header_list"]
 
 _BODYLESS = (204, 304)
-
-
-def split_header_list(text: str) -> list[str]:
-    """A comma-separated header list; items in double quotes may hold commas and ``\\"``."""
-    items: list[str] = []
-    i, n = 0, len(text)
-    while i <= n:
-        while i < n and text[i] in " \t":
-            i += 1
-        if i < n and text[i] == '"':
-            i += 1
-            chars: list[str] = []
-            while i < n and text[i] != '"':
-                if text[i] == "\\" and i + 1 < n:
-                    i += 1
-                chars.append(text[i])
-                i += 1
-            items.append("".join(chars))
-            comma = text.find(",", i)
-            i = n if comma < 0 else comma
-        else:
-            comma = text.find(",", i)
-            end = n if comma < 0 else comma
-            items.append(text[i:end].strip())
-            i = end
-        i += 1
-    return items
-
-
-def _header_list_item(text: str) -> str:
-    return '"' + text.replace('"', '\\"') + '"' if '"' in text or "," in text else text
 
 
 class RestJsonCodec:
@@ -115,7 +81,8 @@ class RestJsonCodec:
             return {}
         params: dict[str, Any] = {}
         try:
-            self._located(operation, labels, request, params)
+            claimed = self._router.literal_query_keys(operation)
+            read_located(shape, labels, request, params, claimed=claimed)
         except BadValue as error:
             raise self._bad(error, "parameters") from None
         try:
@@ -125,83 +92,6 @@ class RestJsonCodec:
         except RecursionError:
             raise self._bad(BadValue("JSON nested less deeply"), "body") from None
         return params
-
-    def _located(
-        self, operation: Any, labels: dict[str, str], request: WireRequest, params: dict[str, Any]
-    ) -> None:
-        shape = operation.input_shape
-        query: list[tuple[str, str]] = list(request.query)
-        for key, value in query:
-            if bad_text(key) or bad_text(value):
-                raise BadValue("a query string in UTF-8")
-        claimed = set(self._router.literal_query_keys(operation))
-        query_map: tuple[str, Any] | None = None
-        for name, member in shape.members.items():
-            location = member.serialization.get("location")
-            wire = member.serialization.get("name", name)
-            if location == "uri":
-                raw = labels.get(wire)
-                if raw is not None:
-                    try:
-                        text = unquote(raw, errors="strict")
-                    except UnicodeDecodeError:
-                        raise BadValue("a URI label in UTF-8", wire) from None
-                    params[name] = self._text(member, text, "iso8601", wire)
-            elif location == "querystring":
-                if member.type_name == "map":
-                    query_map = (name, member)
-                    continue
-                claimed.add(wire)
-                values = [value for key, value in query if key == wire]
-                if not values:
-                    continue
-                if member.type_name == "list":
-                    params[name] = [self._text(member.member, v, "iso8601", wire) for v in values]
-                else:
-                    params[name] = self._text(member, values[-1], "iso8601", wire)
-            elif location == "header":
-                header = request.headers.get(wire)
-                if header is not None:
-                    params[name] = self._header(member, header, wire)
-            elif location == "headers":
-                prefix = wire.lower()
-                found = {
-                    key[len(prefix) :]: value
-                    for key, value in request.headers.items()
-                    if key.lower().startswith(prefix)
-                }
-                if found:
-                    params[name] = found
-        if query_map is not None:
-            name, member = query_map
-            rest: dict[str, Any] = {}
-            for key, value in query:
-                if key in claimed:
-                    continue
-                if member.value.type_name == "list":
-                    rest.setdefault(key, []).append(value)
-                else:
-                    rest[key] = value
-            if rest:
-                params[name] = rest
-
-    def _text(self, shape: Any, text: str, timestamp_format: str, wire: str) -> Any:
-        try:
-            return scalar_from_text(shape, shape.type_name, text, timestamp_format)
-        except BadValue as error:
-            raise error.at(wire) from None
-
-    def _header(self, member: Any, text: str, wire: str) -> Any:
-        if member.type_name == "list":
-            return [
-                self._text(member.member, item, "rfc822", wire) for item in split_header_list(text)
-            ]
-        if member.type_name == "string" and member.serialization.get("jsonvalue"):
-            try:
-                return json.loads(base64.b64decode(text, validate=True).decode("utf-8"))
-            except (binascii.Error, ValueError, UnicodeDecodeError):
-                raise BadValue("base64-encoded JSON", wire) from None
-        return self._text(member, text, "rfc822", wire)
 
     def _body(self, shape: Any, body: bytes, params: dict[str, Any]) -> None:
         payload = shape.serialization.get("payload")
@@ -252,7 +142,7 @@ class RestJsonCodec:
         for name in output:
             if name not in members:
                 raise ValueError(f"{name!r} is not a member of {shape.name}")
-        status = self._place(members, output, headers, status)
+        status = place_located(members, output, headers, status)
         payload = shape.serialization.get("payload")
         if payload is not None:
             body = self._payload(members[payload], output.get(payload))
@@ -263,24 +153,6 @@ class RestJsonCodec:
         if status in _BODYLESS:
             body = b""
         return WireResponse(status, headers, body)
-
-    def _place(
-        self, members: Any, values: Mapping[str, Any], headers: dict[str, str], status: int
-    ) -> int:
-        for name, member in members.items():
-            item = values.get(name)
-            location = member.serialization.get("location")
-            if item is None or location is None:
-                continue
-            wire = member.serialization.get("name", name)
-            if location == "statusCode":
-                status = int(item)
-            elif location == "header":
-                headers[wire] = _header_text(member, item)
-            elif location == "headers":
-                for key, value in item.items():
-                    headers[wire + str(key)] = str(value)
-        return status
 
     def _payload(self, member: Any, value: Any) -> bytes:
         if value is None:
@@ -296,7 +168,8 @@ class RestJsonCodec:
             raise TypeError(f"{member.name} must be bytes, not {type(value).__name__}")
         return dump_json(to_json(member, value))
 
-    def error(self, error: AwsError, request_id: str) -> WireResponse:
+    def error(self, error: AwsError, request_id: str, *, head: bool = False) -> WireResponse:
+        """``error`` as rest-json writes it; without a body for a HEAD request (``head``)."""
         headers = self._headers(request_id)
         headers["x-amzn-ErrorType"] = error.code
         body: dict[str, Any] = {"Type": "User" if error.sender_fault else "Service"}
@@ -308,26 +181,15 @@ class RestJsonCodec:
                 message_key = "Message"
             if error.fields:
                 try:
-                    self._place(members, error.fields, headers, error.status)
+                    place_located(members, error.fields, headers, error.status)
                     body.update(to_json(shape, error.fields, body_only=True))
                 except (TypeError, ValueError):
                     pass
         body[message_key] = error.message
         headers.update(error.headers)
+        if head or error.status in _BODYLESS:
+            return WireResponse(error.status, headers, b"")
         return WireResponse(error.status, headers, dump_json(body, lenient=True))
 
     def _headers(self, request_id: str) -> dict[str, str]:
         return {"Content-Type": "application/json", "x-amzn-RequestId": request_id}
-
-
-def _header_text(member: Any, value: Any) -> str:
-    kind = member.type_name
-    if kind == "list":
-        return ",".join(_header_list_item(_header_text(member.member, item)) for item in value)
-    if kind == "string" and member.serialization.get("jsonvalue"):
-        data = json.dumps(value, separators=(",", ":")).encode("utf-8")
-        return base64.b64encode(data).decode("ascii")
-    text = scalar_out(member, kind, value, "rfc822")
-    if kind == "boolean":
-        return "true" if text else "false"
-    return str(text)

@@ -3,12 +3,18 @@
 The server hands a codec a :class:`WireRequest` (the raw path, the decoded query pairs, the
 headers and the body bytes) and writes out the :class:`WireResponse` it gets back. Header names
 are case-insensitive on the way in: a plain ``dict`` is wrapped in a ``CIMultiDictProxy``.
+
+Streaming bodies (S3's objects) need not pass through memory: for an operation whose input
+payload streams (``operation.has_streaming_input``) the server may hand the codec ``body=b""``
+and stream the request body to the service itself; a response whose payload streams carries it
+in :attr:`WireResponse.stream` rather than in ``body``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
@@ -46,8 +52,17 @@ class WireRequest:
 
 @dataclass(frozen=True, slots=True)
 class WireResponse:
-    """An HTTP response for the server to write (it adds Content-Length and Date)."""
+    """An HTTP response for the server to write (it adds Date, and Content-Length when
+    ``headers`` has none).
+
+    ``stream``, when not None, is the body instead of ``body`` (which is then empty): the very
+    object the service handed over as a streaming payload (S3's ``GetObject`` ``Body``, e.g. an
+    async iterator of ``bytes``), for the server to write out. A ``Content-Length`` in
+    ``headers`` is the service's (a HEAD answer's object size, a stream's length) and is sent
+    as it is.
+    """
 
     status: int
     headers: dict[str, str]
     body: bytes
+    stream: Any = None
