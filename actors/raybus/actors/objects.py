@@ -14,6 +14,7 @@ merges them.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import heapq
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -469,11 +470,11 @@ class ObjectStore:
         key_marker: str = "",
         upload_marker: str = "",
         limit: int = 1000,
-    ) -> tuple[list[Upload], bool]:
+    ) -> tuple[builtins.list[Upload], bool]:
         route = await self.route(bucket)
 
-        async def one(partition: int) -> tuple[list[Upload], bool]:
-            found: tuple[list[Upload], bool] = await self._apply(
+        async def one(partition: int) -> tuple[builtins.list[Upload], bool]:
+            found: tuple[builtins.list[Upload], bool] = await self._apply(
                 bucket, partition, ListUploads(prefix, key_marker, upload_marker, limit)
             )
             return found
@@ -487,9 +488,9 @@ class ObjectStore:
         return uploads[:limit], truncated
 
     # -- stats --------------------------------------------------------------------------------
-    async def stats(self, bucket: str) -> list[dict[str, Any]]:
+    async def stats(self, bucket: str) -> builtins.list[dict[str, Any]]:
         route = await self.route(bucket)
-        return list(
+        return builtins.list(
             await asyncio.gather(
                 *(self._apply(bucket, p, BucketStats()) for p in range(len(route.partitions)))
             )

@@ -355,27 +355,32 @@ class PartitionHost:
 
     @ray.method(concurrency_group="control")
     async def resource_stats(self) -> dict[str, Any]:
-        """Topic and bus stats (summed over this host's partitions of each), function metrics
-        and mapping poller counts of this host, read on the data loop (engines live there)."""
+        """Topic, bus and bucket stats (summed over this host's partitions of each), function
+        metrics and mapping poller counts of this host, read on the data loop (engines live
+        there)."""
 
         async def read() -> dict[str, Any]:
             topics: dict[str, dict[str, Any]] = {}
             buses: dict[str, dict[str, Any]] = {}
+            buckets: dict[str, dict[str, Any]] = {}
             for (kind_name, key, _), shell in self.shells.items():
                 if kind_name == "topic":
                     _add(topics.setdefault(key, {}), shell.engine.stats(shell.clock.now_ms()))
                 elif kind_name == "bus":
                     _add(buses.setdefault(key, {}), shell.engine.stats())
+                elif kind_name == "bucket":
+                    _add(buckets.setdefault(key, {}), shell.engine.stats())
             invoker = self.functions.existing_invoker()
             return {
                 "topics": topics,
                 "buses": buses,
+                "buckets": buckets,
                 "functions": {} if invoker is None else invoker.metrics(),
                 "mappings": self.pollers.counters(),
             }
 
         stats = await self._on_data_loop(read)
-        return stats or {"topics": {}, "buses": {}, "functions": {}, "mappings": {}}
+        return stats or {"topics": {}, "buses": {}, "buckets": {}, "functions": {}, "mappings": {}}
 
     async def shutdown(self) -> None:
         """Stop the pollers, close every partition cleanly (commit, release locks)."""

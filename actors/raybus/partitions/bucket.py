@@ -30,8 +30,8 @@ from typing import Any
 from raybus.core.buckets import BucketConfig
 from raybus.core.buses import DEFAULT_BUS, EventEntry
 from raybus.core.errors import RaybusError
-from raybus.engines.bucket.engine import BucketPartition, Note
-from raybus.engines.bucket.ops import ReferencedBlobs, SettleNotes, TakeNotes, Tick
+from raybus.engines.bucket.engine import BucketPartition, Note, Origin
+from raybus.engines.bucket.ops import ReferencedBlobs, SettleNotes, TakeNotes, Tick, UpdateObject
 from raybus.engines.ops import Turn
 from raybus.partitions.shell import Environment, PartitionShell
 from raybus.storage import PartitionLog
@@ -45,6 +45,8 @@ BucketShell = PartitionShell[BucketPartition]
 DELIVERY_BATCH = 64
 SWEEP_PERIOD_S = 600.0
 ERROR_PAUSE_S = 1.0
+_PERMANENT_REPLICATION_ERRORS = frozenset({"NoSuchBucket", "InvalidRequest"})
+_S3_ITSELF = Origin(requester=None, source_ip="")
 
 
 class BucketBehaviour:
@@ -166,14 +168,36 @@ class BucketBehaviour:
             if isinstance(result, RaybusError):
                 raise result
         elif kind == "replicate":
-            wanted = json.loads(note.text)
-            try:
-                version = self.engine.version(wanted["key"], wanted["version_id"], 0)
-            except RaybusError:
-                return  # deleted meanwhile: nothing left to replicate
-            await self.dispatcher.replicate(name, wanted["key"], version, self.blobs)
+            await self._replicate(name, json.loads(note.text))
         else:
             raise RaybusError("InternalError", f"Unknown notification destination {kind!r}.")
+
+    async def _replicate(self, bucket: str, wanted: dict[str, Any]) -> None:
+        """Put the replica, then mark the source version COMPLETED; a destination that cannot
+        take replicas (gone, versioning not enabled) marks it FAILED with S3's
+        ``Replication:OperationFailedReplication`` event. Anything else is retried."""
+        key, version_id = wanted["key"], wanted["version_id"]
+        try:
+            version = self.engine.version(key, version_id, 0)
+        except RaybusError:
+            return  # deleted meanwhile: nothing left to replicate
+        status, event = "COMPLETED", None
+        try:
+            await self.dispatcher.replicate(bucket, key, version, self.blobs)
+        except RaybusError as error:
+            if error.code not in _PERMANENT_REPLICATION_ERRORS:
+                raise
+            log.warning("bucket %s: replication to %s failed: %s", self.config.name, bucket, error)
+            status, event = "FAILED", "Replication:OperationFailedReplication"
+        if version.delete_marker:
+            return  # a marker carries no replication status
+        try:
+            await self.shell.apply(
+                UpdateObject(key, version_id, {"replication_status": status}, event, _S3_ITSELF)
+            )
+        except RaybusError as error:
+            if error.code not in ("NoSuchKey", "NoSuchVersion"):
+                raise
 
     # -- garbage ------------------------------------------------------------------------------
     async def _sweep_forever(self) -> None:

@@ -21,7 +21,12 @@ from typing import Any
 
 from raybus.actors.dispatch import RouterDispatcher
 from raybus.control.plane import ControlCall, ControlPlane
-from raybus.core.bucket_events import NotificationConfig, test_event
+from raybus.core.bucket_events import (
+    DESTINATION_MISSING,
+    NotificationConfig,
+    destination_error,
+    test_event,
+)
 from raybus.core.bucket_rules import (
     DESTINATION_VERSIONING_REQUIRED,
     VERSIONING_REQUIRED,
@@ -170,18 +175,13 @@ class UpdateBucket(ControlCall[dict[str, Any]]):
                     )
             if "notification" in changes:
                 notification = NotificationConfig.from_s3(changes["notification"] or {})
-                missing = [
-                    arn
+                missing = {
+                    arn: DESTINATION_MISSING[kind]
                     for kind, name, arn in _destinations(notification)
                     if catalog.find(kind, name) is None
-                ]
+                }
                 if missing:
-                    raise RaybusError(
-                        "InvalidArgument",
-                        "Unable to validate the following destination configurations",
-                        argument_name=missing[0],
-                        argument_value="Not found",
-                    )
+                    raise destination_error(missing)
                 before = NotificationConfig.from_s3(config.notification)
                 old = {(k, n) for k, n, _ in _destinations(before)}
                 added = [
@@ -191,7 +191,7 @@ class UpdateBucket(ControlCall[dict[str, Any]]):
                 ]
                 changes["notification"] = notification.to_s3()
             if changes.get("lifecycle") is not None:
-                changes["lifecycle"] = LifecycleConfig.from_s3(changes["lifecycle"]).to_s3()
+                changes["lifecycle"] = LifecycleConfig.from_s3(changes["lifecycle"]).to_dict()
             if changes.get("replication") is not None:
                 if versioning != "Enabled":
                     raise RaybusError("InvalidRequest", VERSIONING_REQUIRED)
@@ -211,7 +211,7 @@ class UpdateBucket(ControlCall[dict[str, Any]]):
                             DESTINATION_VERSIONING_REQUIRED,
                             bucket=target,
                         )
-                changes["replication"] = replication.to_s3()
+                changes["replication"] = replication.to_dict()
             if "tags" in changes:
                 changes["tags"] = check_tags(changes["tags"] or {}, limit=50)
             updated = config.updated(**changes)
@@ -238,7 +238,10 @@ async def _send_test_events(
     configuration stands even if a test message cannot be delivered, as on S3 once
     validated)."""
     dispatcher = RouterDispatcher(plane.router)
-    text = json.dumps(test_event(config.name, plane.now_ms()))
+    now = plane.now_ms()
+    text = json.dumps(
+        test_event(config.name, request_id=f"{now:016X}", host_id="raybus", time_ms=now)
+    )
     for kind, name in destinations:
         try:
             await dispatcher.deliver(f"{kind}:{name}", text)

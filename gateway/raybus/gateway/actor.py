@@ -151,8 +151,13 @@ class _Server:
         )
         # keepalive_timeout closes a connection that has not sent a whole request head within
         # this long of opening or of its previous answer: slow headers and idle connections
+        # auto_decompress off: a gzip Content-Encoding on an upload is the object's own (S3
+        # stores it as sent), never something the server should undo
         self.runner = web.AppRunner(
-            app, access_log=None, keepalive_timeout=spec.limits.idle_timeout_s
+            app,
+            access_log=None,
+            keepalive_timeout=spec.limits.idle_timeout_s,
+            auto_decompress=False,
         )
         await self.runner.setup()
         site = web.TCPSite(

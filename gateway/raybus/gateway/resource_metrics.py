@@ -1,5 +1,5 @@
 """Prometheus samples of topics, subscriptions, functions, event-source mappings, buses,
-rules and their targets.
+rules and their targets, and buckets.
 
 At scrape time the gateway asks every partition host for its resource stats once (topic
 engines, the function invoker, mapping pollers; :meth:`PartitionHost.resource_stats`) and hands
@@ -237,6 +237,7 @@ class ResourceCollector(Collector):
         yield from self._functions()
         yield from self._mappings()
         yield from self._buses()
+        yield from self._buckets()
 
     def _own_functions(self) -> Mapping[str, Any]:
         invoker = None if self.own_invoker is None else self.own_invoker()
@@ -374,6 +375,53 @@ class ResourceCollector(Collector):
                     families[counter].add_metric(list(labels), counts[counter])
                 backlog.add_metric(list(labels), counts["backlog"])
         yield from (events, matched, triggered, latency, *families.values(), backlog)
+
+    def _buckets(self) -> Iterator[Any]:
+        """S3's storage and request metrics (AWS/S3): BucketSizeBytes, NumberOfObjects, the
+        request counts, BytesUploaded and BytesDownloaded, and the notifications' outcomes."""
+        labels = ["resource"]
+        size = GaugeMetricFamily(
+            "raybus_bucket_size_bytes",
+            "Bytes stored in the bucket's current and noncurrent versions (S3's BucketSizeBytes).",
+            labels=labels,
+        )
+        objects = GaugeMetricFamily(
+            "raybus_bucket_objects",
+            "Objects stored, every version counted (S3's NumberOfObjects).",
+            labels=labels,
+        )
+        requests = CounterMetricFamily(
+            "raybus_bucket_requests",
+            "Object requests by operation (S3's PutRequests, GetRequests, DeleteRequests, "
+            "ListRequests).",
+            labels=["resource", "operation"],
+        )
+        families = {
+            counter: CounterMetricFamily(f"raybus_bucket_{counter}", text, labels=labels)
+            for counter, text in _BUCKET_COUNTERS
+        }
+        buckets: dict[str, dict[str, int]] = {}
+        keys = ("bytes", "objects", "puts", "gets", "deletes", "lists", *dict(_BUCKET_COUNTERS))
+        for host in self.hosts:
+            for bucket, stats in host.get("buckets", {}).items():
+                _add(buckets.setdefault(bucket, {}), stats, keys)
+        for bucket, total in buckets.items():
+            size.add_metric([bucket], total["bytes"])
+            objects.add_metric([bucket], total["objects"])
+            for operation in ("puts", "gets", "deletes", "lists"):
+                requests.add_metric([bucket, operation[:-1]], total[operation])
+            for counter, _ in _BUCKET_COUNTERS:
+                families[counter].add_metric([bucket], total[counter])
+        yield from (size, objects, requests, *families.values())
+
+
+_BUCKET_COUNTERS = (
+    ("bytes_uploaded", "Bytes uploaded in puts and parts (S3's BytesUploaded)."),
+    ("bytes_downloaded", "Bytes of the objects read by GETs (S3's BytesDownloaded)."),
+    ("notifications_delivered", "Event notifications delivered."),
+    ("notifications_failed", "Event notification deliveries that failed (each retried)."),
+    ("notifications_dropped", "Event notifications given up after a day of failures."),
+)
 
 
 def _add(total: dict[str, int], counts: Mapping[str, Any], keys: Sequence[str]) -> None:

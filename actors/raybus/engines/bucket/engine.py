@@ -263,10 +263,10 @@ class BucketPartition:
         self.arn = bucket_arn(config.name)
         self.notifications = NotificationConfig.from_s3(config.notification)
         self.lifecycle = (
-            LifecycleConfig.from_s3(config.lifecycle) if config.lifecycle is not None else None
+            LifecycleConfig.from_dict(config.lifecycle) if config.lifecycle is not None else None
         )
         self.replication = (
-            ReplicationConfig.from_s3(config.replication)
+            ReplicationConfig.from_dict(config.replication)
             if config.replication is not None
             else None
         )
@@ -535,7 +535,12 @@ class BucketPartition:
         version = self.version(key, version_id, now_ms)
         seq = self._seq + 1
         changes = [[_UPDATE, version.version_id, _wire_fields(fields)]]
-        notes = self._notes(now_ms, key, version, event, origin, seq) if event else []
+        notes: list[Note] = []
+        if event:
+            after = ObjectVersion.from_wire(version.to_wire())
+            for name, value in fields.items():
+                setattr(after, name, value)
+            notes = self._notes(now_ms, key, after, event, origin, seq)  # as it will be
         self._commit(seq, now_ms, key, changes, notes, [])
         return version
 

@@ -116,6 +116,7 @@ class HeadObject(Op[BucketPartition, ObjectVersion]):
         if self.get:
             engine.readable(version, turn.now_ms)
             engine.counters.gets += 1
+            engine.counters.bytes_downloaded += version.size
         return _copy(version)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from raybus.gateway.aws import events, iam, lambda_, sns, sqs, sts
+from raybus.gateway.aws import events, iam, lambda_, s3, sns, sqs, sts
 from raybus.gateway.aws.service import AwsService
 
 __all__ = ["SERVICES"]
@@ -19,5 +19,6 @@ SERVICES: Mapping[str, AwsService] = {
         events.SERVICE,
         sts.SERVICE,
         iam.SERVICE,
+        s3.SERVICE,
     )
 }

@@ -27,6 +27,8 @@ from raybus.control.buckets import (
     UpdateBucket,
 )
 from raybus.core.bucket_rules import (
+    LifecycleConfig,
+    ReplicationConfig,
     RestoreRequest,
     check_storage_class,
     restore_header,
@@ -137,6 +139,11 @@ def _version_template(params: Mapping[str, Any]) -> ObjectVersion:
         wire: params[name] for name, wire in _REPRESENTATION.items() if params.get(name) is not None
     }
     headers.setdefault("Content-Type", "binary/octet-stream")
+    encoding = _stored_encoding(headers.get("Content-Encoding"))
+    if encoding is None:
+        headers.pop("Content-Encoding", None)
+    else:
+        headers["Content-Encoding"] = encoding
     expires = params.get("Expires")
     if isinstance(expires, datetime):
         headers["Expires"] = expires.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
@@ -149,6 +156,15 @@ def _version_template(params: Mapping[str, Any]) -> ObjectVersion:
         tags=_tags_from_query(params.get("Tagging")),
         storage_class=storage_class,
     )
+
+
+def _stored_encoding(value: str | None) -> str | None:
+    """The Content-Encoding S3 stores: what the client sent without ``aws-chunked`` (a
+    transfer framing, undone by the payload reader)."""
+    if value is None:
+        return None
+    kept = [item.strip() for item in value.split(",") if item.strip().lower() != "aws-chunked"]
+    return ", ".join(kept) or None
 
 
 def _version_out(version: ObjectVersion, versioned: bool) -> dict[str, str]:
@@ -261,7 +277,7 @@ async def get_bucket_lifecycle_configuration(call: Call, params: dict[str, Any])
             status=404,
             fields={"BucketName": params["Bucket"]},
         )
-    return {"Rules": config["lifecycle"].get("Rules", [])}
+    return LifecycleConfig.from_dict(config["lifecycle"]).to_s3()
 
 
 async def delete_bucket_lifecycle(call: Call, params: dict[str, Any]) -> dict[str, Any]:
@@ -283,7 +299,7 @@ async def get_bucket_replication(call: Call, params: dict[str, Any]) -> dict[str
             status=404,
             fields={"BucketName": params["Bucket"]},
         )
-    return {"ReplicationConfiguration": config["replication"]}
+    return {"ReplicationConfiguration": ReplicationConfig.from_dict(config["replication"]).to_s3()}
 
 
 async def delete_bucket_replication(call: Call, params: dict[str, Any]) -> dict[str, Any]:
