@@ -418,6 +418,10 @@ class ResourceCollector(Collector):
 _BUCKET_COUNTERS = (
     ("bytes_uploaded", "Bytes uploaded in puts and parts (S3's BytesUploaded)."),
     ("bytes_downloaded", "Bytes of the objects read by GETs (S3's BytesDownloaded)."),
+    (
+        "notifications",
+        "Event notifications (and replications) owed, each committed with its change.",
+    ),
     ("notifications_delivered", "Event notifications delivered."),
     ("notifications_failed", "Event notification deliveries that failed (each retried)."),
     ("notifications_dropped", "Event notifications given up after a day of failures."),

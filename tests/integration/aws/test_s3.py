@@ -31,6 +31,7 @@ from tests.integration.aws.conftest import ACCOUNT, REGION
 from tests.integration.aws.test_lambda_functions import create
 from tests.integration.aws.test_sns import drain
 from tests.integration.conftest import AWS_ACCESS_KEY, AWS_SECRET_KEY
+from tests.integration.test_metrics import families, value
 from tests.integration.test_semantics import wait_for
 
 _buckets = itertools.count()
@@ -340,12 +341,15 @@ def handler(event, context):
         bucket = record["s3"]["bucket"]["name"]
         key = record["s3"]["object"]["key"].replace("+", " ")
         data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        s3.put_object(Bucket=bucket, Key="thumbnails/" + key, Body=data[: len(data) // 4])
+        name = key.split("/", 1)[1]
+        s3.put_object(Bucket=bucket, Key="thumbnails/" + name, Body=data[: len(data) // 4])
     return {"made": len(event["Records"])}
 """
 
 
-def test_the_thumbnail_scenario(s3: Any, lam: Any, bucket: str, fn: str) -> None:
+def test_the_thumbnail_scenario(s3: Any, lam: Any, bucket: str, fn: str, url: str) -> None:
+    """``images/*.jpg`` uploads (not ``*.txt``) invoke a zipped function that writes a
+    smaller object under ``thumbnails/``, which does not trigger it again."""
     create(lam, fn, THUMBNAILER, Timeout=30)
     s3.put_bucket_notification_configuration(
         Bucket=bucket,
@@ -354,25 +358,28 @@ def test_the_thumbnail_scenario(s3: Any, lam: Any, bucket: str, fn: str) -> None
                 {
                     "LambdaFunctionArn": arn("lambda", f"function:{fn}"),
                     "Events": ["s3:ObjectCreated:*"],
-                    "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": ".jpg"}]}},
+                    "Filter": {"Key": {"FilterRules": [
+                        {"Name": "prefix", "Value": "images/"}, {"Name": "suffix", "Value": ".jpg"}
+                    ]}},
                 }
             ]
         },
-    )
-    s3.put_object(Bucket=bucket, Key="cat.jpg", Body=b"x" * 400)
-    s3.put_object(Bucket=bucket, Key="notes.txt", Body=b"y" * 400)
+    )  # fmt: skip
+    s3.put_object(Bucket=bucket, Key="images/cat.jpg", Body=b"x" * 400)
+    s3.put_object(Bucket=bucket, Key="images/notes.txt", Body=b"y" * 400)
+    s3.put_object(Bucket=bucket, Key="images/dog.jpg", Body=b"z" * 800)
 
     def thumbnails() -> list[str]:
         answer = s3.list_objects_v2(Bucket=bucket, Prefix="thumbnails/")
         return [o["Key"] for o in answer.get("Contents", [])]
 
-    wait_for(lambda: thumbnails() == ["thumbnails/cat.jpg"], 30)
+    wait_for(lambda: thumbnails() == ["thumbnails/cat.jpg", "thumbnails/dog.jpg"], 30)
     assert s3.head_object(Bucket=bucket, Key="thumbnails/cat.jpg")["ContentLength"] == 100
-    # the thumbnail (a .jpg too) is not under a prefix the function ignores... but its suffix
-    # matches: the function would make thumbnails/thumbnails/cat.jpg. It must not loop:
-    # the filter sends only keys outside thumbnails/, see the next configuration.
-    config = s3.get_bucket_notification_configuration(Bucket=bucket)
-    assert config["LambdaFunctionConfigurations"][0]["Events"] == ["s3:ObjectCreated:*"]
+    assert s3.head_object(Bucket=bucket, Key="thumbnails/dog.jpg")["ContentLength"] == 200
+    # the thumbnails are committed (with any notification they owe) before the function
+    # returns, so by now every notification the bucket will ever owe exists: one per .jpg
+    owed = value(families(url), "raybus_bucket_notifications_total", resource=bucket)
+    assert owed == 2
 
 
 @pytest.fixture
@@ -448,13 +455,29 @@ def test_notifications_to_a_missing_destination_are_refused(s3: Any, bucket: str
     )
 
 
+RECORDER = """
+import boto3
+
+def handler(event, context):
+    detail = event["detail"]
+    boto3.client("s3").put_object(
+        Bucket=detail["bucket"]["name"],
+        Key="seen/" + detail["object"]["key"],
+        Body=str(detail["object"]["size"]).encode(),
+    )
+"""
+
+
 def test_events_through_the_bus_filter_on_size_and_suffix(
-    s3: Any, aws: Callable[[str], Any], bucket: str, name: str
+    s3: Any, aws: Callable[[str], Any], lam: Any, bucket: str, name: str, fn: str
 ) -> None:
-    sqs, events = aws("sqs"), aws("events")
-    url = sqs.create_queue(QueueName=f"{name}-big")["QueueUrl"]
+    """EventBridgeConfiguration: a rule on ``detail.object.size`` > 1 MiB and a key suffix
+    reaches a function; smaller objects and other suffixes do not."""
+    events = aws("events")
+    create(lam, fn, RECORDER, Timeout=30)
+    rule = f"{name}-big"[:64]
     events.put_rule(
-        Name=f"{name}-big"[:64],
+        Name=rule,
         EventPattern=json.dumps({
             "source": ["aws.s3"],
             "detail-type": ["Object Created"],
@@ -464,22 +487,48 @@ def test_events_through_the_bus_filter_on_size_and_suffix(
             },
         }),
     )  # fmt: skip
-    events.put_targets(
-        Rule=f"{name}-big"[:64], Targets=[{"Id": "q", "Arn": arn("sqs", f"{name}-big")}]
-    )
+    events.put_targets(Rule=rule, Targets=[{"Id": "f", "Arn": arn("lambda", f"function:{fn}")}])
     s3.put_bucket_notification_configuration(
         Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
     )
     s3.put_object(Bucket=bucket, Key="small.mov", Body=b"s" * 1000)
     s3.put_object(Bucket=bucket, Key="big.txt", Body=b"t" * (MiB + 10))
     s3.put_object(Bucket=bucket, Key="big.mov", Body=b"m" * (MiB + 10))
-    (message,) = drain(sqs, url, 1)
-    event = json.loads(message["Body"])
-    assert event["source"] == "aws.s3" and event["detail-type"] == "Object Created"
-    assert event["detail"]["object"]["key"] == "big.mov"
-    assert event["detail"]["object"]["size"] == MiB + 10
-    assert event["resources"] == [f"arn:aws:s3:::{bucket}"]
-    assert sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages") is None
+
+    def seen() -> list[str]:
+        answer = s3.list_objects_v2(Bucket=bucket, Prefix="seen/")
+        return [o["Key"] for o in answer.get("Contents", [])]
+
+    wait_for(lambda: seen() == ["seen/big.mov"], 30)
+    size = s3.get_object(Bucket=bucket, Key="seen/big.mov")["Body"].read()
+    assert int(size) == MiB + 10
+
+
+def test_the_s3_event_on_the_bus_has_eventbridges_shape(
+    s3: Any, aws: Callable[[str], Any], bucket: str, name: str
+) -> None:
+    sqs, events = aws("sqs"), aws("events")
+    url = sqs.create_queue(QueueName=f"{name}-q")["QueueUrl"]
+    rule = f"{name}-all"[:64]
+    events.put_rule(Name=rule, EventPattern=json.dumps(
+        {"source": ["aws.s3"], "detail": {"bucket": {"name": [bucket]}}}
+    ))  # fmt: skip
+    events.put_targets(Rule=rule, Targets=[{"Id": "q", "Arn": arn("sqs", f"{name}-q")}])
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+    s3.put_object(Bucket=bucket, Key="a b.txt", Body=b"12345")
+    s3.delete_object(Bucket=bucket, Key="a b.txt")
+    got = [json.loads(m["Body"]) for m in drain(sqs, url, 2)]
+    by_type = {event["detail-type"]: event for event in got}
+    created = by_type["Object Created"]
+    assert created["source"] == "aws.s3"
+    assert created["resources"] == [f"arn:aws:s3:::{bucket}"]
+    assert created["detail"]["object"]["key"] == "a b.txt"
+    assert created["detail"]["object"]["size"] == 5
+    assert created["detail"]["reason"] == "PutObject"
+    deleted = by_type["Object Deleted"]
+    assert deleted["detail"]["deletion-type"] == "Permanently Deleted"
 
 
 def test_a_restore_completes_on_the_virtual_clock(
@@ -558,6 +607,59 @@ def test_replication_copies_new_versions_to_the_destination(s3: Any, bucket: str
     with pytest.raises(ClientError) as unversioned:
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
     assert error_code(unversioned) == "InvalidRequest"
+
+
+def test_replication_to_a_bucket_that_went_away_fails_with_its_event(
+    s3: Any, aws: Callable[[str], Any], bucket: str, name: str
+) -> None:
+    sqs = aws("sqs")
+    url = sqs.create_queue(QueueName=f"{name}-rf")["QueueUrl"]
+    target = f"{bucket}-gone"
+    s3.create_bucket(Bucket=target)
+    for each in (bucket, target):
+        s3.put_bucket_versioning(Bucket=each, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_replication(
+        Bucket=bucket,
+        ReplicationConfiguration={
+            "Role": "arn:aws:iam::000000000000:role/replication",
+            "Rules": [{"ID": "r", "Priority": 1, "Status": "Enabled", "Filter": {},
+                       "DeleteMarkerReplication": {"Status": "Disabled"},
+                       "Destination": {"Bucket": f"arn:aws:s3:::{target}"}}],
+        },
+    )  # fmt: skip
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={"QueueConfigurations": [
+            {"QueueArn": arn("sqs", f"{name}-rf"), "Events": ["s3:Replication:*"]}
+        ]},
+    )  # fmt: skip
+    drain(sqs, url, 1)  # the test event
+    s3.delete_bucket(Bucket=target)
+    s3.put_object(Bucket=bucket, Key="orphan", Body=b"o")
+    (message,) = drain(sqs, url, 1)
+    (record,) = json.loads(message["Body"])["Records"]
+    assert record["eventName"] == "Replication:OperationFailedReplication"
+    assert s3.head_object(Bucket=bucket, Key="orphan")["ReplicationStatus"] == "FAILED"
+
+
+def test_a_part_copied_from_a_range_of_another_object(s3: Any, bucket: str) -> None:
+    data = os.urandom(6 * MiB)
+    s3.put_object(Bucket=bucket, Key="source", Body=data)
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="assembled")["UploadId"]
+    first = s3.upload_part_copy(
+        Bucket=bucket, Key="assembled", UploadId=upload, PartNumber=1,
+        CopySource={"Bucket": bucket, "Key": "source"}, CopySourceRange=f"bytes=0-{5 * MiB - 1}",
+    )["CopyPartResult"]  # fmt: skip
+    second = s3.upload_part_copy(
+        Bucket=bucket, Key="assembled", UploadId=upload, PartNumber=2,
+        CopySource=f"{bucket}/source", CopySourceRange=f"bytes={5 * MiB}-{6 * MiB - 1}",
+    )["CopyPartResult"]  # fmt: skip
+    s3.complete_multipart_upload(
+        Bucket=bucket, Key="assembled", UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": first["ETag"]},
+                                   {"PartNumber": 2, "ETag": second["ETag"]}]},
+    )  # fmt: skip
+    assert s3.get_object(Bucket=bucket, Key="assembled")["Body"].read() == data
 
 
 def test_lifecycle_and_tagging_configurations_round_trip(s3: Any, bucket: str) -> None:

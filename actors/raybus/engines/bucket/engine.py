@@ -214,6 +214,7 @@ class BucketCounters:
     lists: int = 0
     bytes_uploaded: int = 0
     bytes_downloaded: int = 0
+    notes_made: int = 0
     notes_delivered: int = 0
     notes_failed: int = 0
     notes_dropped: int = 0
@@ -568,6 +569,7 @@ class BucketPartition:
             ]
         )
         self._apply_change(seq, key, changes, freed)
+        self.counters.notes_made += len(notes)
         for note in notes:
             self.outbox[note.note_id] = note
 
@@ -1077,6 +1079,7 @@ class BucketPartition:
             "lists": counters.lists,
             "bytes_uploaded": counters.bytes_uploaded,
             "bytes_downloaded": counters.bytes_downloaded,
+            "notifications": counters.notes_made,
             "notifications_delivered": counters.notes_delivered,
             "notifications_failed": counters.notes_failed,
             "notifications_dropped": counters.notes_dropped,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -832,6 +833,52 @@ async def upload_part(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def upload_part_copy(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """A part copied from (a range of) another object: its bytes are read from the source's
+    blobs and written as the part's blob."""
+    store = _store(call)
+    bucket, key = params["Bucket"], _key(params)
+    upload_id, number = params["UploadId"], params["PartNumber"]
+    await store.get_upload(bucket, key, upload_id)
+    source = _copy_source(params.get("CopySource"))
+    try:
+        found, directory = await store.head(*source, _conditions(params, "CopySource"), get=True)
+    except RaybusError as error:
+        if error.code == "InvalidObjectState":
+            raise RaybusError(
+                "ObjectNotInActiveTierError",
+                "The source object of the COPY operation is not in the active tier.",
+            ) from None
+        raise
+    start, end = 0, found.size
+    wanted = params.get("CopySourceRange")
+    if wanted is not None:
+        match = re.fullmatch(r"bytes=(\d+)-(\d+)", wanted.strip())
+        if match is None or int(match.group(2)) < int(match.group(1)):
+            raise AwsError(
+                "InvalidArgument",
+                "The x-amz-copy-source-range value must be of the form bytes=first-last where "
+                "first and last are the zero-based offsets of the first and last bytes to copy",
+            )
+        start, end = int(match.group(1)), int(match.group(2)) + 1
+        if end > found.size:
+            raise RaybusError(
+                "InvalidRange", "The requested range is not satisfiable", size=found.size
+            )
+    digest = hashlib.md5(usedforsecurity=False)
+    body = await store.write(bucket, key, store.read(directory, found, start, end),
+                             observe=digest.update)  # fmt: skip
+    md5_hex = digest.hexdigest()
+    part = Part(body.blob or "", body.size, f'"{md5_hex}"', md5_hex, {}, 0)
+    stored = await store.upload_part(bucket, key, upload_id, number, body, part)
+    out: dict[str, Any] = {
+        "CopyPartResult": {"ETag": stored.etag, "LastModified": _time(stored.modified_ms)}
+    }
+    if found.version_id != NULL_VERSION:
+        out["CopySourceVersionId"] = found.version_id
+    return out
+
+
 async def complete_multipart_upload(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     bucket, key = params["Bucket"], _key(params)
     parts = [
@@ -968,6 +1015,7 @@ OPERATIONS = {
     "RestoreObject": restore_object,
     "CreateMultipartUpload": create_multipart_upload,
     "UploadPart": upload_part,
+    "UploadPartCopy": upload_part_copy,
     "CompleteMultipartUpload": complete_multipart_upload,
     "AbortMultipartUpload": abort_multipart_upload,
     "ListParts": list_parts,
