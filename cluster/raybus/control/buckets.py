@@ -9,7 +9,9 @@ Checks are S3's: versioning never returns to unversioned, and may not be suspend
 replication is configured; replication needs versioning enabled here and on each destination;
 notification configurations are validated (:mod:`raybus.core.bucket_events`) and their
 destinations must exist (``InvalidArgument`` "Unable to validate the following destination
-configurations"), and each new queue or topic destination receives S3's ``s3:TestEvent``. A
+configurations"), a destination whose policy does not let S3 send to it is refused the same
+way (raybus enforces no IAM: a destination without a policy is taken), and each new queue or
+topic destination receives S3's ``s3:TestEvent``. A
 bucket is deleted only when it holds no object, version or delete marker (``BucketNotEmpty``).
 """
 
@@ -21,6 +23,7 @@ from typing import Any
 
 from raybus.actors.dispatch import RouterDispatcher
 from raybus.control.plane import ControlCall, ControlPlane
+from raybus.core.arns import bucket_arn
 from raybus.core.bucket_events import (
     DESTINATION_MISSING,
     NotificationConfig,
@@ -36,6 +39,7 @@ from raybus.core.bucket_rules import (
 )
 from raybus.core.buckets import BucketConfig, check_tags, validate_bucket_name
 from raybus.core.errors import RaybusError
+from raybus.core.policies import grants
 from raybus.engines.bucket.ops import BucketStats
 
 __all__ = [
@@ -182,6 +186,13 @@ class UpdateBucket(ControlCall[dict[str, Any]]):
                 }
                 if missing:
                     raise destination_error(missing)
+                refused = {
+                    arn: _REFUSED[kind]
+                    for kind, name, arn in _destinations(notification)
+                    if not _allows(catalog.config(kind, name), kind, arn, config.name)
+                }
+                if refused:
+                    raise destination_error(refused)
                 before = NotificationConfig.from_s3(config.notification)
                 old = {(k, n) for k, n, _ in _destinations(before)}
                 added = [
@@ -221,6 +232,33 @@ class UpdateBucket(ControlCall[dict[str, Any]]):
             await _send_test_events(plane, updated, added)
         answer: dict[str, Any] = updated.to_dict()
         return answer
+
+
+_ACTIONS = {"queue": "sqs:SendMessage", "topic": "sns:Publish", "function": "lambda:InvokeFunction"}
+_REFUSED = {
+    "queue": "Permissions on the destination queue do not allow S3 to publish notifications "
+    "from this bucket",
+    "topic": "Permissions on the destination topic do not allow S3 to publish notifications "
+    "from this bucket",
+    "function": "Permissions on the destination Lambda function do not allow S3 to invoke it",
+}
+
+
+def _allows(destination: Any, kind: str, arn: str, bucket: str) -> bool:
+    """S3 checks that a destination's policy lets it send there. raybus enforces no IAM, so a
+    destination without a policy is taken (AWS would refuse it); one whose policy does not
+    grant S3 the action — or denies it — is refused, as on AWS."""
+    policy = getattr(destination, "policy", None)
+    if not policy:
+        return True
+    return grants(
+        policy,
+        service="s3.amazonaws.com",
+        action=_ACTIONS[kind],
+        resource=arn,
+        source_arn=bucket_arn(bucket),
+        source_account=arn.split(":")[4] if arn.count(":") >= 5 else "",
+    )
 
 
 def _destinations(config: NotificationConfig) -> list[tuple[str, str, str]]:

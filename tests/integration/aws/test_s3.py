@@ -455,6 +455,36 @@ def test_notifications_to_a_missing_destination_are_refused(s3: Any, bucket: str
     )
 
 
+def test_a_destination_whose_policy_does_not_let_s3_send_is_refused(
+    s3: Any, aws: Callable[[str], Any], bucket: str, name: str
+) -> None:
+    sqs = aws("sqs")
+    queue_arn = arn("sqs", f"{name}-p")
+
+    def statement(service: str) -> str:
+        return json.dumps({"Statement": [{
+            "Effect": "Allow", "Principal": {"Service": service}, "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+            "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{bucket}"}},
+        }]})  # fmt: skip
+
+    url = sqs.create_queue(
+        QueueName=f"{name}-p", Attributes={"Policy": statement("sns.amazonaws.com")}
+    )["QueueUrl"]
+    configuration = {
+        "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}]
+    }
+    with pytest.raises(ClientError) as refused:
+        s3.put_bucket_notification_configuration(
+            Bucket=bucket, NotificationConfiguration=configuration
+        )
+    assert error_code(refused) == "InvalidArgument"
+    assert "Unable to validate" in refused.value.response["Error"]["Message"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": statement("s3.amazonaws.com")})
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=configuration)
+    assert json.loads(drain(sqs, url, 1)[0]["Body"])["Event"] == "s3:TestEvent"
+
+
 RECORDER = """
 import boto3
 
