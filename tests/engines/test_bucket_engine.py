@@ -14,7 +14,6 @@ import pytest
 from raybus.core.buckets import NULL_VERSION, BucketConfig, ObjectVersion
 from raybus.core.errors import RaybusError
 from raybus.engines.bucket.engine import (
-    LIFECYCLE_PERIOD_MS,
     BucketPartition,
     Conditions,
     Origin,
@@ -181,7 +180,7 @@ def test_listing_skips_keys_whose_current_version_is_a_marker_but_versions_show_
     page = engine.list_objects("", "", 1, versions=True)
     assert page.truncated
     following = engine.list_objects("", "k", 10, versions=True, version_marker=str(marker))
-    assert [v.version_id for _, v in following.entries][0] == v1.version_id
+    assert next(v.version_id for _, v in following.entries) == v1.version_id
 
 
 # -- multipart ------------------------------------------------------------------------------------
@@ -363,11 +362,14 @@ def test_lifecycle_expires_matching_objects_once_due() -> None:
     put(engine, "tmp/a", blob="ta")
     put(engine, "keep/b", blob="kb")
     freed: list[str] = []
-    engine.tick(T0 + LIFECYCLE_PERIOD_MS, freed)
+    due = engine.next_due_ms()
+    assert due is not None and T0 + DAY <= due <= T0 + 2 * DAY  # the midnight after a day
+    assert engine.tick(due - 1, freed) == 0
     assert engine.keys == ["keep/b", "tmp/a"]
-    engine.tick(T0 + 3 * DAY, freed)
+    assert engine.tick(due, freed) == 1
     assert engine.keys == ["keep/b"]
     assert freed == ["ta"]
+    assert engine.next_due_ms() is None  # nothing left for the rule
 
 
 # -- recovery -------------------------------------------------------------------------------------

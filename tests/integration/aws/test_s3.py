@@ -712,3 +712,34 @@ def test_a_streamed_body_is_read_in_pieces(s3: Any, bucket: str) -> None:
     body = s3.get_object(Bucket=bucket, Key="streamed")["Body"]
     pieces = list(body.iter_chunks(256 * 1024))
     assert b"".join(pieces) == data and len(pieces) >= 12
+
+
+def test_lifecycle_expires_objects_on_the_virtual_clock(
+    s3: Any, aws: Callable[[str], Any], bucket: str, name: str, client: Client
+) -> None:
+    sqs = aws("sqs")
+    url = sqs.create_queue(QueueName=f"{name}-lc")["QueueUrl"]
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={"QueueConfigurations": [
+            {"QueueArn": arn("sqs", f"{name}-lc"), "Events": ["s3:LifecycleExpiration:*"]}
+        ]},
+    )  # fmt: skip
+    drain(sqs, url, 1)  # the test event
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=bucket,
+        LifecycleConfiguration={"Rules": [
+            {"ID": "tmp", "Status": "Enabled", "Filter": {"Prefix": "tmp/"},
+             "Expiration": {"Days": 1}}
+        ]},
+    )  # fmt: skip
+    s3.put_object(Bucket=bucket, Key="tmp/scratch", Body=b"s")
+    s3.put_object(Bucket=bucket, Key="keep/this", Body=b"k")
+    client.advance_clock(2 * 86_400)  # past the first midnight a day after the put
+    (message,) = drain(sqs, url, 1)
+    (record,) = json.loads(message["Body"])["Records"]
+    assert (record["eventName"], record["s3"]["object"]["key"]) == (
+        "LifecycleExpiration:Delete",
+        "tmp/scratch",
+    )
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["keep/this"]

@@ -24,8 +24,9 @@ Contract
   expire objects when :meth:`tick` runs at or after their time (the shell runs it; the test
   clock drives it).
 - **Cost**: a put, delete or head is O(log keys) plus O(versions of the key); a listing page
-  is O(log keys + page); :meth:`tick` O(due restores) plus, with lifecycle rules,
-  O(objects) once per ``LIFECYCLE_PERIOD_MS``.
+  is O(log keys + page); :meth:`tick` O(due restores) plus, with lifecycle rules, O(objects)
+  when an expiration is due (the earliest due time is kept as changes are made: a change costs
+  one rule evaluation of its key).
 
 Records (msgpack arrays, :mod:`raybus.engines.records`; append-only layouts):
 
@@ -89,7 +90,6 @@ from raybus.engines.log import EngineLog
 from raybus.engines.records import decode, encode
 
 __all__ = [
-    "LIFECYCLE_PERIOD_MS",
     "NO_CONDITIONS",
     "NO_ORIGIN",
     "BucketCounters",
@@ -104,7 +104,6 @@ __all__ = [
 ]
 
 _SNAPSHOT_VERSION = 1
-LIFECYCLE_PERIOD_MS = 60_000
 FIRST_RETRY_MS = 1_000
 MAX_RETRY_MS = 300_000
 NOTE_MAX_AGE_MS = 86_400_000  # a notification nobody could take for a day is dropped
@@ -245,7 +244,7 @@ class BucketPartition:
         self._seq = 0
         self._next_note = 1
         self._next_upload = 1
-        self._lifecycle_ran_ms = 0
+        self._lifecycle_next: int | None = None  # the earliest lifecycle action due
         self.counters = BucketCounters()
         self.bytes_stored = 0
         self.objects_stored = 0
@@ -271,6 +270,7 @@ class BucketPartition:
             if config.replication is not None
             else None
         )
+        self._schedule_lifecycle()
 
     # -- reads ------------------------------------------------------------------------------
     def version(self, key: str, version_id: str | None, now_ms: int) -> ObjectVersion:
@@ -619,6 +619,8 @@ class BucketPartition:
             index = bisect_left(self.keys, key)
             if index < len(self.keys) and self.keys[index] == key:
                 del self.keys[index]
+        elif self.lifecycle is not None:
+            self._lifecycle_key(key)
 
     # -- notifications ------------------------------------------------------------------------
     def _note(self, destination: str, text: str, now_ms: int) -> Note:
@@ -750,7 +752,8 @@ class BucketPartition:
         upload_id = self._new_version_id(self._next_upload) + f".{now_ms:x}"
         self._next_upload += 1
         self._log.append([encode([_UPLOAD, now_ms, upload_id, key, settings])])
-        self.uploads[upload_id] = Upload(upload_id, key, now_ms, settings)
+        upload = self.uploads[upload_id] = Upload(upload_id, key, now_ms, settings)
+        self._lifecycle_upload(upload)
         return upload_id
 
     def upload(self, upload_id: str, key: str) -> Upload:
@@ -943,8 +946,8 @@ class BucketPartition:
         times = [n.due_ms for n in self.outbox.values() if not n.inflight]
         if self._restores:
             times.append(self._restores[0][0])
-        if self.lifecycle is not None:
-            times.append(self._lifecycle_ran_ms + LIFECYCLE_PERIOD_MS)
+        if self._lifecycle_next is not None:
+            times.append(self._lifecycle_next)
         return min(times) if times else None
 
     def tick(self, now_ms: int, freed: list[str]) -> int:
@@ -979,10 +982,51 @@ class BucketPartition:
                     origin=origin,
                 )
             changed += 1
-        if self.lifecycle is not None and now_ms - self._lifecycle_ran_ms >= LIFECYCLE_PERIOD_MS:
-            self._lifecycle_ran_ms = now_ms
+        if self._lifecycle_next is not None and self._lifecycle_next <= now_ms:
             changed += self._apply_lifecycle(now_ms, origin, freed)
+            self._schedule_lifecycle()
         return changed
+
+    def _schedule_lifecycle(self) -> None:
+        """The earliest time a lifecycle rule acts on anything here (O(objects))."""
+        self._lifecycle_next = None
+        if getattr(self, "lifecycle", None) is None:
+            return
+        for key in self.objects:
+            self._lifecycle_key(key)
+        for upload in self.uploads.values():
+            self._lifecycle_upload(upload)
+
+    def _lifecycle_at(self, due: int | None) -> None:
+        if due is not None and (self._lifecycle_next is None or due < self._lifecycle_next):
+            self._lifecycle_next = due
+
+    def _lifecycle_key(self, key: str) -> None:
+        """Note when a lifecycle rule next acts on ``key``'s versions."""
+        lifecycle = self.lifecycle
+        versions = self.objects.get(key)
+        if lifecycle is None or not versions:
+            return
+        current = versions[-1]
+        if not current.delete_marker:
+            due = expiration_ms(lifecycle, key, current.tags, current.size, current.modified_ms)
+            self._lifecycle_at(None if due is None else due[0])
+        elif len(versions) == 1 and expired_delete_marker_applies(lifecycle, key):
+            self._lifecycle_at(current.modified_ms)
+        newer = 0
+        for index in range(len(versions) - 2, -1, -1):
+            version = versions[index]
+            if version.delete_marker:
+                continue
+            since = versions[index + 1].modified_ms
+            self._lifecycle_at(
+                noncurrent_expiration_ms(lifecycle, key, version.tags, version.size, since, newer)
+            )
+            newer += 1
+
+    def _lifecycle_upload(self, upload: Upload) -> None:
+        if self.lifecycle is not None:
+            self._lifecycle_at(abort_multipart_ms(self.lifecycle, upload.key, upload.initiated_ms))
 
     def _find(self, key: str, version_id: str) -> ObjectVersion | None:
         for version in self.objects.get(key) or ():
@@ -1134,6 +1178,7 @@ class BucketPartition:
         heapq.heapify(self._restores)
         for note in self.outbox.values():
             note.inflight = False
+        self._schedule_lifecycle()
 
     def snapshot(self) -> dict[str, Any]:
         return {
