@@ -53,7 +53,9 @@ __all__ = [
 ]
 
 _BUCKET = "bucket"
-BUCKET_FIELDS = frozenset({"versioning", "notification", "lifecycle", "replication", "tags"})
+BUCKET_FIELDS = frozenset(
+    {"versioning", "notification", "lifecycle", "replication", "tags", "documents"}
+)
 _DESTINATION_KINDS = {"queue": "queue", "topic": "topic", "function": "function"}
 
 
@@ -223,6 +225,14 @@ class UpdateBucket(ControlCall[dict[str, Any]]):
                             bucket=target,
                         )
                 changes["replication"] = replication.to_dict()
+            if "documents" in changes:  # a partial update: None removes a document
+                documents = dict(config.documents)
+                for document, value in (changes["documents"] or {}).items():
+                    if value is None:
+                        documents.pop(document, None)
+                    else:
+                        documents[document] = value
+                changes["documents"] = documents
             if "tags" in changes:
                 changes["tags"] = check_tags(changes["tags"] or {}, limit=50)
             updated = config.updated(**changes)

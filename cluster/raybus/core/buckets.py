@@ -44,6 +44,7 @@ __all__ = [
     "MAX_TAGS_PER_OBJECT",
     "MIN_PART_BYTES",
     "NULL_VERSION",
+    "STORED_DOCUMENTS",
     "OWNER_ID",
     "VERSIONING_STATES",
     "BucketConfig",
@@ -72,6 +73,21 @@ OWNER_ID = "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a"
 # The bus S3 sends events to (EventBridge's default bus).
 DEFAULT_BUS = "default"
 VERSIONING_STATES = ("", "Enabled", "Suspended")  # "": never enabled
+# The bucket configurations raybus keeps as S3 documents without acting on them.
+STORED_DOCUMENTS = frozenset(
+    {
+        "policy",
+        "cors",
+        "encryption",
+        "ownership_controls",
+        "public_access_block",
+        "website",
+        "logging",
+        "accelerate",
+        "request_payment",
+        "acl",
+    }
+)
 
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _IP_ADDRESS = re.compile(r"\d{1,3}(\.\d{1,3}){3}")
@@ -178,7 +194,7 @@ class BucketConfig:
     """A bucket. ``versioning`` is "" (never enabled), "Enabled" or "Suspended" (S3 never goes
     back to unversioned); ``notification``, ``lifecycle`` and ``replication`` are S3's
     configuration documents as its API takes them (checked when set); ``tags`` the bucket's
-    tag set; ``region`` its LocationConstraint as given (raybus serves every region from one
+    tag set; ``documents`` the configurations stored but not enforced (``STORED_DOCUMENTS``); ``region`` its LocationConstraint as given (raybus serves every region from one
     place)."""
 
     name: str
@@ -189,6 +205,9 @@ class BucketConfig:
     lifecycle: dict[str, Any] | None = None
     replication: dict[str, Any] | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    # S3 documents raybus stores and answers but does not enforce (policy, CORS, encryption,
+    # ownership controls, public access block, website, logging, ...), by name
+    documents: dict[str, Any] = field(default_factory=dict)
     partitions: int | None = None
     created_ms: int = 0
 
@@ -207,6 +226,13 @@ class BucketConfig:
                 "InvalidParameterValue", "partitions must be 1-1024.", parameter="partitions"
             )
         check_tags(self.tags, limit=MAX_TAGS_PER_BUCKET)
+        unknown = set(self.documents) - STORED_DOCUMENTS
+        if unknown:
+            raise RaybusError(
+                "InvalidParameterValue",
+                f"Unknown bucket document(s): {', '.join(sorted(unknown))}.",
+                parameter="documents",
+            )
 
     @property
     def fifo(self) -> bool:

@@ -743,3 +743,49 @@ def test_lifecycle_expires_objects_on_the_virtual_clock(
         "tmp/scratch",
     )
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["keep/this"]
+
+
+def test_configurations_kept_as_documents_answer_what_was_put(s3: Any, bucket: str) -> None:
+    """Policy, CORS, encryption, ownership, public access, website, logging, ACLs: stored and
+    answered (not enforced), with S3's defaults and not-found errors."""
+    encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+    assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert (
+        s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"][
+            "BlockPublicAcls"
+        ]
+        is True
+    )
+    for call, code in (
+        (s3.get_bucket_policy, "NoSuchBucketPolicy"),
+        (s3.get_bucket_cors, "NoSuchCORSConfiguration"),
+        (s3.get_bucket_website, "NoSuchWebsiteConfiguration"),
+        (s3.get_object_lock_configuration, "ObjectLockConfigurationNotFoundError"),
+    ):
+        with pytest.raises(ClientError) as missing:
+            call(Bucket=bucket)
+        assert error_code(missing) == code
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+         "Resource": f"arn:aws:s3:::{bucket}/*"}
+    ]})  # fmt: skip
+    s3.put_bucket_policy(Bucket=bucket, Policy=policy)
+    assert json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"]) == json.loads(policy)
+    with pytest.raises(ClientError) as malformed:
+        s3.put_bucket_policy(Bucket=bucket, Policy="not json")
+    assert error_code(malformed) == "MalformedPolicy"
+    rules = [{"AllowedMethods": ["GET"], "AllowedOrigins": ["*"], "MaxAgeSeconds": 60}]
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules})
+    assert s3.get_bucket_cors(Bucket=bucket)["CORSRules"] == rules
+    s3.delete_bucket_cors(Bucket=bucket)
+    with pytest.raises(ClientError):
+        s3.get_bucket_cors(Bucket=bucket)
+    s3.put_bucket_website(
+        Bucket=bucket, WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}}
+    )
+    assert s3.get_bucket_website(Bucket=bucket)["IndexDocument"] == {"Suffix": "index.html"}
+    acl = s3.get_bucket_acl(Bucket=bucket)
+    assert acl["Grants"][0]["Permission"] == "FULL_CONTROL"
+    assert s3.get_bucket_request_payment(Bucket=bucket)["Payer"] == "BucketOwner"
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    assert s3.get_object_acl(Bucket=bucket, Key="k")["Owner"]["ID"] == acl["Owner"]["ID"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import re
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
@@ -329,6 +330,166 @@ async def get_bucket_tagging(call: Call, params: dict[str, Any]) -> dict[str, An
 async def delete_bucket_tagging(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     await _update(call, params["Bucket"], tags={})
     return {}
+
+
+# -- stored, not enforced ------------------------------------------------------------------------
+# S3's defaults for buckets made since 2023: SSE-S3 encryption, ACLs disabled (the bucket owner
+# owns every object), every public access blocked.
+_DEFAULT_ENCRYPTION = {
+    "Rules": [
+        {
+            "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
+            "BucketKeyEnabled": False,
+        }
+    ]
+}
+_DEFAULT_OWNERSHIP = {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+_DEFAULT_PUBLIC_ACCESS_BLOCK = {
+    "BlockPublicAcls": True,
+    "IgnorePublicAcls": True,
+    "BlockPublicPolicy": True,
+    "RestrictPublicBuckets": True,
+}
+_OWNER_GRANT = {
+    "Grants": [
+        {
+            "Grantee": {"Type": "CanonicalUser", **OWNER},
+            "Permission": "FULL_CONTROL",
+        }
+    ]
+}
+
+
+def _missing(code: str, message: str, bucket: str) -> AwsError:
+    return AwsError(code, message, status=404, fields={"BucketName": bucket})
+
+
+async def _document(call: Call, bucket: str, name: str) -> Any:
+    config = await call.gateway.control.run(DescribeBucket(bucket))
+    return config["documents"].get(name)
+
+
+def _stored(
+    name: str,
+    member: str,
+    *,
+    missing: tuple[str, str] | None = None,
+    default: Any = None,
+    wrap: bool = True,
+) -> tuple[Any, Any, Any]:
+    """Put, get and delete of a bucket document kept as sent: ``member`` is the request's
+    payload member; a get answers it under ``member`` (``wrap``) or as the output itself, the
+    ``default`` when none was put, else S3's ``missing`` error."""
+
+    async def put(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+        await _update(call, params["Bucket"], documents={name: params.get(member) or {}})
+        return {}
+
+    async def get(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+        value = await _document(call, params["Bucket"], name)
+        if value is None:
+            if default is not None:
+                value = default
+            elif missing is not None:
+                raise _missing(*missing, params["Bucket"])
+            else:
+                return {}
+        return {member: value} if wrap else dict(value)
+
+    async def delete(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+        await _update(call, params["Bucket"], documents={name: None})
+        return {}
+
+    return put, get, delete
+
+
+async def put_bucket_policy(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    policy = params.get("Policy")
+    try:
+        parsed = json.loads(policy) if isinstance(policy, str) else None
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict) or "Statement" not in parsed:
+        raise AwsError("MalformedPolicy", "Policies must be valid JSON and the first byte must "
+                       "be '{'")  # fmt: skip
+    await _update(call, params["Bucket"], documents={"policy": policy})
+    return {}
+
+
+async def get_bucket_policy(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    policy = await _document(call, params["Bucket"], "policy")
+    if policy is None:
+        raise _missing("NoSuchBucketPolicy", "The bucket policy does not exist", params["Bucket"])
+    return {"Policy": policy}
+
+
+async def delete_bucket_policy(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    await _update(call, params["Bucket"], documents={"policy": None})
+    return {}
+
+
+async def get_bucket_policy_status(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    await _store(call).route(params["Bucket"])
+    return {"PolicyStatus": {"IsPublic": False}}
+
+
+async def get_bucket_acl(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    stored = await _document(call, params["Bucket"], "acl")
+    return {"Owner": OWNER, **(stored or _OWNER_GRANT)}
+
+
+async def put_bucket_acl(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    policy = params.get("AccessControlPolicy")
+    grants = {"Grants": policy.get("Grants", [])} if policy else None
+    await _update(call, params["Bucket"], documents={"acl": grants})
+    return {}
+
+
+async def get_object_acl(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    await _store(call).head(params["Bucket"], _key(params), params.get("VersionId"))
+    return {"Owner": OWNER, **_OWNER_GRANT}
+
+
+async def put_object_acl(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    await _store(call).head(params["Bucket"], _key(params), params.get("VersionId"))
+    return {}
+
+
+async def get_object_lock_configuration(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    await _store(call).route(params["Bucket"])
+    raise _missing(
+        "ObjectLockConfigurationNotFoundError",
+        "Object Lock configuration does not exist for this bucket",
+        params["Bucket"],
+    )
+
+
+_CORS = _stored(
+    "cors",
+    "CORSConfiguration",
+    missing=("NoSuchCORSConfiguration", "The CORS configuration does not exist"),
+    wrap=False,
+)
+_ENCRYPTION = _stored(
+    "encryption", "ServerSideEncryptionConfiguration", default=_DEFAULT_ENCRYPTION
+)
+_OWNERSHIP = _stored("ownership_controls", "OwnershipControls", default=_DEFAULT_OWNERSHIP)
+_PUBLIC_ACCESS = _stored(
+    "public_access_block", "PublicAccessBlockConfiguration", default=_DEFAULT_PUBLIC_ACCESS_BLOCK
+)
+_WEBSITE = _stored(
+    "website",
+    "WebsiteConfiguration",
+    missing=("NoSuchWebsiteConfiguration", "The specified bucket does not have a website "
+             "configuration"),
+    wrap=False,
+)  # fmt: skip
+_LOGGING = _stored("logging", "BucketLoggingStatus", wrap=False)
+_ACCELERATE = _stored("accelerate", "AccelerateConfiguration", wrap=False)
+_REQUEST_PAYMENT = _stored(
+    "request_payment", "RequestPaymentConfiguration", default={"Payer": "BucketOwner"},
+    wrap=False,
+)  # fmt: skip
 
 
 # -- objects --------------------------------------------------------------------------------------
@@ -1000,6 +1161,36 @@ OPERATIONS = {
     "PutBucketTagging": put_bucket_tagging,
     "GetBucketTagging": get_bucket_tagging,
     "DeleteBucketTagging": delete_bucket_tagging,
+    "PutBucketPolicy": put_bucket_policy,
+    "GetBucketPolicy": get_bucket_policy,
+    "DeleteBucketPolicy": delete_bucket_policy,
+    "GetBucketPolicyStatus": get_bucket_policy_status,
+    "GetBucketAcl": get_bucket_acl,
+    "PutBucketAcl": put_bucket_acl,
+    "GetObjectAcl": get_object_acl,
+    "PutObjectAcl": put_object_acl,
+    "GetObjectLockConfiguration": get_object_lock_configuration,
+    "PutBucketCors": _CORS[0],
+    "GetBucketCors": _CORS[1],
+    "DeleteBucketCors": _CORS[2],
+    "PutBucketEncryption": _ENCRYPTION[0],
+    "GetBucketEncryption": _ENCRYPTION[1],
+    "DeleteBucketEncryption": _ENCRYPTION[2],
+    "PutBucketOwnershipControls": _OWNERSHIP[0],
+    "GetBucketOwnershipControls": _OWNERSHIP[1],
+    "DeleteBucketOwnershipControls": _OWNERSHIP[2],
+    "PutPublicAccessBlock": _PUBLIC_ACCESS[0],
+    "GetPublicAccessBlock": _PUBLIC_ACCESS[1],
+    "DeletePublicAccessBlock": _PUBLIC_ACCESS[2],
+    "PutBucketWebsite": _WEBSITE[0],
+    "GetBucketWebsite": _WEBSITE[1],
+    "DeleteBucketWebsite": _WEBSITE[2],
+    "PutBucketLogging": _LOGGING[0],
+    "GetBucketLogging": _LOGGING[1],
+    "PutBucketAccelerateConfiguration": _ACCELERATE[0],
+    "GetBucketAccelerateConfiguration": _ACCELERATE[1],
+    "PutBucketRequestPayment": _REQUEST_PAYMENT[0],
+    "GetBucketRequestPayment": _REQUEST_PAYMENT[1],
     "PutObject": put_object,
     "GetObject": get_object,
     "HeadObject": head_object,
