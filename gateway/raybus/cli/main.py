@@ -21,6 +21,7 @@ VERBS: dict[str, str] = {
     "function": "raybus.cli.function",
     "mapping": "raybus.cli.mapping",
     "bus": "raybus.cli.bus",
+    "bucket": "raybus.cli.bucket",
     "hosts": "raybus.cli.hosts",
     "bench": "raybus.cli.bench",
     "demo": "raybus.cli.demo",

@@ -23,6 +23,10 @@ alike:
    entries of a send or publish batch (``x-raybus-per-entry``) are checked one by one by the
    codec instead: an entry with an unknown field fails alone, like every per-entry error.
 
+A route declared with ``raw_body`` (an object upload: :class:`Route`) takes steps 1 and 4 for
+its query and path only: its body is the object's bytes, streamed by the handler, never read,
+decoded or checked here.
+
 Types, ranges and cross-field rules stay with the typed settings and the engines, which give
 the codes AWS gives (``InvalidAttributeValue``, ``MessageTooLong`` ...); the schemas state them
 for readers and for the OpenAPI document (:mod:`raybus.gateway.openapi`), and tests check that
@@ -97,7 +101,15 @@ class Limits:
 class Route:
     """One operation of the native API. ``body`` is the JSON Schema of the request body
     (``None``: the route takes no body); ``query`` maps each query parameter to its schema;
-    ``answer`` is the schema of the success body, sent with ``status``."""
+    ``answer`` is the schema of the success body, sent with ``status``.
+
+    ``raw_body``: the request body is a resource's own bytes (an object's), of any content
+    type and any size the handler allows. The boundary neither reads nor decodes it (the
+    handler streams ``request.content`` and bounds it itself), the 4 MiB bound on native
+    bodies does not apply, and the answer's codec follows ``Accept`` alone (the body's
+    content type is the object's, not an encoding). ``raw_answer``: the success answer is a
+    resource's bytes, streamed by the handler, not a JSON or msgpack map (``answer`` is
+    unused). A path segment ``{key:.+}`` matches the rest of the path, slashes included."""
 
     method: str
     path: str
@@ -110,6 +122,8 @@ class Route:
     answer: Schema = field(default_factory=lambda: EMPTY_OBJECT)
     status: int = 200
     description: str = ""
+    raw_body: bool = False
+    raw_answer: bool = False
 
 
 def _invalid(parameter: str, message: str) -> RaybusError:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from raybus.gateway import buses, functions, mappings, operations, queues, topics
+from raybus.gateway import buckets, buses, functions, mappings, operations, queues, topics
 from raybus.gateway.api import Context
 from raybus.gateway.boundary import Route
 
@@ -19,5 +19,6 @@ ROUTE_MODULES: tuple[RouteModule, ...] = (
     functions.routes,
     mappings.routes,
     buses.routes,
+    buckets.routes,
     operations.routes,
 )

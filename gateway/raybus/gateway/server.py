@@ -9,13 +9,17 @@ compare), bounds the body (413 before reading anything over the limit), admits i
 boundary (query, content type, body read timeout, decoding, text, fields:
 :mod:`raybus.gateway.boundary`), times it for the latency histogram and turns every failure
 into the catalog's status and error body. An unexpected exception is logged and answered as
-``InternalError``; it never crashes the server.
+``InternalError``; it never crashes the server. A route with a raw body (an object upload:
+``Route.raw_body``) is admitted without its body, which its handler streams; the error answer
+to a ``HEAD`` request, which has no body, names its code in ``x-raybus-error-code``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import logging
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -53,6 +57,9 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 AWS_ROUTE = "aws"
+ERROR_CODE_HEADER = "x-raybus-error-code"  # on an error answer to HEAD, which has no body
+_TAIL = re.compile(r"{(\w+):[^{}]*}")  # a path segment with a pattern: {key:.+}
+_BINARY: dict[str, Any] = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
 
 
 def _fail(code: str, message: str, **details: Any) -> RaybusError:
@@ -72,8 +79,10 @@ class _Middleware:
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
         operation = request.match_info.route.name or "unknown"
+        route = self.routes.get(operation)
+        raw = route is not None and route.raw_body  # the body is an object's bytes
         codec = Codec.for_request(
-            request.headers.get("Content-Type") if request.body_exists else None,
+            request.headers.get("Content-Type") if request.body_exists and not raw else None,
             request.headers.get("Accept"),
         )
         if operation == AWS_ROUTE:  # answers every failure itself, in AWS's terms
@@ -88,13 +97,12 @@ class _Middleware:
         try:
             if request.path.startswith("/v1/"):
                 self._authenticate(request)
-                if (request.content_length or 0) > MAX_HTTP_BODY:
+                if not raw and (request.content_length or 0) > MAX_HTTP_BODY:
                     raise _fail(
                         "RequestTooLarge",
                         f"The request body exceeds {MAX_HTTP_BODY} bytes.",
                         limit=MAX_HTTP_BODY,
                     )
-            route = self.routes.get(operation)
             if route is not None:
                 await self._admit(request, route)
             response = await handler(request)
@@ -129,6 +137,9 @@ class _Middleware:
             response = self._error(codec, _fail("InternalError", "An unexpected server error."))
         if close:
             response.force_close()
+        if request.method == "HEAD" and outcome != "ok":
+            # a HEAD answer has no body: the code travels in a header (the SDK reads it)
+            response.headers[ERROR_CODE_HEADER] = outcome
         self.metrics.observe(operation, outcome, time.perf_counter() - started)
         return response
 
@@ -164,6 +175,9 @@ class _Middleware:
                 parameter=unknown[0],
             )
         check_text(dict(request.match_info), ("path",))
+        if route.raw_body:  # the handler streams the body (an object's bytes)
+            request[BODY] = {}
+            return
         raw = await read_body(request, self.limits.body_timeout_s) if request.body_exists else b""
         if raw:
             json_body = media_type(request.headers.get("Content-Type"))
@@ -210,6 +224,31 @@ class _Middleware:
         return request[BODY]
 
 
+def _document(routes: list[Route]) -> dict[str, Any]:
+    """The OpenAPI document of ``routes``: a tail segment (``{key:.+}``) is the template
+    ``{key}``; a raw body or answer (an object's bytes) is any media type, binary, and a raw
+    answer may be partial (206, for a ``Range`` request)."""
+    documented = [dataclasses.replace(r, path=_TAIL.sub(r"{\1}", r.path)) for r in routes]
+    document = openapi_document(documented)
+    for route in documented:
+        if not (route.raw_body or route.raw_answer):
+            continue
+        operation = document["paths"][route.path][route.method.lower()]
+        if route.raw_body:
+            operation["requestBody"] = {"required": False, "content": _BINARY}
+        if route.raw_answer:
+            answer = operation["responses"][str(route.status)]
+            if route.method == "HEAD":
+                answer.pop("content", None)
+            else:
+                answer["content"] = _BINARY
+                operation["responses"]["206"] = {
+                    "description": "The bytes a Range header asked for.",
+                    "content": _BINARY,
+                }
+    return document
+
+
 def build_app(
     service: QueueService,
     admin: Any,
@@ -251,7 +290,7 @@ def build_app(
         Route("GET", "/openapi.json", "openapi", openapi, "This API's OpenAPI 3.1 description.",
               "operations", answer={"type": "object"})
     )  # fmt: skip
-    document = openapi_document(routes)
+    document = _document(routes)
     for route in routes:
         app.router.add_route(route.method, route.path, route.handler, name=route.operation)
         middleware.routes[route.operation] = route

@@ -9,6 +9,7 @@ A kind registers here by adding its methods class (a subclass of the generic
 
 from __future__ import annotations
 
+from raybus.sdk.buckets._aio import AsyncBucketMethods
 from raybus.sdk.buses._aio import AsyncBusMethods
 from raybus.sdk.client import ops
 from raybus.sdk.functions._aio import AsyncFunctionMethods
@@ -26,6 +27,7 @@ class AsyncClient(
     AsyncFunctionMethods,
     AsyncMappingMethods,
     AsyncBusMethods,
+    AsyncBucketMethods,
 ):
     """A connection pool to one gateway, speaking msgpack, retrying what is retriable.
 
@@ -38,10 +40,10 @@ class AsyncClient(
     synchronous client talks httpx and is thread-safe as ``httpx.Client`` is; the asynchronous
     one talks aiohttp (httpx when a transport is injected).
 
-    Queues, topics (and subscriptions), functions, event-source mappings and event buses each
-    bring their methods (:mod:`raybus.sdk.queues`, :mod:`raybus.sdk.topics`,
-    :mod:`raybus.sdk.functions`, :mod:`raybus.sdk.mappings`, :mod:`raybus.sdk.buses`); the
-    handles they return run their calls through this client.
+    Queues, topics (and subscriptions), functions, event-source mappings, event buses and
+    buckets each bring their methods (:mod:`raybus.sdk.queues`, :mod:`raybus.sdk.topics`,
+    :mod:`raybus.sdk.functions`, :mod:`raybus.sdk.mappings`, :mod:`raybus.sdk.buses`,
+    :mod:`raybus.sdk.buckets`); the handles they return run their calls through this client.
     """
 
     async def now_ms(self) -> int:
