@@ -20,6 +20,7 @@ PAGES = {
     "sns": ("docs/aws-sns.md", "Actions"),
     "lambda": ("docs/aws-lambda.md", "Actions"),
     "events": ("docs/aws-events.md", "Actions"),
+    "s3": ("docs/aws-s3.md", "Actions"),
 }
 SUMMED_UP = {"sts": ("docs/aws-sts-iam.md", "STS"), "iam": ("docs/aws-sts-iam.md", "IAM")}
 _SERVED = ("supported", "accepted, not enforced")
@@ -35,7 +36,7 @@ def action_table(page: str, heading: str) -> dict[str, str]:
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if len(cells) < 2 or cells[0] in ("action", "") or set(cells[0]) <= {"-"}:
             continue
-        for action in re.findall(r"\b[A-Z][A-Za-z]+\b", cells[0]):
+        for action in re.findall(r"\b[A-Z][A-Za-z0-9]+\b", cells[0]):
             assert action not in statuses, f"{page}: {action} is listed twice"
             statuses[action] = cells[1]
     return statuses

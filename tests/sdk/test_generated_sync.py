@@ -15,7 +15,16 @@ SOURCES = [str(p.relative_to(generate_sync.SDK)) for p in generate_sync.sources(
 
 def test_every_kind_and_the_generic_client_have_an_async_source() -> None:
     folders = {source.split("/")[0] for source in SOURCES}
-    assert folders == {"base", "client", "queues", "topics", "functions", "mappings", "buses"}
+    assert folders == {
+        "base",
+        "client",
+        "queues",
+        "topics",
+        "functions",
+        "mappings",
+        "buses",
+        "buckets",
+    }
 
 
 def test_regenerating_the_sync_sdk_changes_nothing() -> None:

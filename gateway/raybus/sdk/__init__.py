@@ -29,6 +29,7 @@ Adding a kind adds a folder and one base class of the client.
 from raybus.core.attributes import Attribute
 from raybus.sdk import errors
 from raybus.sdk._retry import Backoff
+from raybus.sdk.buckets import AsyncBucket, Bucket
 from raybus.sdk.buses import AsyncBus, Bus
 from raybus.sdk.client import DEFAULT_URL, AsyncClient, Client
 from raybus.sdk.errors import FunctionError, GatewayConnectionError, RaybusError
@@ -51,6 +52,7 @@ from raybus.sdk.topics import AsyncSubscription, AsyncTopic, Subscription, Topic
 
 __all__ = [
     "DEFAULT_URL",
+    "AsyncBucket",
     "AsyncBus",
     "AsyncClient",
     "AsyncConsumer",
@@ -62,6 +64,7 @@ __all__ = [
     "AsyncTopic",
     "Attribute",
     "Backoff",
+    "Bucket",
     "Bus",
     "Client",
     "Consumer",

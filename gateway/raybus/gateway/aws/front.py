@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
+from urllib.parse import unquote
 
 from aiohttp import web
 
@@ -33,7 +34,8 @@ from raybus.gateway.aws.protocols import (
     validate,
     validation_message,
 )
-from raybus.gateway.aws.recognize import Recognized, recognize
+from raybus.gateway.aws.recognize import NATIVE_PATHS as NATIVE_EXACT
+from raybus.gateway.aws.recognize import NATIVE_PREFIXES, Recognized, recognize
 from raybus.gateway.aws.service import AwsService, AwsSettings, Call
 from raybus.gateway.aws.sigv2 import SigV2, parse_sigv2, verify_sigv2
 from raybus.gateway.aws.sigv4 import (
@@ -90,8 +92,8 @@ class AwsFront:
         try:
             wire = _head_of(request)
             recognized = recognize(wire)  # from the head alone: S3 streams its bodies
-            if recognized is None and _s3_shaped(wire):
-                recognized = Recognized("s3", "rest-xml")  # S3's unsigned path-style requests
+            if recognized is None and await self._s3_unsigned(request, wire):
+                recognized = Recognized("s3", "rest-xml")
             s3 = recognized is not None and recognized.service == "s3"
             if not s3:  # the other services' bodies are small; some name the service
                 wire = _with_body(wire, await self._body(request))
@@ -203,6 +205,25 @@ class AwsFront:
                 out.force_close()
         self.context.metrics.observe(label, outcome, time.perf_counter() - started)
         return out
+
+    async def _s3_unsigned(self, request: web.Request, wire: WireRequest) -> bool:
+        """Whether a request no signature or header names a service for is S3's: a
+        virtual-host-style one, or a path-style one (unsigned, or with S3's legacy SigV2)
+        whose first segment is an existing bucket; anything else is not found."""
+        if wire.path in NATIVE_EXACT or wire.path.startswith(NATIVE_PREFIXES):
+            return False
+        if virtual_bucket(request.headers.get("Host", "")) is not None:
+            return True
+        if not _s3_shaped(wire):
+            return False
+        bucket = unquote(wire.path.lstrip("/").split("/", 1)[0])
+        if not bucket:
+            return False
+        try:
+            await self.context.router.route("bucket", bucket)
+        except RaybusError:
+            return False
+        return True
 
     async def _body(self, request: web.Request) -> bytes:
         length = request.content_length or 0
