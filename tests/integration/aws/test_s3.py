@@ -6,6 +6,7 @@ replication, presigned URLs and S3's errors."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import http.client
 import io
@@ -13,9 +14,11 @@ import itertools
 import json
 import os
 import re
+import socket
 import urllib.error
 import urllib.parse
 import urllib.request
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -789,3 +792,84 @@ def test_configurations_kept_as_documents_answer_what_was_put(s3: Any, bucket: s
     assert s3.get_bucket_request_payment(Bucket=bucket)["Payer"] == "BucketOwner"
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
     assert s3.get_object_acl(Bucket=bucket, Key="k")["Owner"]["ID"] == acl["Owner"]["ID"]
+
+
+def _as_sent_over_https(
+    url: str, bucket: str, key: str, body: bytes
+) -> tuple[dict[str, str], bytes]:
+    """The PutObject boto3 sends over HTTPS — ``aws-chunked``, unsigned payload, a CRC32
+    trailer — captured before it leaves (the signature covers the host, not the scheme)."""
+    captured: list[Any] = []
+
+    def capture(request: Any, **_: Any) -> Any:
+        captured.append(request)
+        raise _Captured
+
+    port = url.rsplit(":", 1)[1]
+    client = boto3.client(
+        "s3", endpoint_url=f"https://127.0.0.1:{port}", region_name=REGION,
+        aws_access_key_id=AWS_ACCESS_KEY, aws_secret_access_key=AWS_SECRET_KEY,
+        config=Config(retries={"max_attempts": 1}),
+    )  # fmt: skip
+    client.meta.events.register("before-send.s3.PutObject", capture)
+    with pytest.raises(_Captured):
+        client.put_object(Bucket=bucket, Key=key, Body=io.BytesIO(body))
+    (request,) = captured
+    raw = request.body
+    sent = raw if isinstance(raw, bytes) else raw.read()
+    headers = {
+        name.lower(): value.decode() if isinstance(value, bytes) else value
+        for name, value in request.headers.items()
+        if name.lower() not in ("transfer-encoding", "expect")  # http.client frames it itself
+    }
+    return headers, sent
+
+
+class _Captured(Exception):
+    pass
+
+
+def test_an_aws_chunked_upload_with_a_checksum_trailer_is_decoded(
+    url: str, s3: Any, bucket: str
+) -> None:
+    body = os.urandom(200_000)
+    headers, sent = _as_sent_over_https(url, bucket, "chunked", body)
+    assert headers["x-amz-content-sha256"] == "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+    assert sent != body  # framed in chunks, the checksum trailing
+    port = int(url.rsplit(":", 1)[1])
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("PUT", f"/{bucket}/chunked", body=sent, headers=headers)
+    answer = connection.getresponse()
+    assert answer.status == 200, answer.read()
+    connection.close()
+    got = s3.get_object(Bucket=bucket, Key="chunked", ChecksumMode="ENABLED")
+    assert got["Body"].read() == body
+    assert "ContentEncoding" not in got  # aws-chunked is framing, not the object's encoding
+    crc = base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode()
+    assert got["ChecksumCRC32"] == crc
+    headers, sent = _as_sent_over_https(url, bucket, "tampered", body)
+    tampered = sent[:200] + bytes(10) + sent[210:]  # inside the chunk: the CRC32 no longer holds
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("PUT", f"/{bucket}/tampered", body=tampered, headers=headers)
+    answer = connection.getresponse()
+    assert answer.status == 400 and b"<Code>BadDigest</Code>" in answer.read()
+    connection.close()
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=bucket, Key="tampered")
+
+
+def test_expect_100_continue_is_answered_before_the_body(url: str, s3: Any, bucket: str) -> None:
+    link = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "expect"})
+    parts = urllib.parse.urlsplit(link)
+    with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=10) as sock:
+        head = (
+            f"PUT {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            "Content-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+        )
+        sock.sendall(head.encode())
+        interim = sock.recv(1024)
+        assert interim.startswith(b"HTTP/1.1 100 Continue")
+        sock.sendall(b"later")
+        final = sock.recv(4096)
+        assert final.startswith(b"HTTP/1.1 200")
+    assert s3.get_object(Bucket=bucket, Key="expect")["Body"].read() == b"later"
