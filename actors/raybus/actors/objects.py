@@ -375,6 +375,7 @@ class ObjectStore:
                 delimiter,
                 versions,
                 version_marker if partition == marked else "",
+                partition == 0,
             )
             listing: Listing = await self._apply(bucket, partition, op)
             return listing

@@ -873,3 +873,18 @@ def test_expect_100_continue_is_answered_before_the_body(url: str, s3: Any, buck
         final = sock.recv(4096)
         assert final.startswith(b"HTTP/1.1 200")
     assert s3.get_object(Bucket=bucket, Key="expect")["Body"].read() == b"later"
+
+
+def test_bucket_metrics_carry_s3s_names(s3: Any, bucket: str, url: str) -> None:
+    s3.put_object(Bucket=bucket, Key="a", Body=b"x" * 1000)
+    s3.put_object(Bucket=bucket, Key="b", Body=b"y" * 24)
+    s3.get_object(Bucket=bucket, Key="a")["Body"].read()
+    s3.list_objects_v2(Bucket=bucket)
+    seen = families(url)
+    assert value(seen, "raybus_bucket_size_bytes", resource=bucket) == 1024
+    assert value(seen, "raybus_bucket_objects", resource=bucket) == 2
+    assert value(seen, "raybus_bucket_requests_total", resource=bucket, operation="put") == 2
+    assert value(seen, "raybus_bucket_requests_total", resource=bucket, operation="get") == 1
+    assert value(seen, "raybus_bucket_bytes_uploaded_total", resource=bucket) == 1024
+    assert value(seen, "raybus_bucket_bytes_downloaded_total", resource=bucket) == 1000
+    assert value(seen, "raybus_bucket_requests_total", resource=bucket, operation="list") == 1

@@ -171,6 +171,7 @@ class ListObjects(Op[BucketPartition, Listing]):
     delimiter: str = ""
     versions: bool = False
     version_marker: str = ""
+    count: bool = True  # count the request (a merged listing counts it in one partition)
 
     def apply(self, engine: BucketPartition, turn: Turn) -> Listing:
         listing = engine.list_objects(
@@ -180,6 +181,7 @@ class ListObjects(Op[BucketPartition, Listing]):
             self.delimiter,
             versions=self.versions,
             version_marker=self.version_marker,
+            count=self.count,
         )
         listing.entries = [(key, _copy(version)) for key, version in listing.entries]
         return listing
