@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 
 import pytest
@@ -21,8 +21,8 @@ async def chunks(*parts: bytes, fail: bool = False) -> AsyncIterator[bytes]:
         raise ValueError("checksum mismatch at the end")
 
 
-async def collect(stream: AsyncIterator[bytes]) -> bytes:
-    return b"".join([chunk async for chunk in stream])
+async def collect(opening: Awaitable[AsyncIterator[bytes]]) -> bytes:
+    return b"".join([chunk async for chunk in await opening])
 
 
 def test_a_blob_is_written_whole_and_observed_as_it_streams(tmp_path: Path) -> None:
@@ -56,14 +56,17 @@ def test_a_reader_that_opened_a_blob_keeps_it_after_delete(tmp_path: Path) -> No
     name, _ = asyncio.run(write_blob(directory, chunks(b"x" * 3_000_000)))
 
     async def scenario() -> bytes:
-        stream = read_blobs(directory, [name], [3_000_000], 0, 3_000_000)
-        first = await stream.__anext__()
-        await delete_blobs(directory, [name])
-        rest = await collect(stream)
-        return first + rest
+        stream = await read_blobs(directory, [name], [3_000_000], 0, 3_000_000)
+        await delete_blobs(directory, [name])  # after the open, before any byte is read
+        return b"".join([chunk async for chunk in stream])
 
     assert len(asyncio.run(scenario())) == 3_000_000
     assert not (tmp_path / name).exists()
+
+
+def test_a_missing_blob_fails_at_the_open_before_any_byte(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        asyncio.run(collect(read_blobs(str(tmp_path), ["gone"], [3], 0, 3)))
 
 
 def test_a_linked_blob_has_the_same_bytes_under_a_new_name(tmp_path: Path) -> None:

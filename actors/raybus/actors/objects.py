@@ -129,14 +129,20 @@ class ObjectStore:
         if body.blob is not None:
             await delete_blobs(body.directory, [body.blob])
 
-    def read(
+    async def read(
         self, directory: str, version: ObjectVersion, start: int = 0, end: int | None = None
     ) -> AsyncIterator[bytes]:
         """Bytes ``[start, end)`` of ``version`` (read from ``directory``, as :meth:`head`
-        answered it)."""
+        answered it), its files already open: a version deleted between the head and the read
+        is ``NoSuchKey`` here, before any byte is answered."""
         sizes = version.part_sizes or ((version.size,) if version.blobs else ())
         stop = version.size if end is None else end
-        return read_blobs(directory, version.blobs, sizes, start, stop)
+        try:
+            return await read_blobs(directory, version.blobs, sizes, start, stop)
+        except FileNotFoundError:
+            raise RaybusError(
+                "NoSuchKey", "The specified key does not exist.", version_id=version.version_id
+            ) from None
 
     # -- objects ------------------------------------------------------------------------------
     async def put(

@@ -197,8 +197,9 @@ async def read_blobs(
     directory: str, blobs: Sequence[str], sizes: Sequence[int], start: int, end: int
 ) -> AsyncIterator[bytes]:
     """Bytes ``[start, end)`` of the concatenation of ``blobs`` (each of the given size), in
-    chunks of at most ``READ_CHUNK``. Every file is opened before the first byte is yielded,
-    so a version freed meanwhile still reads whole; ``FileNotFoundError`` if one is gone."""
+    chunks of at most ``READ_CHUNK``. The files are opened before this returns, so a version
+    freed afterwards still reads whole and a missing blob is ``FileNotFoundError`` here, before
+    any byte is sent."""
     loop = asyncio.get_running_loop()
     plan: list[tuple[str, int, int]] = []  # (path, offset, length)
     position = 0
@@ -220,6 +221,11 @@ async def read_blobs(
         return opened
 
     fds = await loop.run_in_executor(None, open_all)
+    return _read_open(fds, plan)
+
+
+async def _read_open(fds: list[int], plan: list[tuple[str, int, int]]) -> AsyncIterator[bytes]:
+    loop = asyncio.get_running_loop()
     try:
         for fd, (_, offset, length) in zip(fds, plan, strict=True):
             while length > 0:

@@ -440,11 +440,12 @@ class BucketApi:
         start, end = span if span is not None else (0, version.size)
         if span is not None:
             headers["Content-Range"] = f"bytes {start}-{end - 1}/{version.size}"
+        chunks = await store.read(directory, version, start, end)  # opened before answering
         response = web.StreamResponse(status=206 if span is not None else 200, headers=headers)
         response.content_length = end - start
         await response.prepare(request)
         try:
-            async for chunk in store.read(directory, version, start, end):
+            async for chunk in chunks:
                 await response.write(chunk)
             await response.write_eof()
         except ConnectionError:

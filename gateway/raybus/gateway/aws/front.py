@@ -350,7 +350,8 @@ async def _idle_bounded(source: AsyncIterator[bytes], timeout_s: float) -> Async
     iterator = source.__aiter__()
     while True:
         try:
-            chunk = await asyncio.wait_for(iterator.__anext__(), timeout_s)
+            async with asyncio.timeout(timeout_s):  # no task per chunk, unlike wait_for
+                chunk = await iterator.__anext__()
         except StopAsyncIteration:
             return
         except TimeoutError:

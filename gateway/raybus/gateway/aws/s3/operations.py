@@ -616,9 +616,9 @@ async def get_object(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         start, end = span
         out["ContentRange"] = f"bytes {start}-{end - 1}/{version.size}"
         out["ContentLength"] = end - start
-        out["Body"] = store.read(directory, version, start, end)
+        out["Body"] = await store.read(directory, version, start, end)
     else:
-        out["Body"] = store.read(directory, version)
+        out["Body"] = await store.read(directory, version)
         if params.get("ChecksumMode") == "ENABLED":
             out.update(_checksums_out(version))
     for name in (
@@ -1027,8 +1027,8 @@ async def upload_part_copy(call: Call, params: dict[str, Any]) -> dict[str, Any]
                 "InvalidRange", "The requested range is not satisfiable", size=found.size
             )
     digest = hashlib.md5(usedforsecurity=False)
-    body = await store.write(bucket, key, store.read(directory, found, start, end),
-                             observe=digest.update)  # fmt: skip
+    source_bytes = await store.read(directory, found, start, end)
+    body = await store.write(bucket, key, source_bytes, observe=digest.update)
     md5_hex = digest.hexdigest()
     part = Part(body.blob or "", body.size, f'"{md5_hex}"', md5_hex, {}, 0)
     stored = await store.upload_part(bucket, key, upload_id, number, body, part)
