@@ -44,11 +44,12 @@ __all__ = [
     "MAX_TAGS_PER_OBJECT",
     "MIN_PART_BYTES",
     "NULL_VERSION",
-    "STORED_DOCUMENTS",
     "OWNER_ID",
+    "STORED_DOCUMENTS",
     "VERSIONING_STATES",
     "BucketConfig",
     "ObjectVersion",
+    "byte_range",
     "check_key",
     "check_metadata",
     "check_tags",
@@ -183,6 +184,38 @@ def check_tags(tags: Mapping[str, str], *, limit: int = MAX_TAGS_PER_OBJECT) -> 
     return dict(tags)
 
 
+def byte_range(text: str | None, size: int) -> tuple[int, int] | None:
+    """S3's single byte range (``bytes=a-b``, ``a-``, ``-n``) of an object of ``size`` bytes
+    as ``[start, end)``; None for no range or one S3 ignores (another unit, several ranges,
+    ``b < a``); ``InvalidRange`` when it starts at or past the end."""
+    if not text:
+        return None
+    unit, _, spec = text.strip().partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec:
+        return None
+    first, dash, last = spec.strip().partition("-")
+    if not dash:
+        return None
+    try:
+        if first == "":
+            suffix = int(last)
+            if suffix <= 0:
+                return None
+            start, end = max(0, size - suffix), size
+        else:
+            start = int(first)
+            if start < 0 or (last != "" and int(last) < start):
+                return None
+            end = size if last == "" else min(size, int(last) + 1)
+    except ValueError:
+        return None
+    if start >= size:
+        raise RaybusError(
+            "InvalidRange", "The requested range is not satisfiable", range=text, size=size
+        )
+    return start, end
+
+
 def multipart_etag(part_md5s: list[bytes]) -> str:
     """S3's ETag of a multipart object: the MD5 of the parts' binary MD5s, ``-<parts>``."""
     digest = hashlib.md5(b"".join(part_md5s), usedforsecurity=False).hexdigest()
@@ -194,8 +227,9 @@ class BucketConfig:
     """A bucket. ``versioning`` is "" (never enabled), "Enabled" or "Suspended" (S3 never goes
     back to unversioned); ``notification``, ``lifecycle`` and ``replication`` are S3's
     configuration documents as its API takes them (checked when set); ``tags`` the bucket's
-    tag set; ``documents`` the configurations stored but not enforced (``STORED_DOCUMENTS``); ``region`` its LocationConstraint as given (raybus serves every region from one
-    place)."""
+    tag set; ``documents`` the configurations stored but not enforced
+    (``STORED_DOCUMENTS``); ``region`` its LocationConstraint as given (raybus serves every
+    region from one place)."""
 
     name: str
     region: str = ""

@@ -58,6 +58,7 @@ from raybus.core.buckets import (
     NULL_VERSION,
     BucketConfig,
     ObjectVersion,
+    byte_range,
     check_key,
     check_metadata,
     check_tags,
@@ -69,7 +70,7 @@ from raybus.gateway.api import Context, body, ok
 from raybus.gateway.boundary import Route
 from raybus.gateway.schemas import COMPONENTS, closed, nullable, open_object, ref
 
-__all__ = ["META_PREFIX", "BucketApi", "byte_range", "routes"]
+__all__ = ["META_PREFIX", "BucketApi", "routes"]
 
 log = logging.getLogger(__name__)
 
@@ -225,38 +226,6 @@ def _metadata(headers: Mapping[str, str]) -> dict[str, str]:
         if name.lower().startswith(META_PREFIX)
     }
     return check_metadata(found)
-
-
-def byte_range(text: str | None, size: int) -> tuple[int, int] | None:
-    """S3's single byte range (``bytes=a-b``, ``a-``, ``-n``) of an object of ``size`` bytes
-    as ``[start, end)``; None for no range or one S3 ignores (another unit, several ranges,
-    ``b < a``); ``InvalidRange`` when it starts at or past the end."""
-    if not text:
-        return None
-    unit, _, spec = text.strip().partition("=")
-    if unit.strip().lower() != "bytes" or "," in spec:
-        return None
-    first, dash, last = spec.strip().partition("-")
-    if not dash:
-        return None
-    try:
-        if first == "":
-            suffix = int(last)
-            if suffix <= 0:
-                return None
-            start, end = max(0, size - suffix), size
-        else:
-            start = int(first)
-            if start < 0 or (last != "" and int(last) < start):
-                return None
-            end = size if last == "" else min(size, int(last) + 1)
-    except ValueError:
-        return None
-    if start >= size:
-        raise RaybusError(
-            "InvalidRange", "The requested range is not satisfiable", range=text, size=size
-        )
-    return start, end
 
 
 def _version_id(version: ObjectVersion, versioning: str) -> str | None:

@@ -361,12 +361,12 @@ class BucketPartition:
         *,
         versions: bool = False,
         version_marker: str = "",
-        count: bool = True,
+        count_request: bool = True,
     ) -> Listing:
         """Up to ``limit`` entries and common prefixes after ``marker`` (and, listing versions,
         after ``version_marker`` within the marker's key), in key order. Without ``versions``
         only keys whose current version is an object count."""
-        if count:  # a listing asks every partition; one of them counts the request
+        if count_request:  # a listing asks every partition; one of them counts the request
             self.counters.lists += 1
         keys = self.keys
         entries: list[tuple[str, ObjectVersion]] = []
@@ -505,23 +505,10 @@ class BucketPartition:
             notes = self._notes(now_ms, key, found, "ObjectRemoved:Delete", origin, seq)
             self._commit(seq, now_ms, key, changes, notes, freed)
             return False, None
-        marker_id = self._new_version_id(seq) if self.config.versioned else NULL_VERSION
-        if marker_id == NULL_VERSION:
-            changes.extend(
-                [_REMOVE, v.version_id] for v in versions if v.version_id == NULL_VERSION
-            )
-        marker = ObjectVersion(
-            version_id=marker_id, modified_ms=now_ms, delete_marker=True, seq=seq
+        marker = self._add_marker(
+            now_ms, key, "ObjectRemoved:DeleteMarkerCreated", origin, freed, replicate=True
         )
-        changes.append([_PUT, marker.to_wire()])
-        notes = self._notes(now_ms, key, marker, "ObjectRemoved:DeleteMarkerCreated", origin, seq)
-        target = self._replication_target(key, marker, delete_marker=True)
-        if target is not None:
-            notes.append(
-                self._note(target, json.dumps({"key": key, "version_id": marker_id}), now_ms)
-            )
-        self._commit(seq, now_ms, key, changes, notes, freed)
-        return True, marker_id
+        return True, marker.version_id
 
     def update(
         self,
@@ -1093,6 +1080,21 @@ class BucketPartition:
         return changed
 
     def _lifecycle_marker(self, now_ms: int, key: str, origin: Origin, freed: list[str]) -> None:
+        # S3 never replicates a delete marker a lifecycle rule made
+        self._add_marker(now_ms, key, "LifecycleExpiration:DeleteMarkerCreated", origin, freed)
+
+    def _add_marker(
+        self,
+        now_ms: int,
+        key: str,
+        event: str,
+        origin: Origin,
+        freed: list[str],
+        *,
+        replicate: bool = False,
+    ) -> ObjectVersion:
+        """A delete marker becomes the key's current version: a new id with versioning enabled,
+        else the ``null`` version (replacing the one there was)."""
         versions = self.objects.get(key) or []
         seq = self._seq + 1
         marker_id = self._new_version_id(seq) if self.config.versioned else NULL_VERSION
@@ -1105,10 +1107,13 @@ class BucketPartition:
             version_id=marker_id, modified_ms=now_ms, delete_marker=True, seq=seq
         )
         changes.append([_PUT, marker.to_wire()])
-        notes = self._notes(
-            now_ms, key, marker, "LifecycleExpiration:DeleteMarkerCreated", origin, seq
-        )
+        notes = self._notes(now_ms, key, marker, event, origin, seq)
+        target = self._replication_target(key, marker, delete_marker=True) if replicate else None
+        if target is not None:
+            text = json.dumps({"key": key, "version_id": marker_id})
+            notes.append(self._note(target, text, now_ms))
         self._commit(seq, now_ms, key, changes, notes, freed)
+        return marker
 
     # -- stats --------------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:

@@ -181,7 +181,7 @@ class ListObjects(Op[BucketPartition, Listing]):
             self.delimiter,
             versions=self.versions,
             version_marker=self.version_marker,
-            count=self.count,
+            count_request=self.count,
         )
         listing.entries = [(key, _copy(version)) for key, version in listing.entries]
         return listing

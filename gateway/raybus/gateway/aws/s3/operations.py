@@ -40,6 +40,7 @@ from raybus.core.buckets import (
     NULL_VERSION,
     OWNER_ID,
     ObjectVersion,
+    byte_range,
     check_key,
     check_metadata,
     check_tags,
@@ -562,37 +563,6 @@ def _object_headers(version: ObjectVersion, versioned: bool, now_ms: int) -> dic
     return out
 
 
-def _range(text: str | None, size: int) -> tuple[int, int] | None:
-    """S3's single byte range (``bytes=a-b``, ``a-``, ``-n``) as ``[start, end)``; None for
-    no range (or one S3 ignores); ``InvalidRange`` when it starts past the end."""
-    if not text:
-        return None
-    unit, _, spec = text.strip().partition("=")
-    if unit.strip().lower() != "bytes" or "," in spec:
-        return None
-    first, dash, last = spec.strip().partition("-")
-    if not dash:
-        return None
-    try:
-        if first == "":
-            suffix = int(last)
-            if suffix <= 0:
-                return None
-            start, end = max(0, size - suffix), size
-        else:
-            start = int(first)
-            end = size if last == "" else min(size, int(last) + 1)
-            if last != "" and int(last) < start:
-                return None
-    except ValueError:
-        return None
-    if start >= size:
-        raise RaybusError(
-            "InvalidRange", "The requested range is not satisfiable", range=text, size=size
-        )
-    return start, end
-
-
 async def get_object(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     store = _store(call)
     bucket, key = params["Bucket"], _key(params)
@@ -601,7 +571,7 @@ async def get_object(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     )
     versioning = await _bucket_versioning(call, bucket)
     out = _object_headers(version, versioning != "", 0)
-    span = _range(params.get("Range"), version.size)
+    span = byte_range(params.get("Range"), version.size)
     part = params.get("PartNumber")
     if part is not None:
         sizes = version.part_sizes or (version.size,)
@@ -641,7 +611,7 @@ async def head_object(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     version, _ = await store.head(bucket, key, params.get("VersionId"), _conditions(params))
     versioning = await _bucket_versioning(call, bucket)
     out = _object_headers(version, versioning != "", 0)
-    span = _range(params.get("Range"), version.size)
+    span = byte_range(params.get("Range"), version.size)
     if span is not None:
         out["ContentLength"] = span[1] - span[0]
         out["ContentRange"] = f"bytes {span[0]}-{span[1] - 1}/{version.size}"
