@@ -4,8 +4,10 @@ routes, and replication, do with buckets.
 A body is written as a blob into the data directory of the partition that owns its key
 (:mod:`raybus.storage.blobs`: durable before anything names it), by whichever process
 received it — hosts share the data directory — and then the partition's owner commits the
-version that names it (one typed operation, :mod:`raybus.engines.bucket.ops`). If that commit
-fails the blob is deleted again; if the process dies in between, the blob is swept later.
+version that names it (one typed operation, :mod:`raybus.engines.bucket.ops`). If the
+partition refuses the commit the blob is deleted again; if the answer is lost (the owner died
+mid-call, the caller went away) the commit may have happened, so the blob stays, and is swept
+later if nothing names it.
 Reads ask the owner for the version (its conditions and archive state checked there) and
 stream its blobs straight from disk. A listing asks every partition for its first page and
 merges them.
@@ -83,6 +85,16 @@ class Page:
         if self.prefixes:
             keys.append(self.prefixes[-1])
         return max(keys) if keys else ""
+
+
+def refused(error: RaybusError) -> bool:
+    """Whether a failed commit certainly did not happen: the partition answered the error
+    itself (a precondition, an unknown upload, a bad request — none retriable). A retriable
+    error (the host died or moved mid-call) or a cancelled call may have committed the record
+    before the answer was lost, so its blobs must stay: if nothing names them they are swept
+    later (:func:`raybus.storage.blobs.sweep`), and deleting them could leave a committed
+    version without its bytes."""
+    return not error.retriable
 
 
 class ObjectStore:
@@ -173,8 +185,9 @@ class ObjectStore:
             result: ObjectVersion = await self._apply(
                 bucket, body.partition, PutObject(key, version, origin, conditions, event)
             )
-        except BaseException:
-            await asyncio.shield(self.discard(body))
+        except RaybusError as error:
+            if refused(error):
+                await asyncio.shield(self.discard(body))
             raise
         return result
 
@@ -313,8 +326,9 @@ class ObjectStore:
                 partition,
                 PutObject(key, made, origin, destination_conditions, "ObjectCreated:Copy"),
             )
-        except BaseException:
-            await asyncio.shield(delete_blobs(directory, blobs))
+        except RaybusError as error:
+            if refused(error):
+                await asyncio.shield(delete_blobs(directory, blobs))
             raise
         return found, result
 
@@ -349,8 +363,9 @@ class ObjectStore:
                     True,
                 ),
             )
-        except BaseException:
-            await asyncio.shield(delete_blobs(directory, blobs))
+        except RaybusError as error:
+            if refused(error):
+                await asyncio.shield(delete_blobs(directory, blobs))
             raise
         return result
 
@@ -435,8 +450,9 @@ class ObjectStore:
             result: Part = await self._apply(
                 bucket, body.partition, UploadPart(upload_id, key, number, part)
             )
-        except BaseException:
-            await asyncio.shield(self.discard(body))
+        except RaybusError as error:
+            if refused(error):
+                await asyncio.shield(self.discard(body))
             raise
         return result
 

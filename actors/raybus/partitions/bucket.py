@@ -70,7 +70,7 @@ class BucketBehaviour:
     def _start(self) -> None:
         if self._loop is None:
             self._loop = self.shell.spawn(self._run())
-        if self._sweeper is None and not self.shell.virtual_clock:
+        if self._sweeper is None:  # on real time under the test clock too (files age for real)
             self._sweeper = asyncio.ensure_future(self._sweep_forever())
 
     def configured(self, config: Any) -> None:
