@@ -9,7 +9,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ("benchmarks.bench_log", "benchmarks.bench_engines", "benchmarks.bench_rules")
+BENCHMARKS = (
+    "benchmarks.bench_log",
+    "benchmarks.bench_engines",
+    "benchmarks.bench_rules",
+    "benchmarks.bench_s3",
+)
 
 
 def main() -> int:
