@@ -88,3 +88,19 @@ def test_sweep_removes_only_old_unreferenced_files(tmp_path: Path) -> None:
     assert sweep(directory, {kept}) == 2
     assert sorted(os.listdir(tmp_path)) == sorted([kept, young])
     assert sweep(str(tmp_path / "missing"), set()) == 0
+
+
+def test_a_body_larger_than_the_write_buffer_is_written_in_order(tmp_path: Path) -> None:
+    data = os.urandom(10 << 20)
+    sizes = [1, 7, 65536, 3 << 20, 12345]
+    pieces = []
+    at = 0
+    for turn in range(10_000):
+        if at >= len(data):
+            break
+        step = sizes[turn % len(sizes)]
+        pieces.append(data[at : at + step])
+        at += step
+    name, size = asyncio.run(write_blob(str(tmp_path), chunks(*pieces)))
+    assert size == len(data)
+    assert (tmp_path / name).read_bytes() == data

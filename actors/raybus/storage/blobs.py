@@ -90,6 +90,7 @@ async def write_blob(
 
     fd = await loop.run_in_executor(None, open_file)
     size = 0
+    writing: asyncio.Future[None] | None = None  # one buffer written while the next is read
     try:
         buffer: list[bytes] = []
         buffered = 0
@@ -102,11 +103,15 @@ async def write_blob(
             buffered += len(chunk)
             size += len(chunk)
             if buffered >= WRITE_BUFFER:
-                data = b"".join(buffer)
+                if writing is not None:
+                    await writing
+                writing = loop.run_in_executor(None, _write_all, fd, buffer)
                 buffer, buffered = [], 0
-                await loop.run_in_executor(None, _write_all, fd, data)
+        if writing is not None:
+            await writing
+            writing = None
         if buffer:
-            await loop.run_in_executor(None, _write_all, fd, b"".join(buffer))
+            await loop.run_in_executor(None, _write_all, fd, buffer)
 
         def finish() -> None:
             os.fsync(fd)
@@ -116,6 +121,8 @@ async def write_blob(
 
         await loop.run_in_executor(None, finish)
     except BaseException:
+        if writing is not None:
+            await asyncio.gather(writing, return_exceptions=True)
 
         def discard() -> None:
             with contextlib.suppress(OSError):
@@ -128,11 +135,21 @@ async def write_blob(
     return name, size
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+def _write_all(fd: int, pieces: list[bytes]) -> None:
+    """Write every piece (``writev``: no joined copy), however the kernel splits it."""
+    views = [memoryview(piece) for piece in pieces if piece]
+    while views:
+        written = os.writev(fd, views[:_IOV_MAX])
+        while written and views:
+            if written >= len(views[0]):
+                written -= len(views[0])
+                views.pop(0)
+            else:
+                views[0] = views[0][written:]
+                written = 0
+
+
+_IOV_MAX = 1024
 
 
 async def link_blob(source: str, directory: str) -> str:
