@@ -55,7 +55,6 @@ botocore uses for them too).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import enum
@@ -89,7 +88,6 @@ from raybus.gateway.aws.sigv4 import (
 
 __all__ = [
     "CHECKSUM_ALGORITHMS",
-    "HASH_BATCH",
     "MAX_PUT_SIZE",
     "Payload",
     "PayloadMode",
@@ -516,65 +514,6 @@ class _ChunkDecoder:
         self.state = _DONE
 
 
-# -- hashing off the event loop ----------------------------------------------------------------
-HASH_BATCH = 1 << 20
-
-
-class _Hashing:
-    """Feeds the body's digests in batches of ``HASH_BATCH`` bytes on worker threads, each
-    digest on its own thread (hashlib and zlib release the GIL on large buffers), one batch
-    hashing while the next is read: an MD5, a SHA-256 and a CRC of a 5 GiB upload then take
-    the time of the slowest of them, beside the reading, instead of their sum on the event
-    loop. ``raw`` digests see the bytes as received, ``decoded`` ones the body."""
-
-    def __init__(self, raw: list[Any], decoded: list[Any]) -> None:
-        self._raw = raw
-        self._decoded = decoded
-        self._raw_batch: list[bytes] = []
-        self._decoded_batch: list[bytes] = []
-        self._pending = 0
-        self._running: asyncio.Future[Any] | None = None
-
-    async def add(self, piece: bytes, chunk: bytes | None) -> None:
-        if self._raw:
-            self._raw_batch.append(piece)
-        if chunk is not None:
-            self._decoded_batch.append(chunk)
-        self._pending += len(piece)
-        if self._pending >= HASH_BATCH:
-            await self._flush()
-
-    async def _flush(self) -> None:
-        if self._running is not None:
-            running, self._running = self._running, None
-            await running  # batches are hashed in order
-        raw = b"".join(self._raw_batch)
-        decoded = b"".join(self._decoded_batch)
-        self._raw_batch, self._decoded_batch, self._pending = [], [], 0
-        loop = asyncio.get_running_loop()
-        work = [loop.run_in_executor(None, digest.update, raw) for digest in self._raw if raw]
-        work += [
-            loop.run_in_executor(None, digest.update, decoded)
-            for digest in self._decoded
-            if decoded
-        ]
-        if work:
-            self._running = asyncio.gather(*work)
-
-    async def finish(self) -> None:
-        await self._flush()
-        if self._running is not None:
-            running, self._running = self._running, None
-            await running
-
-    async def close(self) -> None:
-        """Wait for hashing still running (an early end must not leave threads feeding a
-        digest that is thrown away mid-update)."""
-        if self._running is not None:
-            running, self._running = self._running, None
-            await asyncio.gather(running, return_exceptions=True)
-
-
 # -- the payload --------------------------------------------------------------------------------
 
 
@@ -751,36 +690,31 @@ class Payload:
 
     async def _run(self) -> AsyncGenerator[bytes, None]:
         decoder = self._decoder
-        hashing = _Hashing(
-            [self._raw_hash] if self._raw_hash is not None else [],
-            [self._md5, *self._digests.values()],
-        )
-        try:
-            async for piece in self._source:
-                if not piece:
+        async for piece in self._source:
+            if not piece:
+                continue
+            if not isinstance(piece, bytes):
+                piece = bytes(piece)
+            if self._raw_hash is not None:
+                self._raw_hash.update(piece)
+            if decoder is None:
+                self._admit(len(piece))
+                chunk = piece
+            else:
+                parts = decoder.feed(piece)
+                if not parts:
                     continue
-                if not isinstance(piece, bytes):
-                    piece = bytes(piece)
-                if decoder is None:
-                    self._admit(len(piece))
+                if len(parts) == 1 and len(parts[0]) == len(piece):
                     chunk = piece
                 else:
-                    parts = decoder.feed(piece)
-                    if not parts:
-                        await hashing.add(piece, None)
-                        continue
-                    if len(parts) == 1 and len(parts[0]) == len(piece):
-                        chunk = piece
-                    else:
-                        chunk = b"".join(parts)
-                self.size += len(chunk)
-                await hashing.add(piece, chunk)
-                yield chunk
-            if decoder is not None:
-                decoder.finish()
-            await hashing.finish()
-        finally:
-            await hashing.close()
+                    chunk = b"".join(parts)
+            self.size += len(chunk)
+            self._md5.update(chunk)
+            for digest in self._digests.values():
+                digest.update(chunk)
+            yield chunk
+        if decoder is not None:
+            decoder.finish()
         self._finish(decoder)
 
     def _admit(self, size: int) -> None:
