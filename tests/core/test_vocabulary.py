@@ -22,7 +22,6 @@ from raybus.core import (
     validate_queue_name,
 )
 
-
 # A conditional GET whose object has not changed is answered 304 (no body) through the error
 # path, as S3 does; it is the catalog's one answer that is not an error status.
 NOT_ERRORS = {"NotModified": 304}
