@@ -134,6 +134,24 @@ def test_which_calls_are_emitted_depends_on_the_default_bus_rules() -> None:
     assert auditor.wanted(data) is False
 
 
+def test_native_routes_are_judged_before_they_are_described() -> None:
+    """The middleware asks before it decodes an answer: a data-plane route is wanted only with
+    data events on for its service, a GET only for the all-management rule state, and routes
+    that are no AWS call never."""
+    router = _Router(_Table(rules=(_rule("ENABLED"),)))
+    auditor = Auditor(router, None)  # type: ignore[arg-type]
+    assert auditor.wants_native("create_queue", "POST") is True
+    assert auditor.wants_native("receive", "POST") is False  # data plane, data events off
+    assert auditor.wants_native("list_queues", "GET") is False  # read-only
+    assert auditor.wants_native("advance_clock", "POST") is False  # not an AWS call
+    auditor.data_events = frozenset({"sqs"})
+    assert auditor.wants_native("receive", "POST") is True
+    router.table = _Table(rules=(_rule(ALL_MANAGEMENT),))
+    assert auditor.wants_native("list_queues", "GET") is True
+    router.table = _Table()
+    assert auditor.wants_native("create_queue", "POST") is False  # no rule could see it
+
+
 def test_the_event_is_cloudtrails_record() -> None:
     auditor = Auditor(_Router(), None, clock=lambda: 0)  # type: ignore[arg-type]
     entry = auditor.event(_call("CreateQueue"), 1_796_000_000_000)

@@ -299,10 +299,20 @@ class Auditor:
     def wanted(self, call: AuditCall) -> bool:
         """Whether ``call``'s event could reach anything: never while the default bus has no
         enabled rule (an event no rule sees is unobservable, so skipping it loses nothing)."""
-        if call.data and call.service not in self.data_events:
+        return self._wants(call.service, call.read_only, call.data)
+
+    def wants_native(self, operation: str, method: str) -> bool:
+        """Whether the native route ``operation`` called with ``method`` would be recorded —
+        asked before the call is described, which costs a decode of its answer (a received
+        batch of a thousand messages): data-plane routes are almost never recorded."""
+        known = NATIVE.get(operation)
+        return known is not None and self._wants(known[0], method == "GET", known[2])
+
+    def _wants(self, service: str, read_only: bool, data: bool) -> bool:
+        if data and service not in self.data_events:
             return False
         states = self._states()
-        if call.read_only and not call.data:
+        if read_only and not data:
             return ALL_MANAGEMENT in states
         return bool(states - {"DISABLED"})
 

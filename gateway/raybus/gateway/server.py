@@ -106,8 +106,14 @@ class _Middleware:
             if route is not None:
                 await self._admit(request, route)
             response = await handler(request)
-            if self.audit is not None and route is not None and response.status < 300:
-                await self.audit.record(self._audited(request, route, response))
+            audit = self.audit
+            if (
+                audit is not None
+                and route is not None
+                and response.status < 300
+                and audit.wants_native(operation, request.method)
+            ):
+                await audit.record(self._audited(request, route, response))
         except RaybusError as error:
             error = clean(error)
             outcome = error.code
