@@ -6,6 +6,8 @@ import pytest
 
 from raybus.core import ManualClock, RaybusError, decode_receipt, encode_receipt
 from raybus.engines import SendEntry, SendResult
+from raybus.engines.records import decode
+from raybus.storage.memory_log import MemoryLog
 
 from .conftest import MakeQueue, bodies, send
 
@@ -21,6 +23,33 @@ def test_a_send_returns_a_unique_message_id_and_the_sqs_digests(
     assert isinstance(one, SendResult) and one.message_id != two.message_id
     assert one.md5_of_body == two.md5_of_body == "5d41402abc4b2a76b9719d911017c592"
     assert one.sequence_number is None
+
+
+@pytest.mark.parametrize("body", [b"hello", "h\u00e9llo", b"\x00" * KIB])
+def test_a_plain_message_takes_the_inline_path_to_the_same_record_and_result(
+    make_queue: MakeQueue, clock: ManualClock, body: bytes | str
+) -> None:
+    """A body and nothing else is checked inline (QueuePartition.send); the same message with
+    an empty attribute map goes through validate_entry. Both must write the same SEND record
+    and answer the same result, apart from the sequence number and the message id."""
+    plain_log, general_log = MemoryLog(), MemoryLog()
+    plain = make_queue(log=plain_log).send(clock.now_ms(), [SendEntry(body)])
+    general = make_queue(log=general_log).send(clock.now_ms(), [SendEntry(body, attributes={})])
+    assert plain == general  # same tag and seq in both queues, so the same message id too
+    (inline,) = [decode(p) for _, p in plain_log.scan()]
+    (validated,) = [decode(p) for _, p in general_log.scan()]
+    assert inline == validated
+    assert inline[5] == (body.encode() if isinstance(body, str) else body)
+
+
+def test_the_inline_path_keeps_every_refusal(make_queue: MakeQueue, clock: ManualClock) -> None:
+    queue = make_queue(max_message_bytes=KIB)
+    results = queue.send(
+        clock.now_ms(), [SendEntry(b""), SendEntry(b"x" * (KIB + 1)), SendEntry(b"x" * KIB)]
+    )
+    codes = [getattr(r, "code", None) for r in results]
+    assert codes == ["MissingParameter", "MessageTooLong", None]
+    assert queue.counters.sent == 1 and queue.counters.sent_bytes == KIB
 
 
 def test_text_bodies_are_stored_as_utf8(make_queue: MakeQueue, clock: ManualClock) -> None:

@@ -122,6 +122,16 @@ def _error(call: Any, *args: Any, **kwargs: Any) -> RaybusError:
     return info.value
 
 
+def test_a_text_body_becomes_its_utf8_bytes_once() -> None:
+    assert entry_from_wire({"body": "h\u00e9"}, json=False) == SendEntry(body=b"h\xc3\xa9")
+    assert entry_from_wire({"body": b"\x00\xff"}, json=False) == SendEntry(body=b"\x00\xff")
+    with pytest.raises(RaybusError) as refused:  # the boundary refuses it first; never a 500
+        entry_from_wire({"body": "\ud800"}, json=True)
+    assert refused.value.code == "InvalidParameterValue"
+    with pytest.raises(RaybusError):  # a body that is neither text nor bytes: still refused
+        entry_from_wire({"body": None}, json=False)
+
+
 def test_an_entry_keeps_every_field_a_client_may_set() -> None:
     entry = entry_from_wire(
         {
@@ -134,7 +144,7 @@ def test_an_entry_keeps_every_field_a_client_may_set() -> None:
         json=False,
     )
     assert entry == SendEntry(
-        body="hello",
+        body=b"hello",  # text arrives as its UTF-8 bytes (what the engine stores)
         attributes={"kind": ["String", "order"]},
         delay_s=5,
         group_id="g",
@@ -212,7 +222,7 @@ def test_json_binary_attribute_values_must_be_base64() -> None:
 def test_a_request_without_entries_is_one_message_and_not_a_batch() -> None:
     entries, batch = entries_from_wire({"body": "x"}, json=True)
     assert batch is False
-    assert entries == [SendEntry(body="x")]
+    assert entries == [SendEntry(body=b"x")]
 
 
 def test_a_single_malformed_message_raises_rather_than_failing_in_place() -> None:
@@ -227,7 +237,7 @@ def test_a_malformed_batch_entry_fails_in_place_and_the_others_stay() -> None:
     )
     assert batch is True
     first, bad, last = entries
-    assert first == SendEntry(body="a") and last == SendEntry(body="c")
+    assert first == SendEntry(body=b"a") and last == SendEntry(body=b"c")
     assert isinstance(bad, RaybusError) and bad.code == "InvalidParameterValue"
 
 

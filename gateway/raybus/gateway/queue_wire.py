@@ -51,7 +51,24 @@ MAX_BATCH_BYTES = 1 << 20
 _ENTRY_KEYS = frozenset({"body", "body_base64", "attributes", "delay_s", "group_id", "dedup_id"})
 
 
+def _utf8(body: str) -> bytes:
+    try:
+        return body.encode("utf-8")
+    except UnicodeEncodeError:  # the boundary refuses such text first; never a 500 here
+        raise RaybusError(
+            "InvalidParameterValue", "body is not valid Unicode text.", parameter="body"
+        ) from None
+
+
 def entry_from_wire(data: object, *, json: bool) -> SendEntry:
+    """A send entry from the wire; a text body becomes its UTF-8 bytes here, once (the engine
+    stores bytes, and the batch limit and the metrics count them)."""
+    if type(data) is dict and len(data) == 1:  # the common case: {"body": ...} and nothing else
+        only = data.get("body")
+        if type(only) is str:
+            return SendEntry(body=_utf8(only))
+        if type(only) is bytes:
+            return SendEntry(body=only)
     if not isinstance(data, dict):
         raise RaybusError("InvalidParameterValue", "A message entry must be a map.")
     if not _ENTRY_KEYS.issuperset(data):
@@ -77,7 +94,7 @@ def entry_from_wire(data: object, *, json: bool) -> SendEntry:
     if json:
         attributes = attributes_from_json(attributes)
     return SendEntry(
-        body=body,
+        body=_utf8(body) if isinstance(body, str) else body,
         attributes=attributes,
         delay_s=data.get("delay_s"),
         group_id=data.get("group_id"),
@@ -88,7 +105,8 @@ def entry_from_wire(data: object, *, json: bool) -> SendEntry:
 def _size(entry: SendEntry) -> int:
     """Bytes the entry counts toward the batch limit: body plus attribute names, data types and
     values, in UTF-8 (as :func:`raybus.core.attributes_size` counts them)."""
-    size = utf8_len(entry.body)
+    body = entry.body
+    size = len(body) if type(body) is bytes else utf8_len(body)
     if isinstance(entry.attributes, dict):
         for name, item in entry.attributes.items():
             size += utf8_len(name)

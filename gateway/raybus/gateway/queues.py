@@ -14,6 +14,7 @@ from aiohttp import web
 from raybus.control.moves import CancelMoveTask, ListMoveTasks, StartMoveTask
 from raybus.control.queues import CreateQueue, DeleteQueue, GetQueue, ListQueues, UpdateQueue
 from raybus.core.errors import RaybusError
+from raybus.engines import SendEntry
 from raybus.gateway import queue_wire as W
 from raybus.gateway import schemas as S
 from raybus.gateway.api import Context, body, clean, int_field, ok, query_limit
@@ -83,14 +84,12 @@ class QueueApi:
         if not batch and isinstance(entries[0], RaybusError):
             raise entries[0]
         results = await self.service.send(name, entries)
-        accepted = [
-            entry
-            for entry, result in zip(entries, results, strict=True)
-            if not isinstance(result, RaybusError) and not isinstance(entry, RaybusError)
-        ]
-        self.metrics.count(
-            "sent", name, len(accepted), sum(utf8_len(entry.body) for entry in accepted)
-        )
+        sent = sent_bytes = 0
+        for entry, result in zip(entries, results, strict=True):
+            if isinstance(entry, SendEntry) and not isinstance(result, RaybusError):
+                sent += 1
+                sent_bytes += utf8_len(entry.body)
+        self.metrics.count("sent", name, sent, sent_bytes)
         if not batch:
             (result,) = results
             if isinstance(result, RaybusError):
