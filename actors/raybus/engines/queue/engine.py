@@ -87,17 +87,16 @@ class QueuePartition(QueueState):
         sent = sent_bytes = 0
         for entry in entries:
             body = entry.body
-            if type(body) is str:
-                body = body.encode("utf-8")
-            if (
+            plain = (
                 not fifo
-                and type(body) is bytes
-                and 0 < len(body) <= max_bytes
                 and entry.attributes is None
                 and entry.delay_s is None
                 and entry.group_id is None
                 and entry.dedup_id is None
-            ):
+            )
+            if plain and type(body) is str:
+                body = body.encode("utf-8")
+            if plain and type(body) is bytes and 0 < len(body) <= max_bytes:
                 md5 = md5_of_body(body)
                 attributes: list[list[Any]] = []
                 md5_attributes = ""
