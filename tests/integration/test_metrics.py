@@ -30,7 +30,7 @@ def test_metrics_count_messages_and_report_depth_per_partition(
     client: Client, name: str, url: str
 ) -> None:
     queue = client.create_queue(name, partitions=2)
-    queue.send_batch(["a", "bb", "ccc"])
+    queue.send_batch(["a", "bb", "c\u00e9"])  # bytes are counted as UTF-8: 1 + 2 + 3
     got = queue.receive(max_messages=10)
     while len(got) < 3:
         got += queue.receive(max_messages=10)

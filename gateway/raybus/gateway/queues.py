@@ -88,7 +88,8 @@ class QueueApi:
         for entry, result in zip(entries, results, strict=True):
             if isinstance(entry, SendEntry) and not isinstance(result, RaybusError):
                 sent += 1
-                sent_bytes += utf8_len(entry.body)
+                text = entry.body  # bytes from entry_from_wire, which encodes text once
+                sent_bytes += len(text) if type(text) is bytes else utf8_len(text)
         self.metrics.count("sent", name, sent, sent_bytes)
         if not batch:
             (result,) = results
