@@ -527,6 +527,7 @@ def function_cases(args: argparse.Namespace) -> list[tuple[str, int, int]]:
 
 async def run_all(args: argparse.Namespace) -> dict[str, Any]:
     from .bench_queue import machine
+    from .peers.base import cpu_probe_ms
     from .peers.raybus_gateway import RaybusTarget
 
     target = RaybusTarget(url=args.url, up_args=args.up_arg)
@@ -536,6 +537,7 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
         "settings": {k: v for k, v in vars(args).items() if k != "func"},
     }
     load_before = os.getloadavg()[0]
+    probe_before = cpu_probe_ms()
     try:
         await target.start()
         report["version"] = target.version()
@@ -548,6 +550,7 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         await target.stop()
         report["loadavg_1m"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+        report["cpu_probe_ms"] = [probe_before, cpu_probe_ms()]
     return report
 
 
@@ -558,7 +561,8 @@ def render(report: dict[str, Any], args: argparse.Namespace) -> str:
         f"Linux {m['kernel']}, Python {m['python']}, {m['date']}, raybus {m.get('commit', '?')}",
         f"command: {report['command']}",
         f"medians of {args.runs} runs; {args.body_bytes}-byte bodies; load average "
-        f"{report['loadavg_1m'][0]:.1f} → {report['loadavg_1m'][1]:.1f}",
+        f"{report['loadavg_1m'][0]:.1f} → {report['loadavg_1m'][1]:.1f}; CPU probe "
+        f"{report['cpu_probe_ms'][0]:g} → {report['cpu_probe_ms'][1]:g} ms",
     ]
     if "error" in report:
         return "\n".join([*lines, f"failed: {report['error']}"])

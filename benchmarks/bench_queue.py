@@ -218,6 +218,7 @@ def _git_commit() -> str:
 
 async def run_all(args: argparse.Namespace) -> dict[str, Any]:
     from .peers import TargetUnavailable, make_target
+    from .peers.base import cpu_probe_ms
 
     bodies = make_bodies(args.pool, args.body_bytes, args.seed)
     report: dict[str, Any] = {
@@ -229,6 +230,7 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
     for name in args.targets:
         target = make_target(name, args)
         load_before = os.getloadavg()[0]
+        probe_before = cpu_probe_ms()
         entry: dict[str, Any] = {"protocol": target.protocol, "durability": target.durability}
         report["targets"][name] = entry
         try:
@@ -245,6 +247,7 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             await target.stop()
             entry["loadavg_1m"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+            entry["cpu_probe_ms"] = [probe_before, cpu_probe_ms()]
     return report
 
 
@@ -276,7 +279,8 @@ def render(report: dict[str, Any], args: argparse.Namespace) -> str:
         else:
             lines.append(
                 f"{name}: {entry.get('version', '')}; {entry['protocol']}; {entry['durability']}; "
-                f"load average {entry['loadavg_1m'][0]:.1f} → {entry['loadavg_1m'][1]:.1f}"
+                f"load average {entry['loadavg_1m'][0]:.1f} → {entry['loadavg_1m'][1]:.1f}; "
+                f"CPU probe {entry['cpu_probe_ms'][0]:g} → {entry['cpu_probe_ms'][1]:g} ms"
             )
     return "\n".join(lines)
 

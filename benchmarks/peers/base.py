@@ -41,6 +41,7 @@ __all__ = [
     "ServerProcess",
     "Target",
     "TargetUnavailable",
+    "cpu_probe_ms",
     "free_port",
     "stop_all",
     "tree_cpu_seconds",
@@ -154,6 +155,19 @@ def tree_memory(roots: Sequence[int]) -> Memory | None:
         uss += info.uss
         count += 1
     return Memory(rss, pss, uss, count) if count else None
+
+
+def cpu_probe_ms(rounds: int = 3) -> float:
+    """How long this machine takes for a fixed piece of pure Python (the fastest of ``rounds``,
+    in ms; ~50 ms each here). Recorded before and after a target: on a shared VM the same code
+    runs at different speeds from hour to hour, and figures are comparable only where the probe
+    reads alike."""
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        sum(i * i for i in range(500_000))
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 1)
 
 
 def tree_cpu_seconds(roots: Sequence[int]) -> float:

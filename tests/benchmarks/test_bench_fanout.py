@@ -343,12 +343,14 @@ def test_a_case_that_fails_is_reported_and_the_others_still_run() -> None:
         "machine": {"kernel": "k", "python": "3", "date": "d"},
         "command": "test",
         "loadavg_1m": [0.0, 0.0],
+        "cpu_probe_ms": [45.8, 51.2],
         "results": results,
         "medians": summarize(results),
     }
     text = render(report, args)
     assert "topic → 1 queue " in text + " "
     assert "fn_task_b10_w0: 2/2 runs failed" in text
+    assert "CPU probe 45.8 → 51.2 ms" in text  # the machine's speed, beside the load
 
 
 class _NeverConsumed(list[FakeMapping]):
