@@ -7,10 +7,13 @@ group whose message waits for a retry."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from raybus.core import ManualClock, QueueConfig, RaybusError
 from raybus.core.topics import PublishEntry, PublishResult, SubscriptionConfig, TopicConfig
@@ -18,6 +21,7 @@ from raybus.engines import QueuePartition, SendEntry, SendResult, TopicPartition
 from raybus.engines.queue.ops import Receive
 from raybus.engines.topic.ops import Publish, TopicStats
 from raybus.partitions import TOPICS, Durable, Environment, PartitionShell, open_queue
+from raybus.partitions import topic as topic_partition
 from raybus.partitions.topic import TopicBehaviour
 from raybus.storage import MemoryLog
 from tests.partitions.fakes import FakeDispatcher, until
@@ -94,6 +98,51 @@ def test_each_publish_reaches_both_subscriptions_and_their_cursors_survive_a_reo
     assert all(e["Type"] == "Notification" for e in envelopes)
     assert {e["MessageId"] for e in envelopes} == {r.message_id for r in results}
     assert len(dispatcher.sends) == 2  # one batch per subscription
+
+
+def test_raw_queue_subscriptions_share_one_digest_of_each_body(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three raw queue subscriptions: the topic hashes each body once and hands the digest to
+    every queue (an internal, trusted field); each queue answers and stores the body's true
+    MD5, and a wrapped subscription's envelope gets its own (none is handed over)."""
+    clock = ManualClock(start_ms=T0)
+    queues = {name: queue(name, tag) for tag, name in enumerate(("a", "b", "c", "w"), start=1)}
+    dispatcher = FakeDispatcher(clock, queues)
+    env = Environment(clock=clock, dispatcher=dispatcher, virtual_clock=True)
+    subs = [subscription(n, "queue", n, raw=True) for n in ("a", "b", "c")]
+    subs.append(subscription("w", "queue", "w"))
+    computed: list[bytes] = []
+    original = topic_partition.md5_of_body
+
+    def counting(body: bytes) -> str:
+        computed.append(body)
+        return original(body)
+
+    async def scenario() -> None:
+        shell = await topic_shell(tmp_path, env)
+        await shell.attach(subs)
+        await shell.execute([Publish([PublishEntry("one"), PublishEntry("two")])])
+        await until(
+            lambda: all(counter(shell, sub.id, "delivered") == 2 for sub in subs),
+            "every subscription to settle both messages",
+        )
+        await shell.close()
+
+    monkeypatch.setattr(topic_partition, "md5_of_body", counting)
+    asyncio.run(scenario())
+    assert sorted(computed) == [b"one", b"two"]  # once per message, not once per queue
+    for name in ("a", "b", "c"):
+        assert {e.md5_of_body for e in dispatcher.sent_to(name)} == {
+            hashlib.md5(b"one").hexdigest(),
+            hashlib.md5(b"two").hexdigest(),
+        }
+        received = queues[name].run(Receive(10), clock.now_ms())
+        assert all(m.md5_of_body == hashlib.md5(m.body).hexdigest() for m in received)
+        assert len(received) == 2
+    assert all(e.md5_of_body is None for e in dispatcher.sent_to("w"))
+    (wrapped, _) = queues["w"].run(Receive(10), clock.now_ms())
+    assert wrapped.md5_of_body == hashlib.md5(wrapped.body).hexdigest()
 
 
 def test_a_failing_endpoint_is_retried_on_the_clock_then_dead_lettered(tmp_path: Path) -> None:

@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from raybus.core.attributes import md5_of_body
 from raybus.core.errors import RaybusError
 from raybus.core.retry import policy_for
 from raybus.core.routing import async_queue_name
@@ -63,6 +64,9 @@ ERROR_PAUSE_S = 1.0
 TopicShell = PartitionShell[TopicPartition]
 
 
+RAW_DIGESTS = 4096  # raw bodies' digests a topic partition keeps for its other subscriptions
+
+
 class _Refused(Exception):
     """An endpoint's answer that is not an acknowledgement (an HTTP status other than 2xx)."""
 
@@ -73,6 +77,7 @@ class TopicBehaviour:
         self.dispatcher = env.dispatcher
         self.subscriptions: dict[str, SubscriptionConfig] = {}
         self._loops: dict[str, asyncio.Task[None]] = {}
+        self._raw_digests: dict[str, str] = {}  # message id -> MD5 of its body as queues get it
 
     @property
     def engine(self) -> TopicPartition:
@@ -218,20 +223,34 @@ class TopicBehaviour:
         envelope = sns_envelope(self.name, message, subscription_id=sub.id)
         return SendEntry(body=json.dumps(sns_event(self.name, sub.id, [envelope])))
 
+    def _raw_digest(self, message: Message) -> str:
+        """The MD5 of a message's body as queue subscriptions receive it raw: computed once for
+        every raw queue subscription it reaches (each receiving queue would hash the same
+        bytes again). Keyed by message id (a queue subscription always sees the ``sqs``
+        protocol's body); forgotten in bulk past ``RAW_DIGESTS`` messages."""
+        digests = self._raw_digests
+        digest = digests.get(message.message_id)
+        if digest is None:
+            if len(digests) >= RAW_DIGESTS:
+                digests.clear()
+            digest = digests[message.message_id] = md5_of_body(message.body)
+        return digest
+
     async def _to_queue(
         self, sub: SubscriptionConfig, batch: Sequence[Delivery]
     ) -> Sequence[object]:
         fifo = await self.dispatcher.is_fifo(sub.endpoint)
+        raw = sub.raw
         entries = []
         for delivery in batch:
             message = self._seen_by(sub, delivery.message)
-            raw = sub.raw
             entries.append(
                 SendEntry(
                     body=message.body if raw else self._envelope(sub, message),
                     attributes=message.attributes if raw and message.attributes else None,
                     group_id=message.group_id if fifo else None,
                     dedup_id=(message.dedup_id or message.message_id) if fifo else None,
+                    md5_of_body=self._raw_digest(message) if raw else None,
                 )
             )
         return await self.dispatcher.send(sub.endpoint, entries)

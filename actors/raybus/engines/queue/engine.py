@@ -97,7 +97,7 @@ class QueuePartition(QueueState):
             if plain and type(body) is str:
                 body = body.encode("utf-8")
             if plain and type(body) is bytes and 0 < len(body) <= max_bytes:
-                md5 = md5_of_body(body)
+                md5 = entry.md5_of_body or md5_of_body(body)
                 attributes: list[list[Any]] = []
                 md5_attributes = ""
                 delay_s = queue_delay_s

@@ -39,7 +39,9 @@ class SendEntry:
     """One message to send. ``message_id`` / ``sent_ms`` / ``system`` are set only by transfers
     (dead-lettering, move tasks), which keep the original identity: a set ``message_id`` marks a
     transfer and skips the size limit and FIFO dedup check, so a gateway must never fill these
-    fields from client input."""
+    fields from client input. ``md5_of_body`` is set only by an internal sender that computed
+    it of this very (bytes) body — a topic handing one raw body to several queues hashes it
+    once — and is trusted as the body's digest; a gateway must never fill it either."""
 
     body: bytes | str
     attributes: Any = None
@@ -49,6 +51,7 @@ class SendEntry:
     message_id: str | None = None
     sent_ms: int | None = None
     system: dict[str, Any] | None = None
+    md5_of_body: str | None = None
 
 
 @dataclass(slots=True)
@@ -172,7 +175,7 @@ def validate_entry(
     return ValidMessage(
         body=body,
         attributes=attributes,
-        md5_of_body=md5_of_body(body),
+        md5_of_body=entry.md5_of_body or md5_of_body(body),
         md5_of_attributes=md5_of_attributes(attributes) if attributes else "",
         delay_s=delay,
         group_id=group_id,
