@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from benchmarks.peers.base import ServerProcess, TargetUnavailable, free_port, tree_cpu_seconds
-from benchmarks.peers.sqs import LOCALSTACK_PYTHON, _http_ready
+from benchmarks.peers.sqs import LOCALSTACK_PYTHON, _http_ready, spawn_localstack
 
 REGION = "us-east-1"
 ACCOUNT = "000000000000"
@@ -171,26 +171,8 @@ class LocalStackPeer(Peer):
     name = "localstack"
 
     def spawn(self) -> str:
-        if not LOCALSTACK_PYTHON.exists():
-            raise TargetUnavailable("localstack: run benchmarks/peers/setup.sh localstack")
-        import os
-
-        port = free_port()
         self.server = ServerProcess("localstack")
-        env = {
-            "SERVICES": "events,sqs",
-            "PERSISTENCE": "0",
-            "GATEWAY_LISTEN": f"127.0.0.1:{port}",
-            "OVERRIDE_IN_DOCKER": "0",
-            "FILESYSTEM_ROOT": os.path.join(self.server.dir, "fs"),
-            "SKIP_SSL_CERT_DOWNLOAD": "1",
-            "DISABLE_EVENTS": "1",
-            "DNS_ADDRESS": "0",
-            "EAGER_SERVICE_LOADING": "1",
-            "DEBUG": "0",
-        }
-        self.server.spawn([str(LOCALSTACK_PYTHON), "-m", "localstack.runtime.main"], env=env)
-        endpoint = f"http://127.0.0.1:{port}"
+        endpoint = spawn_localstack(self.server, LOCALSTACK_PYTHON, "events,sqs")
         self.server.wait_until(
             lambda: _http_ready(endpoint + "/_localstack/health"), 180, "health answer"
         )

@@ -73,6 +73,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from benchmarks.peers.base import ServerProcess, TargetUnavailable, free_port, tree_pids
+from benchmarks.peers.sqs import LOCALSTACK_PYTHON, spawn_localstack
 
 __all__ = [
     "CASES",
@@ -112,8 +113,6 @@ MIB = 1 << 20
 BUCKET = "raybus-bench-s3"
 REGION = "us-east-1"
 REPO = Path(__file__).resolve().parents[1]
-#: Where benchmarks/peers/setup.sh puts LocalStack (it needs Python >= 3.12).
-LOCALSTACK_PYTHON = REPO / ".venv-localstack" / "bin" / "python"
 #: the servers this benchmark can start, in table order
 SERVERS = ("raybus", "moto", "localstack")
 WRITE_CHUNK = 4 * MIB
@@ -476,26 +475,8 @@ class LocalStackServer(Server):
         self._version = ""
 
     def start(self) -> None:
-        if not self.python.exists():
-            raise TargetUnavailable(
-                f"localstack: {self.python} is missing (sh benchmarks/peers/setup.sh localstack)"
-            )
-        port = free_port()
         self.process = ServerProcess("localstack")
-        env = {
-            "SERVICES": "s3",
-            "PERSISTENCE": "0",
-            "GATEWAY_LISTEN": f"127.0.0.1:{port}",
-            "OVERRIDE_IN_DOCKER": "0",
-            "FILESYSTEM_ROOT": os.path.join(self.process.dir, "fs"),
-            "SKIP_SSL_CERT_DOWNLOAD": "1",
-            "DISABLE_EVENTS": "1",
-            "DNS_ADDRESS": "0",
-            "EAGER_SERVICE_LOADING": "1",
-            "DEBUG": "0",
-        }
-        self.process.spawn([str(self.python), "-m", "localstack.runtime.main"], env=env)
-        self.endpoint = f"http://127.0.0.1:{port}"
+        self.endpoint = spawn_localstack(self.process, self.python, "s3")
         self.process.wait_until(self._s3_running, 240, "S3 running in /_localstack/health")
 
     def _s3_running(self) -> bool:

@@ -216,11 +216,36 @@ class MotoTarget(_SqsTarget):
         return f"moto {version('moto')}"
 
 
+def spawn_localstack(server: ServerProcess, python: Path, services: str) -> str:
+    """Start LocalStack's runtime in host mode (``python -m localstack.runtime.main``, no
+    Docker) serving ``services`` (``SERVICES``, comma-separated) on a free loopback port, with
+    ``PERSISTENCE=0`` and its file system under ``server``'s temp directory; returns its
+    endpoint (the caller waits for what it needs to be up). ``OVERRIDE_IN_DOCKER=0``: this
+    machine has a ``/.dockerenv``, which would otherwise make LocalStack write to
+    ``/var/lib/localstack``."""
+    if not python.exists():
+        raise TargetUnavailable(
+            f"localstack: {python} not found (run benchmarks/peers/setup.sh localstack)"
+        )
+    port = free_port()
+    env = {
+        "SERVICES": services,
+        "PERSISTENCE": "0",
+        "GATEWAY_LISTEN": f"127.0.0.1:{port}",
+        "OVERRIDE_IN_DOCKER": "0",
+        "FILESYSTEM_ROOT": os.path.join(server.dir, "fs"),
+        "SKIP_SSL_CERT_DOWNLOAD": "1",
+        "DISABLE_EVENTS": "1",
+        "DNS_ADDRESS": "0",
+        "EAGER_SERVICE_LOADING": "1",
+        "DEBUG": "0",
+    }
+    server.spawn([str(python), "-m", "localstack.runtime.main"], env=env)
+    return f"http://127.0.0.1:{port}"
+
+
 class LocalStackTarget(_SqsTarget):
-    """LocalStack's runtime in host mode: ``python -m localstack.runtime.main`` with
-    ``SERVICES=sqs``, ``PERSISTENCE=0``, the gateway on loopback, its file system under the
-    server's temp directory (``OVERRIDE_IN_DOCKER=0``: this machine has a ``/.dockerenv``,
-    which would otherwise make LocalStack write to ``/var/lib/localstack``)."""
+    """LocalStack's SQS, started by :func:`spawn_localstack`."""
 
     name = "localstack"
 
@@ -229,26 +254,8 @@ class LocalStackTarget(_SqsTarget):
         self.python = Path(python or os.environ.get("LOCALSTACK_PYTHON", "") or LOCALSTACK_PYTHON)
 
     def _spawn(self) -> str:
-        if not self.python.exists():
-            raise TargetUnavailable(
-                f"localstack: {self.python} not found (run benchmarks/peers/setup.sh localstack)"
-            )
-        port = free_port()
         self.server = ServerProcess("localstack")
-        env = {
-            "SERVICES": "sqs",
-            "PERSISTENCE": "0",
-            "GATEWAY_LISTEN": f"127.0.0.1:{port}",
-            "OVERRIDE_IN_DOCKER": "0",
-            "FILESYSTEM_ROOT": os.path.join(self.server.dir, "fs"),
-            "SKIP_SSL_CERT_DOWNLOAD": "1",
-            "DISABLE_EVENTS": "1",
-            "DNS_ADDRESS": "0",
-            "EAGER_SERVICE_LOADING": "1",
-            "DEBUG": "0",
-        }
-        self.server.spawn([str(self.python), "-m", "localstack.runtime.main"], env=env)
-        endpoint = f"http://127.0.0.1:{port}"
+        endpoint = spawn_localstack(self.server, self.python, "sqs")
         self.server.wait_until(
             lambda: _http_ready(endpoint + "/_localstack/health"), 120, "health answer"
         )
