@@ -154,3 +154,62 @@ def test_a_message_hidden_by_a_failed_transfer_stays_hidden_after_recovery(
     again = rebuild(queue, log)
     assert again.stats(clock.now_ms()) == queue.stats(clock.now_ms())
     assert again.snapshot() == queue.snapshot()
+
+
+def reopen_before(
+    queue: QueuePartition, log: MemoryLog, end: int, *, epoch: int
+) -> tuple[QueuePartition, MemoryLog]:
+    """The partition as a new epoch reopens it after a crash that lost every record from
+    offset ``end`` on (a receive answers before its RECEIVE record is durable)."""
+    survived = MemoryLog()
+    survived.append([payload for offset, payload in log.scan(0) if offset < end])
+    fresh = new_partition(queue.config, survived, tag=queue.tag, epoch=epoch)
+    for offset, payload in survived.scan(0):
+        fresh.replay(offset, payload)
+    fresh.finish_recovery()
+    return fresh, survived
+
+
+def test_a_delete_whose_receive_a_crash_undid_still_deletes(clock: ManualClock) -> None:
+    for name in ("q", "q.fifo"):
+        log = MemoryLog()
+        config = QueueConfig.create(name, visibility_timeout_s=30)
+        queue = new_partition(config, log, tag=1, epoch=1)
+        fifo = {"group_id": "g", "dedup_id": "d"} if name.endswith(".fifo") else {}
+        send(queue, clock.now_ms(), SendEntry(b"a", **fifo))
+        end = log.end_offset
+        receipt = queue.receive(clock.now_ms(), 1).messages[0].receipt
+        again, survived = reopen_before(queue, log, end, epoch=2)
+        assert again.stats(clock.now_ms())["visible"] == 1  # the receive was undone
+        assert again.delete(clock.now_ms(), [receipt]) == [None]
+        assert again.stats(clock.now_ms())["visible"] == 0, name
+        assert again.receive(clock.now_ms(), 10).messages == []
+        assert rebuild(again, survived).receive(clock.now_ms(), 10).messages == [], name
+
+
+def test_a_receipt_overtaken_after_the_crash_stays_stale(clock: ManualClock) -> None:
+    log = MemoryLog()
+    queue = new_partition(QueueConfig.create("q", visibility_timeout_s=0), log, tag=1, epoch=1)
+    send(queue, clock.now_ms(), b"a")
+    end = log.end_offset
+    lost = queue.receive(clock.now_ms(), 1).messages[0].receipt  # receive count 1, undone
+    again, _ = reopen_before(queue, log, end, epoch=2)
+    again.receive(clock.now_ms(), 1)  # received twice since the crash: count 2
+    again.receive(clock.now_ms(), 1)
+    assert again.delete(clock.now_ms(), [lost]) == [None]
+    assert again.stats(clock.now_ms())["visible"] == 1  # the stale receipt changed nothing
+
+
+def test_a_receipt_ahead_of_its_message_in_the_same_epoch_deletes_nothing(
+    clock: ManualClock,
+) -> None:
+    """Only an earlier epoch's receipt can be ahead of the log; in the live epoch a receipt
+    with a higher count than the message has is not one this partition issued."""
+    from raybus.core.tokens import Receipt, encode_receipt
+
+    log = MemoryLog()
+    queue = new_partition(QueueConfig.create("q"), log, tag=1, epoch=3)
+    send(queue, clock.now_ms(), b"a")
+    forged = encode_receipt(Receipt(0, 3, 1, 0, 5))
+    assert queue.delete(clock.now_ms(), [forged]) == [None]
+    assert queue.stats(clock.now_ms())["visible"] == 1

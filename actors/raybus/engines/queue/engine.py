@@ -310,9 +310,25 @@ class QueuePartition(QueueState):
             and self._received.get(seq, (0, 0))[0] == receipt.nonce
         )
 
+    def _undone(self, receipt: Receipt) -> bool:
+        """The receipt is of a receive a crash undid: it was issued by an earlier epoch of this
+        partition for a delivery the log does not hold. A receive answers before its RECEIVE
+        record is durable (in-flight state a crash may undo), so a host that dies in that window
+        reopens with the message visible at its old receive count — while the consumer holds a
+        receipt one (or more) receives ahead. That consumer holds the message's latest delivery;
+        its delete must take effect, or a message the client was told is deleted comes back."""
+        seq = receipt.seq
+        return (
+            receipt.epoch < self.epoch
+            and seq in self._msgs
+            and seq not in self._moving
+            and self._received.get(seq, (0, 0))[0] < receipt.nonce
+        )
+
     def delete(self, now_ms: int, receipts: Sequence[object]) -> list[RaybusError | None]:
         """Delete by receipt. A stale receipt (the message was received again since) or one for
-        a message already gone succeeds and changes nothing, as in SQS; a malformed one fails."""
+        a message already gone succeeds and changes nothing, as in SQS; a malformed one fails.
+        A receipt whose receive a crash undid (:meth:`_undone`) deletes its message."""
         self.advance(now_ms)
         results: list[RaybusError | None] = []
         deleted: list[int] = []
@@ -322,7 +338,7 @@ class QueuePartition(QueueState):
             except RaybusError as error:
                 results.append(error)
                 continue
-            if self._current(receipt):
+            if self._current(receipt) or self._undone(receipt):
                 self._remove(receipt.seq)
                 deleted.append(receipt.seq)
             results.append(None)
