@@ -97,7 +97,11 @@ def entry_results(
             raise InternalError(f"The gateway answered {len(results)} results for {count}.")
         out: list[T | RaybusError] = []
         for result in results:
-            if isinstance(result, Mapping) and isinstance(result.get("error"), Mapping):
+            # the exact-type test first: msgpack gives dicts, and a thousand ABC checks per
+            # batch were a tenth of the client's cost
+            if type(result) is dict and "error" not in result:
+                out.append(parse(result))
+            elif isinstance(result, Mapping) and isinstance(result.get("error"), Mapping):
                 out.append(error_from_wire(result["error"]))
             else:
                 out.append(parse(result))

@@ -200,9 +200,7 @@ class AsyncQueue(Handle[AsyncClientBase]):
         ``receive_wait_s``. ``visibility_timeout_s=None`` uses the queue's."""
         op = ops.receive(self.name, max_messages, wait_s, visibility_timeout_s)
         raw = await self._client._run(op)
-        return [
-            AsyncMessage(queue_name=self.name, _queue=self, **ops.message_fields(m)) for m in raw
-        ]
+        return ops.messages(AsyncMessage, self.name, self, raw)
 
     async def delete_message(self, message: str | AsyncMessage) -> None:
         """Delete by message or receipt. A superseded receipt or a gone message succeeds."""

@@ -200,7 +200,7 @@ class Queue(Handle[ClientBase]):
         ``receive_wait_s``. ``visibility_timeout_s=None`` uses the queue's."""
         op = ops.receive(self.name, max_messages, wait_s, visibility_timeout_s)
         raw = self._client._run(op)
-        return [Message(queue_name=self.name, _queue=self, **ops.message_fields(m)) for m in raw]
+        return ops.messages(Message, self.name, self, raw)
 
     def delete_message(self, message: str | Message) -> None:
         """Delete by message or receipt. A superseded receipt or a gone message succeeds."""

@@ -9,8 +9,8 @@ are planned as several requests (:mod:`raybus.sdk._batch`).
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol, cast
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar, cast
 
 from raybus.core.attributes import attributes_size
 from raybus.sdk._batch import BatchPlan, entry_kwargs, entry_results, plan_entries
@@ -43,7 +43,7 @@ __all__ = [
     "get_queue",
     "list_move_tasks",
     "list_queues",
-    "message_fields",
+    "messages",
     "plan_delete_batch",
     "plan_send_batch",
     "plan_visibility_batch",
@@ -177,14 +177,14 @@ def send_entry(
 
 
 def _send_result(answer: object) -> SendResult:
-    if not isinstance(answer, Mapping):
+    if type(answer) is not dict and not isinstance(answer, Mapping):
         raise InternalError(f"The gateway answered a send with {answer!r:.100}.")
     sequence = answer.get("sequence_number")
     return SendResult(
-        message_id=str(answer.get("message_id", "")),
-        md5_of_body=str(answer.get("md5_of_body", "")),
-        md5_of_attributes=str(answer.get("md5_of_attributes") or ""),
-        sequence_number=None if sequence is None else str(sequence),
+        str(answer.get("message_id", "")),
+        str(answer.get("md5_of_body", "")),
+        str(answer.get("md5_of_attributes") or ""),
+        None if sequence is None else str(sequence),
     )
 
 
@@ -193,6 +193,8 @@ def send(name: str, entry: Mapping[str, Any]) -> Op[SendResult]:
 
 
 def _send_wire(entry: object) -> tuple[dict[str, Any], int]:
+    if type(entry) is bytes and len(entry) <= MAX_BATCH_BYTES:  # a bare body: the common case
+        return {"body": entry}, len(entry)
     body, kwargs = entry_kwargs(entry, SEND_KEYWORDS)
     wire, size = send_entry(body, **kwargs)
     if size > MAX_BATCH_BYTES:
@@ -236,27 +238,45 @@ def receive(
     return Op(call, lambda a: [m for m in answer_list(a, "messages") if isinstance(m, dict)])
 
 
-def message_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Keyword arguments of :class:`~raybus.sdk.models.BaseMessage` (without queue fields)."""
-    body = raw.get("body")
-    if body is None and "body_base64" in raw:
-        body = base64.b64decode(raw["body_base64"])
-    sequence = raw.get("sequence_number")
-    first = raw.get("first_receive_ms")
-    return {
-        "message_id": str(raw.get("message_id", "")),
-        "receipt": str(raw.get("receipt", "")),
-        "body": body_bytes(body if body is not None else b""),
-        "typed_attributes": parse_attributes(raw.get("attributes")),
-        "md5_of_body": str(raw.get("md5_of_body", "")),
-        "md5_of_attributes": str(raw.get("md5_of_attributes") or ""),
-        "sent_ms": int(raw.get("sent_ms") or 0),
-        "receive_count": int(raw.get("receive_count") or 0),
-        "first_receive_ms": None if first is None else int(first),
-        "group_id": raw.get("group_id"),
-        "dedup_id": raw.get("dedup_id"),
-        "sequence_number": None if sequence is None else str(sequence),
-    }
+M = TypeVar("M")
+
+
+def messages(
+    make: Callable[..., M], queue_name: str, queue: object, answer: Sequence[Mapping[str, Any]]
+) -> list[M]:
+    """The received messages of ``answer`` as ``make`` (a :class:`~raybus.sdk.models.
+    BaseMessage` class) builds them, with positional arguments in the order of its fields
+    (``tests/sdk`` checks that order): keyword arguments and a dict per message cost a third
+    of the client's work on a receive of 1,000."""
+    out = []
+    for raw in answer:
+        body = raw.get("body")
+        if type(body) is not bytes:
+            if body is None and "body_base64" in raw:
+                body = base64.b64decode(raw["body_base64"])
+            body = body_bytes(body if body is not None else b"")
+        attributes = raw.get("attributes")
+        sequence = raw.get("sequence_number")
+        first = raw.get("first_receive_ms")
+        out.append(
+            make(
+                queue_name,
+                str(raw.get("message_id", "")),
+                str(raw.get("receipt", "")),
+                body,
+                parse_attributes(attributes) if attributes else {},
+                str(raw.get("md5_of_body", "")),
+                str(raw.get("md5_of_attributes") or ""),
+                int(raw.get("sent_ms") or 0),
+                int(raw.get("receive_count") or 0),
+                None if first is None else int(first),
+                raw.get("group_id"),
+                raw.get("dedup_id"),
+                None if sequence is None else str(sequence),
+                queue,
+            )
+        )
+    return out
 
 
 class HasReceipt(Protocol):
