@@ -40,6 +40,7 @@ from typing import Any
 
 import ray
 
+from raybus.actors.channel import ChannelServer
 from raybus.actors.collector import settle_collector
 from raybus.actors.dispatch import FunctionRuntime, RouterDispatcher
 from raybus.actors.layout import partition_directory
@@ -91,6 +92,7 @@ class PartitionHost:
         self.functions = FunctionRuntime(self._controller)
         self.pollers = Pollers(self.name, self.shells, self.functions, self.dispatcher)
         self._watcher: asyncio.Task[None] | None = None
+        self.channel = ChannelServer(self.execute, name)
 
     # -- lifecycle ------------------------------------------------------------------------------
     def _controller(self) -> Any:
@@ -113,6 +115,8 @@ class PartitionHost:
         return self.describe()
 
     async def _register(self) -> None:
+        if self.channel.address() is None:
+            await self.channel.start(ray.util.get_node_ip_address())  # type: ignore[no-untyped-call]
         answer = await self._controller().host_started.remote(self.name, self.incarnation)
         if answer["now_ms"] is not None:
             self._use_virtual_clock(answer["now_ms"])
@@ -320,6 +324,12 @@ class PartitionHost:
         results: list[Any] = await shell.execute(ops)
         return results
 
+    async def channel_address(self) -> tuple[str, int, bytes] | None:
+        """Where a peer's router sends this host's ``execute`` calls (see
+        :mod:`raybus.actors.channel`): its node address, port and secret."""
+        await self.start()
+        return self.channel.address()
+
     async def perform(
         self, kind_name: str, key: str, partition: int, epoch: int, wait: Wait[Any, Any]
     ) -> Any:
@@ -387,6 +397,7 @@ class PartitionHost:
         if self._watcher is not None:
             self._watcher.cancel()
         await self.pollers.stop()
+        await self.channel.close()
         for place in list(self.shells):
             await self.shells.pop(place).close()
         await self.dispatcher.close()

@@ -23,6 +23,7 @@ __all__ = [
     "CATALOG",
     "ErrorSpec",
     "RaybusError",
+    "as_reply",
     "error_from_wire",
     "printable",
     "replies_with_errors",
@@ -231,7 +232,7 @@ def error_from_wire(payload: dict[str, Any]) -> RaybusError:
     return RaybusError(code, message, **dict(details))
 
 
-def _as_reply(error: Exception, where: str) -> RaybusError:
+def as_reply(error: Exception, where: str) -> RaybusError:
     """What a caller is told of ``error``: the same catalog error (rebuilt, so no chained
     cause travels with it) or, for anything unexpected, ``InternalError`` after logging it."""
     if isinstance(error, RaybusError):
@@ -265,7 +266,7 @@ def _wrap(method: Callable[..., Any], where: str) -> Callable[..., Any]:
             try:
                 return await method(*args, **kwargs)
             except Exception as error:
-                reply = _as_reply(error, where)
+                reply = as_reply(error, where)
             raise reply from None
 
         return guarded
@@ -275,7 +276,7 @@ def _wrap(method: Callable[..., Any], where: str) -> Callable[..., Any]:
         try:
             return method(*args, **kwargs)
         except Exception as error:
-            reply = _as_reply(error, where)
+            reply = as_reply(error, where)
         raise reply from None
 
     return guarded_sync

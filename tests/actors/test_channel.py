@@ -1,0 +1,133 @@
+"""The host-to-host channel on real loopback sockets (no Ray): calls, errors, concurrency,
+the token, and a peer that goes away."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from raybus.actors.channel import ChannelClient, ChannelClosed, ChannelServer
+from raybus.core.errors import RaybusError
+
+
+class _Host:
+    """An ``execute`` that echoes its arguments, fails on request, or waits to be released."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        self.release = asyncio.Event()
+
+    async def execute(
+        self, kind: str, key: str, partition: int, epoch: int, ops: list[Any]
+    ) -> list[Any]:
+        self.calls.append((kind, key, partition, epoch, ops))
+        if ops == ["stale"]:
+            raise RaybusError("StaleEpoch", "moved", resource=key, partition=partition)
+        if ops == ["boom"]:
+            raise KeyError("unexpected")
+        if ops == ["wait"]:
+            await self.release.wait()
+        return [(kind, key, partition, epoch, op) for op in ops]
+
+
+@contextlib.asynccontextmanager
+async def _serving() -> AsyncIterator[tuple[_Host, ChannelServer]]:
+    host = _Host()
+    server = ChannelServer(host.execute, "host-test")
+    await server.start("127.0.0.1")
+    try:
+        yield host, server
+    finally:
+        await server.close()
+
+
+def _client(server: ChannelServer) -> ChannelClient:
+    address = server.address()
+    assert address is not None
+    return ChannelClient(*address)
+
+
+def test_calls_answer_in_any_order_with_their_own_results() -> None:
+    async def scenario() -> None:
+        async with _serving() as (host, server):
+            client = _client(server)
+            waiting = asyncio.ensure_future(client.execute("queue", "q", 1, 7, ["wait"]))
+            quick = await asyncio.gather(
+                *(client.execute("queue", "q", p, 7, [p, b"\xff" * p]) for p in range(20))
+            )
+            assert not waiting.done()  # an answer waiting on its turn holds no other back
+            for partition, answer in enumerate(quick):
+                assert answer == [
+                    ("queue", "q", partition, 7, partition),
+                    ("queue", "q", partition, 7, b"\xff" * partition),
+                ]
+            host.release.set()
+            assert await waiting == [("queue", "q", 1, 7, "wait")]
+            client.close()
+
+    asyncio.run(scenario())
+
+
+def test_errors_come_back_as_catalog_errors() -> None:
+    async def scenario() -> None:
+        async with _serving() as (_, server):
+            client = _client(server)
+            with pytest.raises(RaybusError) as stale:
+                await client.execute("queue", "q", 2, 1, ["stale"])
+            assert (stale.value.code, stale.value.details["partition"]) == ("StaleEpoch", 2)
+            with pytest.raises(RaybusError) as unexpected:
+                await client.execute("queue", "q", 0, 1, ["boom"])
+            assert unexpected.value.code == "InternalError"
+            # the connection still serves after both
+            assert await client.execute("queue", "q", 0, 1, ["ok"]) == [("queue", "q", 0, 1, "ok")]
+            client.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_wrong_token_is_refused_and_runs_nothing() -> None:
+    async def scenario() -> None:
+        async with _serving() as (host, server):
+            address = server.address()
+            assert address is not None
+            intruder = ChannelClient(address[0], address[1], b"x" * len(address[2]))
+            with pytest.raises(ChannelClosed):
+                await intruder.execute("queue", "q", 0, 1, ["ok"])
+            assert host.calls == []
+
+    asyncio.run(scenario())
+
+
+def test_a_peer_that_goes_away_fails_the_calls_in_flight() -> None:
+    async def scenario() -> None:
+        async with _serving() as (host, server):
+            client = _client(server)
+            pending = asyncio.ensure_future(client.execute("queue", "q", 0, 1, ["wait"]))
+            for _ in range(10_000):  # until the call has arrived (a few loop turns)
+                if host.calls:
+                    break
+                await asyncio.sleep(0)
+            assert host.calls
+            await server.close()
+            with pytest.raises(ChannelClosed):
+                await pending
+            with pytest.raises(ChannelClosed):  # a broken channel stays closed
+                await client.execute("queue", "q", 0, 1, ["ok"])
+            host.release.set()
+
+    asyncio.run(scenario())
+
+
+def test_a_peer_that_is_not_listening_is_a_closed_channel() -> None:
+    async def scenario() -> None:
+        async with _serving() as (_, server):
+            address = server.address()
+            assert address is not None
+        with pytest.raises(ChannelClosed):
+            await ChannelClient(*address).execute("queue", "q", 0, 1, ["ok"])
+
+    asyncio.run(scenario())
