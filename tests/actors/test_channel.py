@@ -1,5 +1,6 @@
 """The host-to-host channel on real loopback sockets (no Ray): calls, errors, concurrency,
-the token, and a peer that goes away."""
+the token, a peer that goes away; and the router's use of it (a stand-in actor handle: its
+address asked once, asked again after a failure, Ray calls for a host without a channel)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from raybus.actors.channel import ChannelClient, ChannelClosed, ChannelServer
+from raybus.actors.router import _Remote
 from raybus.core.errors import RaybusError
 
 
@@ -129,5 +131,59 @@ def test_a_peer_that_is_not_listening_is_a_closed_channel() -> None:
             assert address is not None
         with pytest.raises(ChannelClosed):
             await ChannelClient(*address).execute("queue", "q", 0, 1, ["ok"])
+
+    asyncio.run(scenario())
+
+
+class _Method:
+    def __init__(self, answer: Any) -> None:
+        self.answers = list(answer) if isinstance(answer, list) else [answer]
+        self.calls = 0
+
+    def remote(self, *args: Any) -> Any:
+        self.calls += 1
+        answer = self.answers[min(self.calls, len(self.answers)) - 1]
+
+        async def call() -> Any:
+            if isinstance(answer, Exception):
+                raise answer
+            return answer(*args) if callable(answer) else answer
+
+        return call()
+
+
+class _Handle:
+    """A stand-in for a Ray actor handle: ``.method.remote(...)`` gives an awaitable."""
+
+    def __init__(self, **methods: _Method) -> None:
+        for name, method in methods.items():
+            setattr(self, name, method)
+
+
+def test_a_peer_is_reached_on_its_channel_once_its_address_is_known() -> None:
+    async def scenario() -> None:
+        async with _serving() as (host, server):
+            address = _Method([RaybusError("InternalError", "not started yet"), server.address()])
+            through_ray = _Method(lambda *args: ["by ray"])
+            remote = _Remote(_Handle(channel_address=address, execute=through_ray))
+            with pytest.raises(RaybusError):  # the address could not be had: the call fails...
+                await remote.execute("queue", "q", 0, 1, ["a"])
+            # ...and the next one asks again, then uses the channel from then on
+            assert await remote.execute("queue", "q", 0, 1, ["b"]) == [("queue", "q", 0, 1, "b")]
+            assert await remote.execute("queue", "q", 1, 1, ["c"]) == [("queue", "q", 1, 1, "c")]
+            assert (address.calls, through_ray.calls, len(host.calls)) == (2, 0, 2)
+            remote.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_peer_without_a_channel_is_reached_through_ray() -> None:
+    async def scenario() -> None:
+        through_ray = _Method(lambda *args: ["by ray", args])
+        remote = _Remote(_Handle(execute=through_ray))  # no channel_address: an older host
+        assert await remote.execute("queue", "q", 0, 1, ["a"]) == [
+            "by ray",
+            ("queue", "q", 0, 1, ["a"]),
+        ]
 
     asyncio.run(scenario())

@@ -4,7 +4,8 @@
   :class:`~raybus.partitions.PartitionShell`), fenced by epochs; its pollers run the functions
   fed by its queue partitions.
 - :class:`Router` — routing-table client shared by gateways, hosts and the controller: typed
-  operations to any partition, one Ray call or a plain await.
+  operations to any partition: a plain await, a call on another host's channel
+  (:mod:`raybus.actors.channel`, a socket between the two processes) or a Ray call.
 - :class:`RouterDispatcher` — reaching any resource by name (send, publish, invoke).
 - every ``ray.remote`` option and actor name is in :mod:`raybus.options` (below every
   package that starts Ray work: actors and functions alike).

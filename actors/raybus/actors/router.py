@@ -76,7 +76,11 @@ class _Remote:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def _open_channel(self) -> ChannelClient | None:
-        address = await self.handle.channel_address.remote()
+        try:
+            method = self.handle.channel_address
+        except AttributeError:  # a host of a version without channels: Ray calls only
+            return None
+        address = await method.remote()
         return None if address is None else ChannelClient(*address)
 
     @staticmethod
@@ -95,7 +99,13 @@ class _Remote:
             self._loop = loop
             self._channel = asyncio.ensure_future(self._open_channel())
         if loop is self._loop:  # a channel belongs to the event loop that opened it
-            channel = await asyncio.shield(self._channel)
+            opening = self._channel
+            try:
+                channel = await asyncio.shield(opening)
+            except Exception:
+                if self._channel is opening and opening.done():
+                    self._channel = None  # ask again on the next call
+                raise
             if channel is not None:
                 return await channel.execute(kind, key, partition, epoch, list(ops))
         result: list[Any] = await self._wait(
