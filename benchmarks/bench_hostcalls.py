@@ -9,12 +9,21 @@ a batch of receipts or FIFO sends that must reach the partition's owner. Measure
 medians of ``--runs``: the CPU time of the caller's process and of the callee's (``os.times``,
 all threads: Ray's own threads count), and the wall time (calls over elapsed time with the
 window full).
+
+``--fifo-seconds S`` adds the same comparison end to end, where it shows in a workload: a FIFO
+queue's message group belongs to one partition, so with two hosts (``raybus up
+--partition-hosts 2``, a FIFO queue of 2 partitions) about half of a send batch's groups live on
+the host that did not receive the request. ``--window`` writers send batches of 10 messages
+over 64 groups for S seconds through the SDK; reported: messages/s and the server's CPU per
+message (the ``raybus up`` process tree). Run it once per revision to compare (the transport is
+not a switch: run the revision before the channel with ``PYTHONPATH`` pointing at its tree).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import logging
 import os
 import statistics
@@ -89,13 +98,50 @@ def measure(
     }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bench_hostcalls", description=__doc__.split("\n")[0])
-    parser.add_argument("--calls", type=int, default=3200)
-    parser.add_argument("--window", type=int, default=16, help="calls in flight")
-    parser.add_argument("--ops", type=int, nargs="+", default=[10, 1000], help="ops per call")
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args(argv)
+async def _fifo_sends(seconds: float, window: int) -> dict[str, float]:
+    from benchmarks.peers.base import tree_cpu_seconds
+    from benchmarks.peers.raybus_gateway import RaybusTarget
+
+    target = RaybusTarget(up_args=["--partition-hosts", "2"])
+    await target.start()
+    try:
+        queue = await target.client.create_queue(  # high-throughput FIFO: one partition per host
+            "hostcalls.fifo",
+            partitions=2,
+            dedup_scope="messageGroup",
+            throughput_limit="perMessageGroupId",
+        )
+        sequence = itertools.count()
+
+        def batch() -> list[dict[str, Any]]:
+            return [
+                {"body": b"x" * 1024, "group_id": f"g{n % 64}", "dedup_id": str(n)}
+                for n in (next(sequence) for _ in range(10))
+            ]
+
+        await queue.send_batch(batch())  # opens every partition's path once
+        sent = 0
+        deadline = time.perf_counter() + seconds
+
+        async def writer() -> None:
+            nonlocal sent
+            while time.perf_counter() < deadline:
+                results = await queue.send_batch(batch())
+                failed = [r for r in results if isinstance(r, Exception)]
+                if failed:
+                    raise RuntimeError(f"a FIFO send failed: {failed[0]!r}")
+                sent += len(results)
+
+        cpu, wall = tree_cpu_seconds(target.root_pids()), time.perf_counter()
+        await asyncio.gather(*(writer() for _ in range(window)))
+        elapsed = time.perf_counter() - wall
+        server = tree_cpu_seconds(target.root_pids()) - cpu
+        return {"msgs_per_s": sent / elapsed, "server_us_per_msg": server / sent * 1e6}
+    finally:
+        await target.stop()
+
+
+def _calls(args: argparse.Namespace) -> None:
     started = not ray.is_initialized()
     if started:
         ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.ERROR)
@@ -122,6 +168,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if started:
             ray.shutdown()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench_hostcalls", description=__doc__.split("\n")[0])
+    parser.add_argument("--calls", type=int, default=3200)
+    parser.add_argument("--window", type=int, default=16, help="calls in flight")
+    parser.add_argument(
+        "--ops", type=int, nargs="*", default=[10, 1000], help="ops per call (none: skip)"
+    )
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--fifo-seconds", type=float, default=0, help="also FIFO sends on 2 hosts (0: no)"
+    )
+    args = parser.parse_args(argv)
+    if args.ops:
+        _calls(args)
+    if args.fifo_seconds > 0:
+        rows = [asyncio.run(_fifo_sends(args.fifo_seconds, args.window)) for _ in range(args.runs)]
+        runs = ", ".join(f"{row['msgs_per_s']:,.0f}" for row in rows)
+        print(
+            f"FIFO send ×10 on 2 hosts, 64 groups: "
+            f"{statistics.median(r['msgs_per_s'] for r in rows):,.0f} msgs/s, "
+            f"{statistics.median(r['server_us_per_msg'] for r in rows):.0f} µs of server CPU "
+            f"per message (runs: {runs})"
+        )
     return 0
 
 
