@@ -23,4 +23,6 @@ def test_the_host_call_benchmark_reports_ray_and_the_channel(
         ("3", "ray"),
         ("3", "channel"),
     ]
-    assert all(float(value) > 0 for row in rows for value in row[2:])
+    # CPU times tick in 10 ms steps (a few calls may show 0); a call always takes wall time
+    assert all(float(value) >= 0 for row in rows for value in row[2:4])
+    assert all(float(row[4]) > 0 for row in rows)
