@@ -99,7 +99,7 @@ def entry_results(
         for result in results:
             # the exact-type test first: msgpack gives dicts, and a thousand ABC checks per
             # batch were a tenth of the client's cost
-            if type(result) is dict and "error" not in result:
+            if result is None or (type(result) is dict and "error" not in result):
                 out.append(parse(result))
             elif isinstance(result, Mapping) and isinstance(result.get("error"), Mapping):
                 out.append(error_from_wire(result["error"]))
