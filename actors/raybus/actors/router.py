@@ -114,10 +114,12 @@ class _Remote:
         return result
 
     def close(self) -> None:
-        if self._channel is not None and self._channel.done() and not self._channel.exception():
-            channel = self._channel.result()
-            if channel is not None:
-                channel.close()
+        opening = self._channel
+        if opening is None or not opening.done() or opening.cancelled() or opening.exception():
+            return
+        channel = opening.result()
+        if channel is not None:
+            channel.close()
 
     async def perform(
         self, kind: str, key: str, partition: int, epoch: int, wait: Wait[Any, Any]
