@@ -17,6 +17,7 @@ dead or restarting host becomes the retriable ``PartitionUnavailable``.
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, TypeVar
@@ -43,6 +44,10 @@ __all__ = [
 ]
 
 STALE_RETRIES = 3
+#: Calls this process made to partitions, by path: ``local`` (a host in this process, a plain
+#: await), ``channel`` (another host's channel) and ``ray`` (a Ray actor call: long polls,
+#: attached settings, a host without a channel). Read by the gateway's ``/metrics``.
+CALLS: collections.Counter[str] = collections.Counter()
 R = TypeVar("R")
 T = TypeVar("T")
 
@@ -107,7 +112,9 @@ class _Remote:
                     self._channel = None  # ask again on the next call
                 raise
             if channel is not None:
+                CALLS["channel"] += 1
                 return await channel.execute(kind, key, partition, epoch, list(ops))
+        CALLS["ray"] += 1
         result: list[Any] = await self._wait(
             self.handle.execute.remote(kind, key, partition, epoch, list(ops))
         )
@@ -124,11 +131,13 @@ class _Remote:
     async def perform(
         self, kind: str, key: str, partition: int, epoch: int, wait: Wait[Any, Any]
     ) -> Any:
+        CALLS["ray"] += 1
         return await self._wait(self.handle.perform.remote(kind, key, partition, epoch, wait))
 
     async def attach(
         self, kind: str, key: str, partition: int, epoch: int, attached: Sequence[Any]
     ) -> None:
+        CALLS["ray"] += 1
         await self._wait(self.handle.attach.remote(kind, key, partition, epoch, list(attached)))
 
 
@@ -264,6 +273,7 @@ class Router:
     def host(self, name: str) -> HostCalls:
         local = self.local.get(name)
         if local is not None:
+            CALLS["local"] += 1
             return local
         remote = self._remote.get(name)
         if remote is None:

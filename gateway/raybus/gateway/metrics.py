@@ -32,6 +32,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from raybus.actors.router import CALLS
 from raybus.gateway.resource_metrics import ResourceCollector
 
 __all__ = ["Families", "GatewayMetrics", "MetricsRegistry"]
@@ -88,6 +89,23 @@ class _Traffic(Collector):
         for (name, sample, pairs), value in values.items():
             merged[name].add_sample(sample, dict(pairs), value)
         yield from merged.values()
+
+
+class _PartitionCalls(Collector):
+    """``raybus_partition_calls_total{path}``: this process's calls to partitions by path
+    (:data:`raybus.actors.router.CALLS`) — how much of the load stays in the process that
+    received it, and what crosses to other hosts on their channels or through Ray."""
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "raybus_partition_calls",
+            "Calls to partitions by path: local (this process), channel (another host's "
+            "channel) or ray (a Ray actor call).",
+            labels=["path"],
+        )
+        for path in ("local", "channel", "ray"):
+            family.add_metric([path], CALLS[path])
+        yield family
 
 
 class _PartitionCollector(Collector):
@@ -165,6 +183,7 @@ class GatewayMetrics:
         self.long_polls = Gauge(
             "raybus_gateway_long_polls", "Receives waiting in a long poll.", registry=self.traffic
         )
+        self.traffic.register(_PartitionCalls())
         self.registry: CollectorRegistry = MetricsRegistry()  # what a scrape answers
         self._traffic = _Traffic(self.traffic)
         self.registry.register(self._traffic)
