@@ -246,8 +246,8 @@ def messages(
 ) -> list[M]:
     """The received messages of ``answer`` as ``make`` (a :class:`~raybus.sdk.models.
     BaseMessage` class) builds them, with positional arguments in the order of its fields
-    (``tests/sdk`` checks that order): keyword arguments and a dict per message cost a third
-    of the client's work on a receive of 1,000."""
+    (``tests/sdk`` checks that order): keyword arguments and a dict per message were about
+    1 µs of the 10 a received message cost the client."""
     out = []
     for raw in answer:
         body = raw.get("body")
