@@ -184,6 +184,8 @@ class ChannelClient:
             if self._connecting is None:
                 self._connecting = asyncio.ensure_future(self._connect())
             await asyncio.shield(self._connecting)
+        if self.closed:  # it broke while this call waited for the connection
+            raise ChannelClosed(f"the channel to {self._address} is closed")
         assert self._writer is not None
         request_id = next(self._ids)
         frame = _frame(request_id, (kind, key, partition, epoch, ops))
