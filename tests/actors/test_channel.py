@@ -160,7 +160,11 @@ class _Handle:
             setattr(self, name, method)
 
 
-def test_a_peer_is_reached_on_its_channel_once_its_address_is_known() -> None:
+def test_a_peer_is_reached_on_its_channel_once_its_address_is_known(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RAYBUS_HOST_CHANNEL", "1")
+
     async def scenario() -> None:
         async with _serving() as (host, server):
             address = _Method([RaybusError("InternalError", "not started yet"), server.address()])

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import itertools
+import os
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -44,6 +45,11 @@ __all__ = [
 ]
 
 STALE_RETRIES = 3
+#: ``RAYBUS_HOST_CHANNEL=1`` (in the hosts' environment) sends ``execute`` between hosts over
+#: the channel. Off by default: with it on, ``tests/integration/test_crash.py`` (a host killed
+#: under load) lost a batch of acknowledged messages in 2 of 5 runs, cause not yet found; with
+#: it off (Ray calls) the test passes.
+CHANNEL_SWITCH = "RAYBUS_HOST_CHANNEL"
 #: Calls this process made to partitions, by path: ``local`` (a host in this process, a plain
 #: await), ``channel`` (another host's channel) and ``ray`` (a Ray actor call: long polls,
 #: attached settings, a host without a channel). Read by the gateway's ``/metrics``.
@@ -81,6 +87,8 @@ class _Remote:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def _open_channel(self) -> ChannelClient | None:
+        if os.environ.get(CHANNEL_SWITCH) != "1":  # off by default: see CHANNEL_SWITCH
+            return None
         try:
             method = self.handle.channel_address
         except AttributeError:  # a host of a version without channels: Ray calls only
