@@ -115,10 +115,12 @@ def test_a_peer_that_goes_away_fails_the_calls_in_flight() -> None:
                 await asyncio.sleep(0)
             assert host.calls
             await server.close()
-            with pytest.raises(ChannelClosed):
+            with pytest.raises(ChannelClosed) as in_flight:
                 await pending
-            with pytest.raises(ChannelClosed):  # a broken channel stays closed
+            assert in_flight.value.sent  # it may have run
+            with pytest.raises(ChannelClosed) as after:  # a broken channel stays closed
                 await client.execute("queue", "q", 0, 1, ["ok"])
+            assert not after.value.sent  # it certainly did not
             host.release.set()
 
     asyncio.run(scenario())
@@ -129,8 +131,9 @@ def test_a_peer_that_is_not_listening_is_a_closed_channel() -> None:
         async with _serving() as (_, server):
             address = server.address()
             assert address is not None
-        with pytest.raises(ChannelClosed):
+        with pytest.raises(ChannelClosed) as refused:
             await ChannelClient(*address).execute("queue", "q", 0, 1, ["ok"])
+        assert not refused.value.sent
 
     asyncio.run(scenario())
 
@@ -177,6 +180,54 @@ def test_a_peer_is_reached_on_its_channel_once_its_address_is_known(
             assert await remote.execute("queue", "q", 1, 1, ["c"]) == [("queue", "q", 1, 1, "c")]
             assert (address.calls, through_ray.calls, len(host.calls)) == (2, 0, 2)
             remote.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_restarted_peer_is_reached_on_its_new_channel_without_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A host that died and was restarted by Ray listens on a new port; its callers still hold
+    the old connection, broken. A call that finds it broken was never sent: it goes out once
+    more on a new connection to the address the restarted host gives (as a Ray call reaches
+    the restarted actor), instead of failing — a failure costs a receive the messages other
+    partitions gave it."""
+    monkeypatch.setenv("RAYBUS_HOST_CHANNEL", "1")
+
+    async def scenario() -> None:
+        async with _serving() as (old_host, old_server), _serving() as (new_host, new_server):
+            address = _Method([old_server.address(), new_server.address()])
+            remote = _Remote(_Handle(channel_address=address, execute=_Method(["by ray"])))
+            assert await remote.execute("queue", "q", 0, 1, ["a"]) == [("queue", "q", 0, 1, "a")]
+            await old_server.close()  # the old incarnation dies
+            for _ in range(10_000):  # until this side has seen the connection end
+                if remote._channel is not None and remote._channel.result().closed:
+                    break
+                await asyncio.sleep(0)
+            assert await remote.execute("queue", "q", 0, 2, ["b"]) == [("queue", "q", 0, 2, "b")]
+            assert (len(old_host.calls), len(new_host.calls), address.calls) == (1, 1, 2)
+            remote.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_call_that_may_have_run_is_not_sent_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAYBUS_HOST_CHANNEL", "1")
+
+    async def scenario() -> None:
+        async with _serving() as (old_host, old_server), _serving() as (new_host, new_server):
+            address = _Method([old_server.address(), new_server.address()])
+            remote = _Remote(_Handle(channel_address=address, execute=_Method(["by ray"])))
+            pending = asyncio.ensure_future(remote.execute("queue", "q", 0, 1, ["wait"]))
+            for _ in range(10_000):  # until the call has arrived
+                if old_host.calls:
+                    break
+                await asyncio.sleep(0)
+            await old_server.close()
+            with pytest.raises(ChannelClosed) as broken:
+                await pending
+            assert broken.value.sent and new_host.calls == [] and address.calls == 1
+            old_host.release.set()
 
     asyncio.run(scenario())
 

@@ -20,7 +20,10 @@ Failure: a connection that cannot be made or breaks fails its pending calls with
 :class:`ChannelClosed` (a ``ConnectionError``), which the router turns into the retriable
 ``PartitionUnavailable`` and answers like a dead Ray actor: it forgets the peer, and the next
 call asks Ray for its (possibly new) address. A call that was sent before the break may or may
-not have run, exactly as with a Ray call to an actor that died.
+not have run, exactly as with a Ray call to an actor that died. A call that was never sent
+(``ChannelClosed.sent`` is false: the connection was already broken, typically by a peer that
+died and was restarted by Ray) is sent once more on a new connection, as Ray itself sends a
+call to the restarted actor: a host restart costs its callers no error.
 """
 
 from __future__ import annotations
@@ -51,7 +54,16 @@ Execute = Callable[[str, str, int, int, list[Any]], Awaitable[list[Any]]]
 
 
 class ChannelClosed(ConnectionError):
-    """The channel to a peer could not be opened, or broke with calls in flight."""
+    """The channel to a peer could not be opened, or broke with calls in flight.
+
+    ``sent`` says whether the failed call had been written to the connection: one that was
+    not (the connection could not be made, or had already broken — a peer that died and
+    restarted leaves its callers a dead connection) certainly did not run, and may be sent
+    again on a new connection; one that was may or may not have run."""
+
+    def __init__(self, message: str, *, sent: bool) -> None:
+        super().__init__(message)
+        self.sent = sent
 
 
 def _frame(request_id: int, payload: Any) -> bytes:
@@ -170,7 +182,7 @@ class ChannelClient:
             reader, writer = await asyncio.open_connection(*self._address)
         except OSError as error:
             self.closed = True
-            raise ChannelClosed(f"cannot connect to {self._address}: {error}") from None
+            raise ChannelClosed(f"cannot connect to {self._address}: {error}", sent=False) from None
         writer.write(self._token)
         self._writer = writer
         self._reader_task = asyncio.ensure_future(self._read(reader))
@@ -179,13 +191,13 @@ class ChannelClient:
         self, kind: str, key: str, partition: int, epoch: int, ops: list[Any]
     ) -> list[Any]:
         if self.closed:
-            raise ChannelClosed(f"the channel to {self._address} is closed")
+            raise ChannelClosed(f"the channel to {self._address} is closed", sent=False)
         if self._writer is None:
             if self._connecting is None:
                 self._connecting = asyncio.ensure_future(self._connect())
             await asyncio.shield(self._connecting)
         if self.closed:  # it broke while this call waited for the connection
-            raise ChannelClosed(f"the channel to {self._address} is closed")
+            raise ChannelClosed(f"the channel to {self._address} is closed", sent=False)
         assert self._writer is not None
         request_id = next(self._ids)
         frame = _frame(request_id, (kind, key, partition, epoch, ops))
@@ -222,7 +234,7 @@ class ChannelClient:
         reason = f"the channel to {self._address} broke" + (f": {error}" if error else "")
         for future in self._pending.values():
             if not future.done():
-                future.set_exception(ChannelClosed(reason))
+                future.set_exception(ChannelClosed(reason, sent=True))
         self._pending.clear()
         if self._writer is not None:
             self._writer.close()

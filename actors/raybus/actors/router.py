@@ -108,25 +108,54 @@ class _Remote:
         self, kind: str, key: str, partition: int, epoch: int, ops: Sequence[Op[Any, Any]]
     ) -> list[Any]:
         loop = asyncio.get_running_loop()
-        if self._channel is None:
+        if self._loop is None:
             self._loop = loop
-            self._channel = asyncio.ensure_future(self._open_channel())
         if loop is self._loop:  # a channel belongs to the event loop that opened it
-            opening = self._channel
-            try:
-                channel = await asyncio.shield(opening)
-            except Exception:
-                if self._channel is opening and opening.done():
-                    self._channel = None  # ask again on the next call
-                raise
-            if channel is not None:
+            for attempt in range(2):
+                channel = await self._channel_now()
+                if channel is None:
+                    break
                 CALLS["channel"] += 1
-                return await channel.execute(kind, key, partition, epoch, list(ops))
+                try:
+                    return await channel.execute(kind, key, partition, epoch, list(ops))
+                except ChannelClosed as closed:
+                    # never sent: the connection was broken before it (a restarted host
+                    # leaves one behind); once more on a new one, whose address the host
+                    # (restarted, if it was) gives through Ray
+                    if closed.sent or attempt == 1:
+                        raise
+                    self._forget(channel)
         CALLS["ray"] += 1
         result: list[Any] = await self._wait(
             self.handle.execute.remote(kind, key, partition, epoch, list(ops))
         )
         return result
+
+    async def _channel_now(self) -> ChannelClient | None:
+        """This host's channel (None: Ray calls), opened by the first caller that needs it."""
+        if self._channel is None:
+            self._channel = asyncio.ensure_future(self._open_channel())
+        opening = self._channel
+        try:
+            return await asyncio.shield(opening)
+        except Exception:
+            if self._channel is opening and opening.done():
+                self._channel = None  # ask again on the next call
+            raise
+
+    def _forget(self, channel: ChannelClient) -> None:
+        """Drop ``channel`` (broken) so the next call opens a new one, unless another caller
+        already has."""
+        opening = self._channel
+        if (
+            opening is not None
+            and opening.done()
+            and not opening.cancelled()
+            and opening.exception() is None
+            and opening.result() is channel
+        ):
+            self._channel = None
+        channel.close()
 
     def close(self) -> None:
         opening = self._channel

@@ -2,11 +2,12 @@
 as typed operations through the per-partition lanes (:mod:`raybus.gateway.lanes`).
 
 Receives: a short poll asks the partitions one after another (starting at a rotating one) until
-it has ``max_messages``. A long poll on a one-partition queue parks on its host
-(:class:`~raybus.partitions.LongPoll`); on a partitioned queue it parks a
-:class:`~raybus.partitions.WaitVisible` on every partition and receives from the first that
-wakes, cancelling the others. Deletes and visibility changes go to the partition their receipt
-names.
+it has ``max_messages``; a partition that fails is skipped, and its error answers the request
+only when no partition gave a message (what others gave is already in flight). A long poll on
+a one-partition queue parks on its host (:class:`~raybus.partitions.LongPoll`); on a
+partitioned queue it parks a :class:`~raybus.partitions.WaitVisible` on every partition and
+receives from the first that wakes, cancelling the others. Deletes and visibility changes go
+to the partition their receipt names.
 """
 
 from __future__ import annotations
@@ -78,12 +79,7 @@ class QueueService:
         deadline = loop.time() + wait_s
         order = self.router.nearest(route)
         while True:
-            messages: list[ReceivedMessage] = []
-            for partition in order:
-                wanted = Receive(max_messages - len(messages), visibility_timeout_s)
-                messages += await self.lanes.submit(QUEUE, queue, partition, wanted)
-                if len(messages) >= max_messages:
-                    break
+            messages = await self._short_poll(queue, order, max_messages, visibility_timeout_s)
             remaining = deadline - loop.time()
             if messages or remaining <= 0:
                 return messages
@@ -95,6 +91,28 @@ class QueueService:
             if woke is None:
                 return []
             order = [woke, *(p for p in order if p != woke)]
+
+    async def _short_poll(
+        self, queue: str, order: list[int], max_messages: int, visibility_timeout_s: int | None
+    ) -> list[ReceivedMessage]:
+        """Receive from the partitions in ``order`` until ``max_messages``. A partition that
+        fails does not cost the messages others gave: they are already in flight, and raising
+        would hide them from everyone until their visibility timeout. Its error is raised only
+        when no partition gave a message (the client retries)."""
+        messages: list[ReceivedMessage] = []
+        failure: RaybusError | None = None
+        for partition in order:
+            wanted = Receive(max_messages - len(messages), visibility_timeout_s)
+            try:
+                messages += await self.lanes.submit(QUEUE, queue, partition, wanted)
+            except RaybusError as error:
+                failure = failure or error
+                continue
+            if len(messages) >= max_messages:
+                break
+        if failure is not None and not messages:
+            raise failure
+        return messages
 
     async def _wait_any(self, queue: str, count: int, wait_s: float) -> int | None:
         """Park on every partition; the index of the first with a visible message, or None.
