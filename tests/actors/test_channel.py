@@ -1,6 +1,7 @@
 """The host-to-host channel on real loopback sockets (no Ray): calls, errors, concurrency,
 the token, a peer that goes away; and the router's use of it (a stand-in actor handle: its
-address asked once, asked again after a failure, Ray calls for a host without a channel)."""
+address asked once, asked again after a failure or a restart, Ray calls for a host without a
+channel or with the channel turned off)."""
 
 from __future__ import annotations
 
@@ -228,6 +229,21 @@ def test_a_call_that_may_have_run_is_not_sent_again(monkeypatch: pytest.MonkeyPa
                 await pending
             assert broken.value.sent and new_host.calls == [] and address.calls == 1
             old_host.release.set()
+
+    asyncio.run(scenario())
+
+
+def test_with_the_channel_turned_off_a_peer_is_reached_through_ray(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RAYBUS_HOST_CHANNEL", "0")
+
+    async def scenario() -> None:
+        address = _Method([("127.0.0.1", 1, b"t" * 16)])
+        through_ray = _Method(lambda *args: ["by ray"])
+        remote = _Remote(_Handle(channel_address=address, execute=through_ray))
+        assert await remote.execute("queue", "q", 0, 1, ["a"]) == ["by ray"]
+        assert (address.calls, through_ray.calls) == (0, 1)
 
     asyncio.run(scenario())
 

@@ -45,7 +45,7 @@ from raybus.actors.collector import settle_collector
 from raybus.actors.dispatch import FunctionRuntime, RouterDispatcher
 from raybus.actors.layout import partition_directory
 from raybus.actors.pollers import Pollers
-from raybus.actors.router import CHANNEL_SWITCH, Router
+from raybus.actors.router import Router, channel_enabled
 from raybus.core.clock import Clock, ClockReport, ManualClock, SystemClock
 from raybus.core.errors import RaybusError, replies_with_errors
 from raybus.core.registry import kind
@@ -115,7 +115,7 @@ class PartitionHost:
         return self.describe()
 
     async def _register(self) -> None:
-        if os.environ.get(CHANNEL_SWITCH) == "1" and self.channel.address() is None:
+        if channel_enabled() and self.channel.address() is None:
             await self.channel.start(ray.util.get_node_ip_address())  # type: ignore[no-untyped-call]
         answer = await self._controller().host_started.remote(self.name, self.incarnation)
         if answer["now_ms"] is not None:

@@ -3,14 +3,14 @@
 - :class:`Gateway` — an actor that only serves HTTP and reaches every partition through Ray
   (for callers of :func:`raybus.control.start` without a serving host class).
 - :class:`GatewayHost` — a partition host that also serves HTTP. Calls to the partitions it
-  hosts are plain awaits on its own event loop; calls to the others are Ray calls (or, with
-  ``RAYBUS_HOST_CHANNEL=1``, off by default for now, go over their channels:
-  :mod:`raybus.actors.channel`). Every host serves the one address of its
-  node together with the node's other hosts (``SO_REUSEPORT``: the kernel spreads connections
-  over their listening sockets) — the embedded cluster's one node, or each node of a Ray
-  cluster raybus attaches to — so the HTTP, codec and routing work is spread over the hosts'
-  processes, and a request that may use any partition (a standard queue's send and receive, a
-  standard topic's publish) uses a local one first (:meth:`raybus.actors.Router.nearest`).
+  hosts are plain awaits on its own event loop; data calls to the others go over their
+  channels (:mod:`raybus.actors.channel`), the rest are Ray calls. Every host serves the one
+  address of its node together with the node's other hosts (``SO_REUSEPORT``: the kernel
+  spreads connections over their listening sockets) — the embedded cluster's one node, or
+  each node of a Ray cluster raybus attaches to — so the HTTP, codec and routing work is
+  spread over the hosts' processes, and a request that may use any partition (a standard
+  queue's send and receive, a standard topic's publish) uses a local one first
+  (:meth:`raybus.actors.Router.nearest`).
   ``/metrics`` adds the request counters of the peers on the same node to the answering
   process's own (:mod:`raybus.gateway.metrics`).
 
