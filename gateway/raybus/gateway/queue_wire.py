@@ -166,24 +166,32 @@ def result_to_wire(result: SendResult) -> dict[str, Any]:
 
 
 def message_to_wire(message: ReceivedMessage, *, json: bool) -> dict[str, Any]:
+    """A received message as the native API answers it. Fields that do not apply are left out,
+    as SQS leaves them out: ``attributes`` and ``md5_of_attributes`` without attributes,
+    ``group_id``, ``dedup_id`` and ``sequence_number`` on a standard queue (a receive of 1,000
+    messages builds, packs and — in the client — unpacks five fewer fields per message)."""
     out: dict[str, Any] = {
         "message_id": message.message_id,
         "receipt": message.receipt,
         "md5_of_body": message.md5_of_body,
-        "md5_of_attributes": message.md5_of_attributes,
         "sent_ms": message.sent_ms,
         "receive_count": message.receive_count,
         "first_receive_ms": message.first_receive_ms,
-        "group_id": message.group_id,
-        "dedup_id": message.dedup_id,
-        "sequence_number": message.sequence_number,
     }
-    attributes: dict[str, list[Any]] = {}
-    for name, (data_type, value) in message.attributes.items():
-        if json and isinstance(value, bytes):
-            value = base64.b64encode(value).decode()
-        attributes[name] = [data_type, value]
-    out["attributes"] = attributes
+    if message.attributes:
+        attributes: dict[str, list[Any]] = {}
+        for name, (data_type, value) in message.attributes.items():
+            if json and isinstance(value, bytes):
+                value = base64.b64encode(value).decode()
+            attributes[name] = [data_type, value]
+        out["attributes"] = attributes
+        out["md5_of_attributes"] = message.md5_of_attributes
+    if message.group_id is not None:
+        out["group_id"] = message.group_id
+    if message.dedup_id is not None:
+        out["dedup_id"] = message.dedup_id
+    if message.sequence_number is not None:
+        out["sequence_number"] = message.sequence_number
     if json:
         try:
             out["body"] = message.body.decode("utf-8")
