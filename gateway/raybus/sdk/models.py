@@ -1,9 +1,9 @@
 """Values the SDK hands back.
 
 Results the SDK builds are frozen dataclasses (:class:`SendResult`, :class:`ProcessStats`);
-a received message is a dataclass with slots, not frozen (see :class:`BaseMessage`). Records the server owns and may grow (queue statistics, move
-tasks, health) are plain ``dict`` s, typed as :class:`~typing.TypedDict` for editors; new keys
-from a newer gateway pass through untouched.
+a received message is a dataclass with slots, not frozen (see :class:`BaseMessage`). Records
+the server owns and may grow (queue statistics, move tasks, health) are plain ``dict`` s, typed
+as :class:`~typing.TypedDict` for editors; new keys from a newer gateway pass through untouched.
 """
 
 from __future__ import annotations
