@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from raybus.actors.channel import ChannelClient, ChannelClosed, ChannelServer
-from raybus.actors.router import _Remote
+from raybus.actors.router import CALLS, _Remote
 from raybus.core.errors import RaybusError
 
 
@@ -205,8 +205,10 @@ def test_a_restarted_peer_is_reached_on_its_new_channel_without_an_error(
                 if remote._channel is not None and remote._channel.result().closed:
                     break
                 await asyncio.sleep(0)
+            counted = CALLS["channel"]
             assert await remote.execute("queue", "q", 0, 2, ["b"]) == [("queue", "q", 0, 2, "b")]
             assert (len(old_host.calls), len(new_host.calls), address.calls) == (1, 1, 2)
+            assert CALLS["channel"] == counted + 1  # one call, however many connections it took
             remote.close()
 
     asyncio.run(scenario())

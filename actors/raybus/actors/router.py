@@ -116,7 +116,8 @@ class _Remote:
                 channel = await self._channel_now()
                 if channel is None:
                     break
-                CALLS["channel"] += 1
+                if attempt == 0:  # a resend of a call that never left counts once
+                    CALLS["channel"] += 1
                 try:
                     return await channel.execute(kind, key, partition, epoch, list(ops))
                 except ChannelClosed as closed:
