@@ -309,11 +309,16 @@ def test_the_batch_size_counts_json_binary_attributes_decoded() -> None:
 # -- answers -----------------------------------------------------------------------------------
 
 
-def test_a_send_result_names_its_sequence_number_only_on_fifo_queues() -> None:
+def test_a_send_result_names_only_what_applies() -> None:
     standard = result_to_wire(SendResult("id-1", "md5b", ""))
-    assert standard == {"message_id": "id-1", "md5_of_body": "md5b", "md5_of_attributes": ""}
+    assert standard == {"message_id": "id-1", "md5_of_body": "md5b"}
     fifo = result_to_wire(SendResult("id-2", "md5b", "md5a", sequence_number="00042"))
-    assert fifo["sequence_number"] == "00042"
+    assert fifo == {
+        "message_id": "id-2",
+        "md5_of_body": "md5b",
+        "md5_of_attributes": "md5a",
+        "sequence_number": "00042",
+    }
 
 
 def _message(body: bytes, **attributes: Attribute) -> ReceivedMessage:

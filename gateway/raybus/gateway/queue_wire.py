@@ -155,11 +155,11 @@ def entries_from_wire(
 
 
 def result_to_wire(result: SendResult) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "message_id": result.message_id,
-        "md5_of_body": result.md5_of_body,
-        "md5_of_attributes": result.md5_of_attributes,
-    }
+    """A send's result; like a received message (:func:`message_to_wire`) it leaves out
+    ``md5_of_attributes`` for a message without attributes and ``sequence_number`` off FIFO."""
+    out: dict[str, Any] = {"message_id": result.message_id, "md5_of_body": result.md5_of_body}
+    if result.md5_of_attributes:
+        out["md5_of_attributes"] = result.md5_of_attributes
     if result.sequence_number is not None:
         out["sequence_number"] = result.sequence_number
     return out
