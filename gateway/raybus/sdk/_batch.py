@@ -66,7 +66,7 @@ class BatchPlan(Generic[T]):
             error.partial_results = prefix
 
     def results(self) -> list[T | RaybusError]:
-        return [slot for slot in self.slots if not isinstance(slot, _Pending)]
+        return [slot for slot in self.slots if slot is not PENDING]
 
 
 def chunks(sizes: Sequence[int], max_entries: int, max_bytes: int) -> list[list[int]]:

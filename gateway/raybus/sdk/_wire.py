@@ -7,6 +7,7 @@ An operation is an :class:`Op`: the :class:`Call` to make and how to read its an
 from __future__ import annotations
 
 import decimal
+import functools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -47,9 +48,10 @@ T_co = TypeVar("T_co", covariant=True)
 MSGPACK = "application/msgpack"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Call:
-    """One HTTP request of the native API, before encoding.
+    """One HTTP request of the native API, before encoding (treat it as read-only: not frozen
+    because a frozen dataclass's ``__init__`` costs three times as much, once per request).
 
     ``extra_timeout_s`` lengthens the read timeout (a long poll holds the answer for up to its
     wait); ``ok_statuses`` lists non-2xx statuses whose body is an answer, not an error
@@ -67,17 +69,19 @@ class Call:
         return None if self.body is None else pack(self.body)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Op(Generic[T_co]):
     """A call and how to read its answer (the result type is covariant: an ``Op[dict]`` is
-    an ``Op[Mapping]``)."""
+    an ``Op[Mapping]``; read-only like :class:`Call`)."""
 
     call: Call
     parse: Callable[[dict[str, Any]], T_co] = field(repr=False)
 
 
+@functools.lru_cache(maxsize=1024)
 def path(*segments: str) -> str:
-    """``/v1/<segment>/...`` with every segment percent-encoded."""
+    """``/v1/<segment>/...`` with every segment percent-encoded (remembered: a client names the
+    same few resources in every request, and quoting cost 2 µs a request)."""
     return "/v1/" + "/".join(quote(segment, safe="") for segment in segments)
 
 
