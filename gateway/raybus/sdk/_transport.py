@@ -11,8 +11,9 @@ the library's own exception propagate for what no retry can fix (an invalid URL)
 Measured against one gateway (32 concurrent batch-10 sends in one process), httpx's
 ``AsyncClient`` managed about 3–5 k messages/s while aiohttp's ``ClientSession`` managed about
 26 k: httpcore's asyncio path costs several hundred microseconds a request. So the async client
-talks aiohttp unless a transport is injected (tests inject ``httpx.MockTransport``); the sync
-client keeps httpx, whose sync path is fast.
+talks aiohttp unless a transport is injected (tests inject ``httpx.MockTransport``) — and for
+its API calls to an ``http://`` gateway, its own HTTP/1.1 connections (``_http1.py``), at a
+third of aiohttp's CPU per call; the sync client keeps httpx, whose sync path is fast.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any, Protocol
 import aiohttp
 import httpx
 
+from raybus.sdk._http1 import Http1Pool
 from raybus.sdk._retry import connection_error
 from raybus.sdk.errors import GatewayConnectionError
 
@@ -167,13 +169,16 @@ def _failure(url: str, exc: BaseException, *, timeout: bool) -> GatewayConnectio
 
 
 class AiohttpTransport:
-    """One ``aiohttp.ClientSession`` (keep-alive pool), created on first use so the client can
-    be built outside a running loop."""
+    """The async client's transport: API calls to an ``http://`` gateway go over the SDK's own
+    keep-alive HTTP/1.1 connections (:mod:`raybus.sdk._http1`: a third of aiohttp's CPU per
+    call); ``https://`` and the buckets' streamed bodies go over one ``aiohttp.ClientSession``.
+    Both are made on first use, so the client can be built outside a running loop."""
 
     def __init__(self, url: str, headers: Mapping[str, str]) -> None:
         self._url = url.rstrip("/")
         self._headers = dict(headers)
         self._session: aiohttp.ClientSession | None = None
+        self._pool = Http1Pool(url, headers) if Http1Pool.supports(url) else None
 
     async def request(
         self,
@@ -183,6 +188,8 @@ class AiohttpTransport:
         params: Mapping[str, Any] | None,
         timeout_s: float,
     ) -> Answer:
+        if self._pool is not None:
+            return Answer(*await self._pool.request(method, path, content, params, timeout_s))
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 headers=self._headers,
@@ -213,6 +220,8 @@ class AiohttpTransport:
             raise _failure(self._url, exc, timeout=False) from exc
 
     async def aclose(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
         if self._session is not None:
             await self._session.close()
             self._session = None
