@@ -18,7 +18,7 @@ import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-from raybus.sdk._wire import Op, answer_list
+from raybus.sdk._wire import Op, answer_list, nothing
 from raybus.sdk.errors import InternalError, InvalidParameterValue, RaybusError, error_from_wire
 
 __all__ = [
@@ -51,8 +51,15 @@ class BatchPlan(Generic[T]):
         self._answered = 0
 
     def record(self, positions: list[int], results: list[T | RaybusError]) -> None:
-        for position, result in zip(positions, results, strict=True):
-            self.slots[position] = result
+        """Fill the slots at ``positions`` (increasing, as every plan makes them)."""
+        if len(positions) != len(results):
+            raise ValueError(f"{len(results)} results for {len(positions)} positions")
+        if positions and positions[-1] - positions[0] + 1 == len(positions):
+            # increasing positions without a gap (the usual request): one slice assignment
+            self.slots[positions[0] : positions[-1] + 1] = results
+        else:
+            for position, result in zip(positions, results, strict=True):
+                self.slots[position] = result
         self._answered += 1
 
     def interrupted(self, error: BaseException) -> None:
@@ -95,6 +102,8 @@ def entry_results(
         results = answer_list(answer, "results")
         if len(results) != count:
             raise InternalError(f"The gateway answered {len(results)} results for {count}.")
+        if parse is nothing and results.count(None) == count:
+            return list(results)  # every entry succeeded and answers nothing (a delete)
         out: list[T | RaybusError] = []
         for result in results:
             # the exact-type test first: msgpack gives dicts, and a thousand ABC checks per

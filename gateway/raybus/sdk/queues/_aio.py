@@ -211,7 +211,7 @@ class AsyncQueue(Handle[AsyncClientBase]):
     ) -> list[RaybusError | None]:
         """Delete many; ``None`` per success or the entry's error, in order (split past
         1,000)."""
-        receipts = [ops.receipt_of(m) for m in messages]
+        receipts = ops.receipts_of(messages)
         return await self._client._run_batch(ops.plan_delete_batch(self.name, receipts))
 
     async def change_visibility(

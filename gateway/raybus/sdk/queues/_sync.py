@@ -209,7 +209,7 @@ class Queue(Handle[ClientBase]):
     def delete_batch(self, messages: Iterable[str | Message]) -> list[RaybusError | None]:
         """Delete many; ``None`` per success or the entry's error, in order (split past
         1,000)."""
-        receipts = [ops.receipt_of(m) for m in messages]
+        receipts = ops.receipts_of(messages)
         return self._client._run_batch(ops.plan_delete_batch(self.name, receipts))
 
     def change_visibility(self, message: str | Message, visibility_timeout_s: int) -> None:

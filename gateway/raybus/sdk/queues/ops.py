@@ -51,6 +51,7 @@ __all__ = [
     "queue_settings",
     "queue_stats",
     "receipt_of",
+    "receipts_of",
     "receive",
     "redrive_policy",
     "send",
@@ -253,6 +254,46 @@ def messages(
     out: list[M] = []
     append = out.append
     for raw in answer:
+        if len(raw) == 7:  # a standard queue's message without attributes, the usual shape
+            try:
+                message_id = raw["message_id"]
+                receipt = raw["receipt"]
+                body = raw["body"]
+                md5 = raw["md5_of_body"]
+                sent = raw["sent_ms"]
+                count = raw["receive_count"]
+                first = raw["first_receive_ms"]
+            except KeyError:
+                pass
+            else:
+                if (
+                    type(body) is bytes
+                    and type(message_id) is str
+                    and type(receipt) is str
+                    and type(md5) is str
+                    and type(sent) is int
+                    and type(count) is int
+                    and type(first) is int
+                ):
+                    append(
+                        make(
+                            queue_name,
+                            message_id,
+                            receipt,
+                            body,
+                            {},
+                            md5,
+                            "",
+                            sent,
+                            count,
+                            first,
+                            None,
+                            None,
+                            None,
+                            queue,
+                        )
+                    )
+                    continue
         get = raw.get
         body = get("body")
         if type(body) is not bytes:
@@ -296,6 +337,10 @@ class HasReceipt(Protocol):
 
 def receipt_of(item: str | HasReceipt) -> str:
     return item if isinstance(item, str) else item.receipt
+
+
+def receipts_of(items: Iterable[str | HasReceipt]) -> list[str]:
+    return [item if isinstance(item, str) else item.receipt for item in items]
 
 
 def delete_message(name: str, receipt: str) -> Op[None]:
