@@ -28,7 +28,7 @@ from urllib.parse import urlencode, urlsplit
 
 import httptools
 
-from raybus.sdk.errors import GatewayConnectionError
+from raybus.sdk._retry import unreachable
 
 __all__ = ["Http1Pool"]
 
@@ -204,9 +204,9 @@ class Http1Pool:
                 connection = await self._connection()
                 answer = await connection.send(request)
         except TimeoutError as exc:
-            raise self._failure(exc, timeout=True) from exc
+            raise unreachable(self._url, exc, timeout=True) from exc
         except OSError as exc:  # ConnectionError is one
-            raise self._failure(exc, timeout=False) from exc
+            raise unreachable(self._url, exc, timeout=False) from exc
         finally:
             if connection is not None:
                 if connection.reusable and len(self._idle) < MAX_IDLE:
@@ -224,12 +224,6 @@ class Http1Pool:
         loop = asyncio.get_running_loop()
         _, connection = await loop.create_connection(_Connection, self._host, self._port)
         return connection
-
-    def _failure(self, exc: BaseException, *, timeout: bool) -> GatewayConnectionError:
-        what = "did not answer in time" if timeout else "could not be reached"
-        return GatewayConnectionError(
-            f"The gateway at {self._url} {what}: {type(exc).__name__}: {exc}", timeout=timeout
-        )
 
     def close(self) -> None:
         """Close every idle connection (a later request opens a new one, as aiohttp's session

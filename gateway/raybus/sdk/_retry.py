@@ -24,7 +24,15 @@ import httpx
 
 from raybus.sdk.errors import GatewayConnectionError, RaybusError
 
-__all__ = ["AsyncSleep", "Backoff", "Sleep", "connection_error", "is_retriable", "next_delay_s"]
+__all__ = [
+    "AsyncSleep",
+    "Backoff",
+    "Sleep",
+    "connection_error",
+    "is_retriable",
+    "next_delay_s",
+    "unreachable",
+]
 
 # How each client pauses between attempts (injectable, so that tests need no real time).
 Sleep: TypeAlias = Callable[[float], object]
@@ -59,15 +67,19 @@ def is_retriable(error: BaseException) -> bool:
     return isinstance(error, GatewayConnectionError)
 
 
-def connection_error(exc: httpx.TransportError, url: str) -> GatewayConnectionError | None:
-    """The SDK error for a transport failure, or ``None`` when it must propagate as is."""
-    if isinstance(exc, _PERMANENT):
-        return None
-    timeout = isinstance(exc, httpx.TimeoutException)
+def unreachable(url: str, exc: BaseException, *, timeout: bool) -> GatewayConnectionError:
+    """The SDK error for a gateway that could not be reached or did not answer in time."""
     what = "did not answer in time" if timeout else "could not be reached"
     return GatewayConnectionError(
         f"The gateway at {url} {what}: {type(exc).__name__}: {exc}", timeout=timeout
     )
+
+
+def connection_error(exc: httpx.TransportError, url: str) -> GatewayConnectionError | None:
+    """The SDK error for an httpx transport failure, or ``None`` when it must propagate."""
+    if isinstance(exc, _PERMANENT):
+        return None
+    return unreachable(url, exc, timeout=isinstance(exc, httpx.TimeoutException))
 
 
 def next_delay_s(

@@ -27,8 +27,7 @@ import aiohttp
 import httpx
 
 from raybus.sdk._http1 import Http1Pool
-from raybus.sdk._retry import connection_error
-from raybus.sdk.errors import GatewayConnectionError
+from raybus.sdk._retry import connection_error, unreachable
 
 __all__ = [
     "DEFAULT_URL",
@@ -161,13 +160,6 @@ class AsyncHttpxTransport:
         await self._http.aclose()
 
 
-def _failure(url: str, exc: BaseException, *, timeout: bool) -> GatewayConnectionError:
-    what = "did not answer in time" if timeout else "could not be reached"
-    return GatewayConnectionError(
-        f"The gateway at {url} {what}: {type(exc).__name__}: {exc}", timeout=timeout
-    )
-
-
 class AiohttpTransport:
     """The async client's transport: API calls to an ``http://`` gateway go over the SDK's own
     keep-alive HTTP/1.1 connections (:mod:`raybus.sdk._http1`: a third of aiohttp's CPU per
@@ -213,11 +205,11 @@ class AiohttpTransport:
                     body,
                 )
         except asyncio.TimeoutError as exc:
-            raise _failure(self._url, exc, timeout=True) from exc
+            raise unreachable(self._url, exc, timeout=True) from exc
         except aiohttp.InvalidURL:
             raise  # repeating cannot fix a bad URL
         except aiohttp.ClientError as exc:
-            raise _failure(self._url, exc, timeout=False) from exc
+            raise unreachable(self._url, exc, timeout=False) from exc
 
     async def aclose(self) -> None:
         if self._pool is not None:

@@ -30,7 +30,7 @@ from typing import IO, Any, TypeAlias
 import aiohttp
 import httpx
 
-from raybus.sdk._retry import connection_error
+from raybus.sdk._retry import connection_error, unreachable
 from raybus.sdk._transport import (
     AiohttpTransport,
     Answer,
@@ -314,11 +314,7 @@ def _connection_error(exc: httpx.TransportError, url: str) -> Exception:
 
 
 def _aiohttp_failure(url: str, exc: BaseException) -> GatewayConnectionError:
-    timeout = isinstance(exc, asyncio.TimeoutError)
-    what = "did not answer in time" if timeout else "could not be reached"
-    return GatewayConnectionError(
-        f"The gateway at {url} {what}: {type(exc).__name__}: {exc}", timeout=timeout
-    )
+    return unreachable(url, exc, timeout=isinstance(exc, asyncio.TimeoutError))
 
 
 def _unsupported(transport: object) -> UnsupportedOperation:
