@@ -4,10 +4,10 @@
 
 Why not aiohttp for these: an API call is one small request with its whole body at hand and
 one whole answer, and aiohttp's generality (cookies, redirects, payload registry, tracing,
-per-request timeout objects, multidict headers) cost the client about 125 µs of CPU per
-call on the reference machine against about 50 here (``benchmarks/README.md``, "The SDK's
-own HTTP/1.1 client") — a third to a half of what a client process spends per message at
-ten messages a call, on cores it shares with the cluster it measures. aiohttp stays for what
+per-request timeout objects, multidict headers) is paid on every call: a 10-message receive
+and its delete cost the client 422 µs of CPU through aiohttp against 180 µs here, the SDK's
+own work included (``bench_sdk_client``; ``benchmarks/README.md``, "The SDK's own HTTP/1.1
+client") — on cores a client often shares with the cluster it talks to. aiohttp stays for what
 this does not do: ``https://`` gateways and the buckets' streamed uploads and downloads.
 
 Contract (the transport's, ``_transport.py``): :meth:`Http1Pool.request` returns the whole
@@ -43,7 +43,6 @@ class _Connection(asyncio.Protocol):
     __slots__ = (
         "_body",
         "_content_type",
-        "_header",
         "_parser",
         "_retry_after",
         "_status",
@@ -60,7 +59,6 @@ class _Connection(asyncio.Protocol):
         self._waiter: asyncio.Future[tuple[int, str, str | None, bytes]] | None = None
         self._parser = httptools.HttpResponseParser(self)
         self._body: list[bytes] = []
-        self._header = b""
         self._status = 0
         self._content_type = ""
         self._retry_after: str | None = None
