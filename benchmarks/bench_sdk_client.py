@@ -1,7 +1,7 @@
 """What a client process spends per message: the SDK's ``AsyncClient`` against the same client
 on aiohttp and a bare aiohttp + msgpack client, side by side in one run.
 
-Run: ``.venv/bin/python -m benchmarks.bench_sdk_client`` (about a minute). The gateway is a
+Run: ``.venv/bin/python -m benchmarks.bench_sdk_client`` (about two minutes). The gateway is a
 stand-in in a child process (aiohttp, answers prepared once: a receive gets ``--batch`` 1 KiB
 messages shaped as the gateway sends them, a send or delete ``--batch`` results), so the figure
 is the client's alone: CPU time of this process (``time.process_time``) over the messages, with

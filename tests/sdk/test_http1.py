@@ -38,6 +38,7 @@ class Server:
             {
                 "method": request.method,
                 "path": request.path,
+                "raw_path": request.raw_path,
                 "query": dict(request.query),
                 "headers": dict(request.headers),
                 "body": body,
@@ -113,7 +114,7 @@ def test_a_request_carries_method_path_query_headers_and_body() -> None:
             assert msgpack.unpackb(body) == {"got": 4}
             seen = server.seen[0]
             assert seen["method"] == "POST"
-            assert seen["path"] == "/v1/queues/a/b/messages"  # aiohttp decodes %2F in .path
+            assert seen["raw_path"] == "/v1/queues/a%2Fb/messages?limit=5"  # sent as quoted
             assert seen["query"] == {"limit": "5"}
             assert seen["body"] == b"\x81\xa1k\x01"
             assert seen["headers"]["Authorization"] == "Bearer t"
